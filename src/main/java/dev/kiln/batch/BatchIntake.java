@@ -1,0 +1,166 @@
+package dev.kiln.batch;
+
+import dev.kiln.api.Problem;
+import dev.kiln.api.ProblemException;
+import dev.kiln.config.KilnConfig;
+import dev.kiln.job.BatchCreated;
+import dev.kiln.job.ImageParameters;
+import dev.kiln.job.JobIds;
+import dev.kiln.job.JobState;
+import dev.kiln.job.JobStatusChanged;
+import dev.kiln.job.KilnJson;
+import dev.kiln.job.RenderJobRequested;
+import dev.kiln.status.BatchView;
+import dev.kiln.status.StatusPublisher;
+import dev.kiln.status.StatusView;
+import dev.kiln.status.StatusViewConfig;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.IntStream;
+
+/**
+ * Accepts batches: validates, resolves each item into a job, and answers only after Kafka holds
+ * every event and job. An idempotency key names the batch id, so a replay finds the batch it
+ * made, wherever it was accepted.
+ */
+@ApplicationScoped
+public class BatchIntake {
+
+    private final BatchValidator validator;
+    private final JobPublisher jobs;
+    private final StatusPublisher status;
+    private final StatusView view;
+    private final IntakeConfig config;
+    private final StatusViewConfig viewConfig;
+    private final KilnConfig kiln;
+    /** Serialises concurrent requests with one key in this replica, so a double click makes one batch. */
+    private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
+
+    public BatchIntake(BatchValidator validator, JobPublisher jobs, StatusPublisher status, StatusView view,
+                       IntakeConfig config, StatusViewConfig viewConfig, KilnConfig kiln) {
+        this.validator = validator;
+        this.jobs = jobs;
+        this.status = status;
+        this.view = view;
+        this.config = config;
+        this.viewConfig = viewConfig;
+        this.kiln = kiln;
+    }
+
+    /** Accepts {@code request}, or replays the batch an earlier request with the same key made. */
+    public BatchAccepted submit(BatchRequest request, Optional<String> idempotencyKey) {
+        List<Problem.FieldError> errors = validator.validate(request);
+        if (!errors.isEmpty()) {
+            throw new ProblemException(Problem.invalid(errors));
+        }
+        String tenant = kiln.defaultTenant();
+        String requestSha = JobIds.sha256Hex(canonical(request));
+        if (idempotencyKey.isEmpty()) {
+            return publish(JobIds.newBatchId(), tenant, request, requestSha);
+        }
+        String batchId = JobIds.batchIdFor(tenant, idempotencyKey.get());
+        ReentrantLock lock = keyLocks.computeIfAbsent(batchId, k -> new ReentrantLock());
+        lock.lock();
+        try {
+            Optional<BatchView> earlier = view.batch(batchId);
+            if (earlier.isPresent()) {
+                return replay(earlier.get(), requestSha);
+            }
+            return publish(batchId, tenant, request, requestSha);
+        } finally {
+            lock.unlock();
+            keyLocks.remove(batchId, lock);
+        }
+    }
+
+    private BatchAccepted replay(BatchView earlier, String requestSha) {
+        if (!requestSha.equals(earlier.requestSha256())) {
+            throw new ProblemException(Problem.of(422, "idempotency-key-reused", "Idempotency key reused",
+                    "this Idempotency-Key was used for a different request (batch " + earlier.id() + ")"));
+        }
+        return new BatchAccepted(earlier.id(), earlier.externalId(), earlier.state().wireName(), earlier.items(),
+                earlier.images(), earlier.createdAt(), true);
+    }
+
+    private BatchAccepted publish(String batchId, String tenant, BatchRequest request, String requestSha) {
+        Instant now = Instant.now();
+        BatchDefaults defaults = BatchValidator.defaultsOf(request);
+        ImageParameters base = new ImageParameters(config.defaultModel(), null, null, null, null, null, null, null, null)
+                .overriddenBy(defaults.parameters());
+        List<RenderJobRequested> planned = IntStream.range(0, request.items().size())
+                .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, now))
+                .toList();
+        long images = planned.stream().mapToLong(RenderJobRequested::imageCount).sum();
+        BatchCreated created = new BatchCreated(batchId, tenant, request.externalId(), planned.size(), images,
+                requestSha, request.webhook(), now);
+        try {
+            // The batch event first: the view must know the batch before any of its jobs.
+            status.batchCreated(created)
+                    .chain(() -> Multi.createFrom().iterable(planned)
+                            .onItem().transformToUni(this::enqueue).merge(config.publishConcurrency())
+                            .collect().last())
+                    .await().atMost(config.publishTimeout());
+        } catch (RuntimeException e) {
+            Log.errorf("batch %s was not accepted: Kafka did not acknowledge it (%s)", batchId, e.getMessage());
+            throw new ProblemException(Problem.of(503, "not-accepted", "Batch not accepted",
+                    "Kafka did not acknowledge the batch; nothing was accepted. Retry with the same Idempotency-Key."));
+        }
+        awaitVisible(batchId);
+        return new BatchAccepted(batchId, request.externalId(), "queued", planned.size(), images, now, false);
+    }
+
+    /** Announces a job as queued, then hands it to the workers. */
+    private Uni<Void> enqueue(RenderJobRequested job) {
+        return status.jobChanged(JobStatusChanged.of(job, JobState.QUEUED)).chain(() -> jobs.publish(job));
+    }
+
+    private static RenderJobRequested plan(String batchId, String tenant, int index, BatchItem item,
+                                           ImageParameters base, Instant now) {
+        return new RenderJobRequested(JobIds.jobId(batchId, index), batchId, tenant, item.id(), index, item.prompt(),
+                base.overriddenBy(item.parameters()), List.of(), null,
+                item.metadata() == null ? Map.of() : item.metadata(), 1, now);
+    }
+
+    /**
+     * Waits briefly for this replica's view to show the batch, so that the client's first GET (or
+     * a replay of the same key) finds it. The batch is accepted either way: Kafka holds it.
+     */
+    private void awaitVisible(String batchId) {
+        long deadline = System.nanoTime() + viewConfig.visibilityTimeout().toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (view.batch(batchId).isPresent()) {
+                    return;
+                }
+            } catch (ProblemException starting) {
+                // the view is still loading; keep waiting within the deadline
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        Log.warnf("batch %s is accepted but not yet visible in the status view", batchId);
+    }
+
+    private static byte[] canonical(BatchRequest request) {
+        try {
+            return KilnJson.MAPPER.writeValueAsBytes(request);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

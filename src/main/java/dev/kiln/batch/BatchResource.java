@@ -1,0 +1,49 @@
+package dev.kiln.batch;
+
+import dev.kiln.api.Problem;
+import dev.kiln.api.ProblemException;
+import io.smallrye.common.annotation.Blocking;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import java.net.URI;
+import java.util.List;
+import java.util.Optional;
+
+/** {@code POST /v1/batches}: the front door for catalogue batches. */
+@Path("/v1/batches")
+@Produces(MediaType.APPLICATION_JSON)
+public class BatchResource {
+
+    private static final int MAX_IDEMPOTENCY_KEY = 255;
+
+    private final BatchIntake intake;
+
+    public BatchResource(BatchIntake intake) {
+        this.intake = intake;
+    }
+
+    /** Accepts a batch; 202 once Kafka holds every job. */
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Blocking
+    public Response submit(BatchRequest request, @HeaderParam("Idempotency-Key") String idempotencyKey) {
+        if (request == null) {
+            throw new ProblemException(Problem.invalid(List.of(new Problem.FieldError("body", "is required"))));
+        }
+        if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY)) {
+            throw new ProblemException(Problem.invalid(List.of(
+                    new Problem.FieldError("Idempotency-Key", "must be 1 to " + MAX_IDEMPOTENCY_KEY + " characters"))));
+        }
+        BatchAccepted accepted = intake.submit(request, Optional.ofNullable(idempotencyKey));
+        return Response.accepted(accepted)
+                .location(URI.create("/v1/batches/" + accepted.id()))
+                .header("Idempotent-Replayed", accepted.replayed())
+                .build();
+    }
+}

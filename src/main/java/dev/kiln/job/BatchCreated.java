@@ -1,0 +1,29 @@
+package dev.kiln.job;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+import java.time.Instant;
+
+/**
+ * The event on {@code kiln.status} that opens a batch, published before any of its jobs.
+ *
+ * @param batchId        the batch, also the Kafka key
+ * @param tenant         the owner
+ * @param externalId     the client's own id for the batch, if given
+ * @param items          how many items (jobs) it has
+ * @param images         how many images it asks for in all
+ * @param requestSha256  digest of the request body, to tell a replay from a different request under one idempotency key
+ * @param webhook        where to call when it ends, if given
+ * @param createdAt      when it was accepted
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record BatchCreated(
+        String batchId,
+        String tenant,
+        String externalId,
+        int items,
+        long images,
+        String requestSha256,
+        String webhook,
+        Instant createdAt) {
+}

@@ -1,0 +1,22 @@
+package dev.kiln.job;
+
+/** CloudEvents {@code type} values of Kiln's messages. */
+public final class EventTypes {
+
+    /** A job was requested on {@code kiln.jobs}. */
+    public static final String JOB_REQUESTED = "kiln.job.requested";
+    /** A batch was accepted. */
+    public static final String BATCH_CREATED = "kiln.batch.created";
+    /** Prefix of every job state change. */
+    public static final String JOB_PREFIX = "kiln.job.";
+    /** The {@code source} of every event Kiln publishes. */
+    public static final String SOURCE = "urn:kiln";
+
+    private EventTypes() {
+    }
+
+    /** The type of a job entering {@code state}, e.g. {@code kiln.job.running}. */
+    public static String job(JobState state) {
+        return JOB_PREFIX + state.wireName();
+    }
+}

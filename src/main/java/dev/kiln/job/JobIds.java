@@ -1,0 +1,88 @@
+package dev.kiln.job;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Batch and job ids. A job id is its batch id and its item's position, so every view of a job
+ * can find its batch (and its Kafka partition on {@code kiln.status}) from the id alone. A batch
+ * submitted under an idempotency key gets an id derived from tenant and key, so a replay names
+ * the very same batch and jobs even when it reaches another api replica.
+ */
+public final class JobIds {
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
+    private static final int INDEX_DIGITS = 6;
+
+    private JobIds() {
+    }
+
+    /** A fresh batch id: {@code b_} and 26 characters, time-ordered so lists sort by age. */
+    public static String newBatchId() {
+        byte[] random = new byte[10];
+        RANDOM.nextBytes(random);
+        long millis = System.currentTimeMillis();
+        StringBuilder id = new StringBuilder("b_");
+        for (int shift = 45; shift >= 0; shift -= 5) {
+            id.append(ALPHABET.charAt((int) (millis >>> shift) & 31));
+        }
+        appendBase32(id, random, 16);
+        return id.toString();
+    }
+
+    /** The batch id for an idempotency key of a tenant: the same key always names the same batch. */
+    public static String batchIdFor(String tenant, String idempotencyKey) {
+        byte[] digest = sha256((tenant + "\n" + idempotencyKey).getBytes(StandardCharsets.UTF_8));
+        StringBuilder id = new StringBuilder("b_");
+        appendBase32(id, digest, 26);
+        return id.toString();
+    }
+
+    /** The job id of the item at {@code index} of a batch. */
+    public static String jobId(String batchId, int index) {
+        return batchId + "-" + String.format(Locale.ROOT, "%0" + INDEX_DIGITS + "d", index);
+    }
+
+    /** The batch id inside a job id, if it is one. */
+    public static Optional<String> batchIdOf(String jobId) {
+        int dash = jobId == null ? -1 : jobId.lastIndexOf('-');
+        if (dash <= 2 || !jobId.startsWith("b_")) {
+            return Optional.empty();
+        }
+        return Optional.of(jobId.substring(0, dash));
+    }
+
+    /** Hex SHA-256 of {@code bytes}. */
+    public static String sha256Hex(byte[] bytes) {
+        return HexFormat.of().formatHex(sha256(bytes));
+    }
+
+    private static byte[] sha256(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    private static void appendBase32(StringBuilder out, byte[] bytes, int characters) {
+        long buffer = 0;
+        int bits = 0;
+        int written = 0;
+        for (byte b : bytes) {
+            buffer = (buffer << 8) | (b & 0xff);
+            bits += 8;
+            while (bits >= 5 && written < characters) {
+                out.append(ALPHABET.charAt((int) (buffer >>> (bits - 5)) & 31));
+                bits -= 5;
+                written++;
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package dev.kiln.job;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * The event on {@code kiln.status} for one job's state change.
+ *
+ * @param jobId   the job
+ * @param batchId the batch, also the Kafka key
+ * @param tenant  the owner
+ * @param itemId  the client's item id
+ * @param index   the item's position in the batch
+ * @param state   the new state
+ * @param attempt the attempt this state belongs to
+ * @param outputs stored images, on {@code succeeded}
+ * @param error   why, on {@code failed} (and on {@code queued} after a retryable error)
+ * @param usage   what the render consumed, on {@code succeeded}
+ * @param at      when it happened
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record JobStatusChanged(
+        String jobId,
+        String batchId,
+        String tenant,
+        String itemId,
+        int index,
+        JobState state,
+        int attempt,
+        List<StoredImage> outputs,
+        JobError error,
+        Usage usage,
+        Instant at) {
+
+    /** The CloudEvents type of this event, e.g. {@code kiln.job.succeeded}. */
+    public String eventType() {
+        return EventTypes.job(state);
+    }
+
+    /** The event for {@code job} entering {@code state}, with nothing attached. */
+    public static JobStatusChanged of(RenderJobRequested job, JobState state) {
+        return new JobStatusChanged(job.jobId(), job.batchId(), job.tenant(), job.itemId(), job.index(),
+                state, job.attempt(), null, null, null, Instant.now());
+    }
+
+    /** This event with a failure reason. */
+    public JobStatusChanged withError(JobError reason) {
+        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, reason, usage, at);
+    }
+
+    /** This event with outputs and usage. */
+    public JobStatusChanged withResult(List<StoredImage> images, Usage consumed) {
+        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, images, error, consumed, at);
+    }
+}

@@ -1,0 +1,53 @@
+package dev.kiln.job;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The command on {@code kiln.jobs}: render one catalogue item. It carries every resolved Images
+ * API parameter, so a worker needs nothing else to do the work.
+ *
+ * @param jobId           unique job id; also the Kafka key
+ * @param batchId         the batch it belongs to
+ * @param tenant          the owner, part of every object key
+ * @param itemId          the client's own id, such as a SKU
+ * @param index           the item's position in the batch
+ * @param prompt          the prompt, byte for byte as submitted
+ * @param parameters      resolved Images API parameters (batch defaults merged with item overrides)
+ * @param referenceImages references for an edit; empty for a generation
+ * @param mask            optional mask reference for an edit
+ * @param metadata        the client's item metadata, passed through
+ * @param attempt         1 for the first try
+ * @param requestedAt     when the batch was accepted
+ */
+public record RenderJobRequested(
+        String jobId,
+        String batchId,
+        String tenant,
+        String itemId,
+        int index,
+        String prompt,
+        ImageParameters parameters,
+        List<String> referenceImages,
+        String mask,
+        Map<String, Object> metadata,
+        int attempt,
+        Instant requestedAt) {
+
+    /** How many images this job asks for. */
+    public int imageCount() {
+        return parameters == null || parameters.n() == null ? 1 : parameters.n();
+    }
+
+    /** This job at another attempt number. */
+    public RenderJobRequested withAttempt(int newAttempt) {
+        return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters,
+                referenceImages, mask, metadata, newAttempt, requestedAt);
+    }
+
+    /** This job at its next attempt. */
+    public RenderJobRequested nextAttempt() {
+        return withAttempt(attempt + 1);
+    }
+}

@@ -1,0 +1,29 @@
+package dev.kiln.job;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * What a render consumed, as the provider reported it, and what it cost under Kiln's price table.
+ *
+ * @param images           images produced
+ * @param textInputTokens  prompt tokens
+ * @param imageInputTokens reference-image tokens (edits)
+ * @param outputTokens     image output tokens
+ * @param costUsd          the cost in US dollars under the configured price table
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Usage(long images, long textInputTokens, long imageInputTokens, long outputTokens, double costUsd) {
+
+    /** Nothing consumed. */
+    public static final Usage ZERO = new Usage(0, 0, 0, 0, 0);
+
+    /** The sum of this and {@code other}. */
+    public Usage plus(Usage other) {
+        if (other == null) {
+            return this;
+        }
+        return new Usage(images + other.images, textInputTokens + other.textInputTokens,
+                imageInputTokens + other.imageInputTokens, outputTokens + other.outputTokens,
+                costUsd + other.costUsd);
+    }
+}

@@ -1,0 +1,68 @@
+package dev.kiln.status;
+
+import dev.kiln.job.BatchState;
+import dev.kiln.job.JobState;
+import dev.kiln.job.Usage;
+
+import java.time.Instant;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * What the status view knows of one batch.
+ *
+ * @param id            batch id
+ * @param tenant        owner
+ * @param externalId    the client's own id for it
+ * @param state         derived from the job counts
+ * @param items         number of jobs
+ * @param images        images asked for in all
+ * @param counts        jobs per state
+ * @param usage         summed usage and cost of succeeded jobs
+ * @param webhook       where to call on completion
+ * @param requestSha256 digest of the accepted request, to recognise a replay
+ * @param createdAt     when accepted
+ * @param updatedAt     last change
+ * @param finishedAt    when the last job ended
+ */
+public record BatchView(
+        String id,
+        String tenant,
+        String externalId,
+        BatchState state,
+        int items,
+        long images,
+        Map<JobState, Integer> counts,
+        Usage usage,
+        String webhook,
+        String requestSha256,
+        Instant createdAt,
+        Instant updatedAt,
+        Instant finishedAt) {
+
+    /** A fresh batch with every job queued. */
+    public static BatchView created(String id, String tenant, String externalId, int items, long images,
+                                    String webhook, String requestSha256, Instant at) {
+        Map<JobState, Integer> counts = new EnumMap<>(JobState.class);
+        for (JobState s : JobState.values()) {
+            counts.put(s, 0);
+        }
+        counts.put(JobState.QUEUED, items);
+        return new BatchView(id, tenant, externalId, BatchState.QUEUED, items, images, counts, Usage.ZERO,
+                webhook, requestSha256, at, at, null);
+    }
+
+    /** This batch after one job moved from {@code from} to {@code to}, adding {@code consumed}. */
+    public BatchView withMove(JobState from, JobState to, Usage consumed, Instant at) {
+        Map<JobState, Integer> next = new EnumMap<>(JobState.class);
+        next.putAll(counts);
+        if (from != null) {
+            next.merge(from, -1, Integer::sum);
+        }
+        next.merge(to, 1, Integer::sum);
+        BatchState nextState = BatchState.of(items, next);
+        Instant finished = nextState.isTerminal() ? (finishedAt == null ? at : finishedAt) : null;
+        return new BatchView(id, tenant, externalId, nextState, items, images, next,
+                usage.plus(consumed), webhook, requestSha256, createdAt, at, finished);
+    }
+}

@@ -1,0 +1,60 @@
+package dev.kiln.status;
+
+import dev.kiln.job.JobError;
+import dev.kiln.job.StoredImage;
+import dev.kiln.job.Usage;
+import dev.kiln.storage.ObjectStore;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One job as the API shows it, with a presigned URL for every output.
+ *
+ * @param id         job id
+ * @param batchId    its batch
+ * @param itemId     the client's item id
+ * @param index      position in the batch
+ * @param state      job state
+ * @param attempt    current attempt
+ * @param error      last error
+ * @param outputs    stored images
+ * @param usage      usage and cost
+ * @param createdAt  when queued
+ * @param startedAt  when the current attempt started
+ * @param finishedAt when it ended
+ */
+public record JobStatus(String id, String batchId, String itemId, int index, String state, int attempt,
+                        JobError error, List<Output> outputs, Usage usage, Instant createdAt,
+                        Instant startedAt, Instant finishedAt) {
+
+    /**
+     * One output image.
+     *
+     * @param index       position among the job's outputs
+     * @param key         object key in the bucket
+     * @param url         presigned GET URL
+     * @param contentType content type
+     * @param bytes       size
+     * @param width       pixels
+     * @param height      pixels
+     * @param sha256      hex digest
+     */
+    public record Output(int index, String key, String url, String contentType, long bytes, int width, int height,
+                         String sha256) {
+    }
+
+    /** The response for a view, presigning each output. */
+    public static JobStatus of(JobView job, ObjectStore store) {
+        List<Output> outputs = job.outputs() == null ? List.of() : job.outputs().stream()
+                .map(o -> output(o, store))
+                .toList();
+        return new JobStatus(job.id(), job.batchId(), job.itemId(), job.index(), job.state().wireName(), job.attempt(),
+                job.error(), outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt());
+    }
+
+    private static Output output(StoredImage o, ObjectStore store) {
+        return new Output(o.index(), o.key(), store.presignedGet(o.key()), o.contentType(), o.bytes(), o.width(),
+                o.height(), o.sha256());
+    }
+}

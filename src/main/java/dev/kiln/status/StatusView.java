@@ -1,0 +1,104 @@
+package dev.kiln.status;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.api.Problem;
+import dev.kiln.api.ProblemException;
+import dev.kiln.job.JobIds;
+import dev.kiln.job.JobState;
+import dev.kiln.job.KilnJson;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** Reads batches and jobs from the local copy of the status view. */
+@ApplicationScoped
+public class StatusView {
+
+    private static final ObjectMapper JSON = KilnJson.MAPPER;
+    private final StatusViewStreams streams;
+
+    public StatusView(StatusViewStreams streams) {
+        this.streams = streams;
+    }
+
+    /** The batch, if the view has it. */
+    public Optional<BatchView> batch(String batchId) {
+        return read(store().get(StatusStoreKeys.batch(batchId)), BatchView.class);
+    }
+
+    /** The job, if the view has it. */
+    public Optional<JobView> job(String jobId) {
+        Optional<String> batchId = JobIds.batchIdOf(jobId);
+        if (batchId.isEmpty()) {
+            return Optional.empty();
+        }
+        int index;
+        try {
+            index = Integer.parseInt(jobId.substring(batchId.get().length() + 1));
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+        return read(store().get(StatusStoreKeys.job(batchId.get(), index)), JobView.class)
+                .filter(job -> job.id().equals(jobId));
+    }
+
+    /**
+     * One page of a batch's jobs in item order, after the job at index {@code afterIndex}
+     * (-1 for the first page), optionally only those in {@code state}.
+     */
+    public ItemsPage items(String batchId, Optional<JobState> state, int afterIndex, int limit) {
+        List<JobView> page = new ArrayList<>(limit);
+        String from = StatusStoreKeys.job(batchId, afterIndex + 1);
+        String to = StatusStoreKeys.job(batchId, StatusStoreKeys.MAX_INDEX);
+        int lastIndex = afterIndex;
+        boolean more = false;
+        try (KeyValueIterator<String, byte[]> it = store().range(from, to)) {
+            while (it.hasNext()) {
+                KeyValue<String, byte[]> entry = it.next();
+                JobView job = read(entry.value, JobView.class).orElseThrow();
+                if (state.isPresent() && job.state() != state.get()) {
+                    continue;
+                }
+                if (page.size() == limit) {
+                    more = true;
+                    break;
+                }
+                page.add(job);
+                lastIndex = job.index();
+            }
+        }
+        return new ItemsPage(page, more ? Optional.of(lastIndex) : Optional.empty());
+    }
+
+    /**
+     * A page of jobs.
+     *
+     * @param jobs      the jobs
+     * @param lastIndex the index to continue after, when there are more
+     */
+    public record ItemsPage(List<JobView> jobs, Optional<Integer> lastIndex) {
+    }
+
+    private ReadOnlyKeyValueStore<String, byte[]> store() {
+        return streams.store().orElseThrow(() -> new ProblemException(Problem.of(503, "view-starting",
+                "Status view starting", "the status view is still loading; try again shortly")));
+    }
+
+    private static <T> Optional<T> read(byte[] bytes, Class<T> type) {
+        if (bytes == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readValue(bytes, type));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package dev.kiln.status;
+
+import dev.kiln.job.Topics;
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * Runs the Kafka Streams instance behind the status view (api role only). The view is a global
+ * store: every api replica reads every partition of {@code kiln.status} into its own RocksDB
+ * copy on local disk, so any replica answers for any batch without asking another, and the heap
+ * holds none of it. On restart the store is reopened from disk and only newer events are
+ * replayed through {@link StatusViewUpdater}.
+ */
+@ApplicationScoped
+public class StatusViewStreams {
+
+    /** Name of the one status store. */
+    static final String STORE = "kiln-status-view";
+
+    private final StatusViewConfig config;
+    private final String bootstrapServers;
+    private final boolean enabled;
+    private volatile KafkaStreams streams;
+
+    public StatusViewStreams(StatusViewConfig config,
+                             @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
+                             @ConfigProperty(name = "kiln.roles.api-enabled") boolean enabled) {
+        this.config = config;
+        this.bootstrapServers = bootstrapServers;
+        this.enabled = enabled;
+    }
+
+    void start(@Observes StartupEvent event) {
+        if (!enabled) {
+            return;
+        }
+        StreamsBuilder builder = new StreamsBuilder();
+        builder.addGlobalStore(
+                Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(), Serdes.ByteArray())
+                        .withLoggingDisabled(),
+                Topics.STATUS,
+                Consumed.with(Serdes.String(), Serdes.ByteArray()),
+                () -> new StatusViewUpdater(STORE));
+        KafkaStreams instance = new KafkaStreams(builder.build(), properties());
+        instance.setUncaughtExceptionHandler(e -> {
+            Log.error("status view failed; replacing its thread", e);
+            return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        instance.start();
+        streams = instance;
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        KafkaStreams instance = streams;
+        if (instance != null) {
+            instance.close(Duration.ofSeconds(10));
+        }
+    }
+
+    /** Whether the view is caught up and queryable. */
+    public boolean isRunning() {
+        KafkaStreams instance = streams;
+        return instance != null && instance.state() == KafkaStreams.State.RUNNING;
+    }
+
+    /** The store, once the view is running. */
+    Optional<ReadOnlyKeyValueStore<String, byte[]>> store() {
+        if (!isRunning()) {
+            return Optional.empty();
+        }
+        return Optional.of(streams.store(StoreQueryParameters.fromNameAndType(STORE, QueryableStoreTypes.keyValueStore())));
+    }
+
+    private Properties properties() {
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir());
+        // Only a global store: no stream task needs a thread or a consumer group.
+        props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 0);
+        // Events are tiny and the view should follow within milliseconds.
+        props.put(StreamsConfig.globalConsumerPrefix("fetch.max.wait.ms"), 50);
+        props.put(StreamsConfig.globalConsumerPrefix("isolation.level"), "read_committed");
+        return props;
+    }
+}

@@ -1,0 +1,107 @@
+package dev.kiln.storage;
+
+import io.minio.BucketExistsArgs;
+import io.minio.GetPresignedObjectUrlArgs;
+import io.minio.MakeBucketArgs;
+import io.minio.MinioClient;
+import io.minio.PutObjectArgs;
+import io.minio.StatObjectArgs;
+import io.minio.StatObjectResponse;
+import io.minio.errors.ErrorResponseException;
+import io.minio.Http;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+
+/** Kiln's bucket: the only class that talks to S3. */
+@ApplicationScoped
+public class ObjectStore {
+
+    private final MinioClient client;
+    private final S3Config config;
+
+    public ObjectStore(MinioClient client, S3Config config) {
+        this.client = client;
+        this.config = config;
+    }
+
+    /** Creates the bucket if it does not exist yet. */
+    public void ensureBucket() {
+        try {
+            if (!client.bucketExists(BucketExistsArgs.builder().bucket(config.bucket()).build())) {
+                client.makeBucket(MakeBucketArgs.builder().bucket(config.bucket()).build());
+            }
+        } catch (Exception e) {
+            throw new StorageException("cannot reach bucket " + config.bucket() + " at " + config.endpoint(), e);
+        }
+    }
+
+    /** Uploads a file with its content type and user metadata (S3 {@code x-amz-meta-*}). */
+    public void put(String key, Path file, String contentType, Map<String, String> metadata) {
+        try (InputStream in = Files.newInputStream(file)) {
+            client.putObject(PutObjectArgs.builder()
+                    .bucket(config.bucket())
+                    .object(key)
+                    .stream(in, Files.size(file), -1L)
+                    .contentType(contentType)
+                    .userMetadata(metadata)
+                    .build());
+        } catch (Exception e) {
+            throw new StorageException("cannot store " + key, e);
+        }
+    }
+
+    /** The object's size, type and user metadata, or empty when it does not exist. */
+    public Optional<StoredObject> stat(String key) {
+        try {
+            StatObjectResponse stat = client.statObject(StatObjectArgs.builder().bucket(config.bucket()).object(key).build());
+            return Optional.of(new StoredObject(key, stat.size(), stat.contentType(), lowerCaseKeys(stat.userMetadata())));
+        } catch (ErrorResponseException e) {
+            String code = e.errorResponse() == null ? "" : e.errorResponse().code();
+            if ("NoSuchKey".equals(code) || "NoSuchObject".equals(code) || "NotFound".equals(code)
+                    || e.response() != null && e.response().code() == 404) {
+                return Optional.empty();
+            }
+            throw new StorageException("cannot stat " + key, e);
+        } catch (Exception e) {
+            throw new StorageException("cannot stat " + key, e);
+        }
+    }
+
+    /** A time-limited GET URL for the object. */
+    public String presignedGet(String key) {
+        try {
+            return client.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
+                    .method(Http.Method.GET)
+                    .bucket(config.bucket())
+                    .object(key)
+                    .expiry((int) config.presignExpiry().toSeconds())
+                    .build());
+        } catch (Exception e) {
+            throw new StorageException("cannot presign " + key, e);
+        }
+    }
+
+    private static Map<String, String> lowerCaseKeys(Iterable<Map.Entry<String, String>> metadata) {
+        Map<String, String> out = new java.util.HashMap<>();
+        for (Map.Entry<String, String> entry : metadata) {
+            out.put(entry.getKey().toLowerCase(java.util.Locale.ROOT), entry.getValue());
+        }
+        return out;
+    }
+
+    /**
+     * What S3 knows of one object.
+     *
+     * @param key         object key
+     * @param bytes       size
+     * @param contentType content type
+     * @param metadata    user metadata with lower-case names
+     */
+    public record StoredObject(String key, long bytes, String contentType, Map<String, String> metadata) {
+    }
+}

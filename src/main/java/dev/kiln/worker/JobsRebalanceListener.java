@@ -1,0 +1,50 @@
+package dev.kiln.worker;
+
+import dev.kiln.job.Topics;
+import dev.kiln.worker.ratelimit.RenderPermits;
+import io.smallrye.common.annotation.Identifier;
+import io.smallrye.reactive.messaging.kafka.KafkaConsumerRebalanceListener;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.common.TopicPartition;
+
+import java.util.Collection;
+
+/**
+ * Re-divides the organisation's rate limit whenever Kafka re-divides {@code kiln.jobs}: this
+ * worker's share is the fraction of the topic's partitions it owns.
+ */
+@ApplicationScoped
+@Identifier(JobsRebalanceListener.NAME)
+public class JobsRebalanceListener implements KafkaConsumerRebalanceListener {
+
+    /** The name the channel configuration refers to. */
+    public static final String NAME = "kiln-jobs-rebalance";
+
+    private final RenderPermits permits;
+
+    public JobsRebalanceListener(RenderPermits permits) {
+        this.permits = permits;
+    }
+
+    @Override
+    public void onPartitionsAssigned(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
+        update(consumer);
+    }
+
+    @Override
+    public void onPartitionsRevoked(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
+        update(consumer);
+    }
+
+    @Override
+    public void onPartitionsLost(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
+        update(consumer);
+    }
+
+    private void update(Consumer<?, ?> consumer) {
+        int total = consumer.partitionsFor(Topics.JOBS).size();
+        long owned = consumer.assignment().stream().filter(tp -> tp.topic().equals(Topics.JOBS)).count();
+        permits.setShare(total == 0 ? 0 : (double) owned / total);
+    }
+}

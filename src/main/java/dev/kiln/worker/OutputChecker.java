@@ -1,0 +1,77 @@
+package dev.kiln.worker;
+
+import dev.kiln.image.Dimensions;
+import dev.kiln.image.ImageFormat;
+import dev.kiln.image.ImageInfo;
+import dev.kiln.image.ImageProbe;
+import dev.kiln.job.RenderJobRequested;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Checks every decoded image against what the job asked for: the count, the format, the size
+ * (unless {@code auto}) and that the file is whole. A mismatch is the provider's fault and so a
+ * retryable error: storing a wrong image would be worse than paying for another try.
+ */
+@ApplicationScoped
+public class OutputChecker {
+
+    /** The checked images, in order. */
+    public List<CheckedImage> check(RenderJobRequested job, RenderedImages rendered) {
+        if (rendered.files().size() != job.imageCount()) {
+            throw wrong("asked for " + job.imageCount() + " images, got " + rendered.files().size());
+        }
+        ImageFormat expectedFormat = OutputStore.formatOf(job);
+        String size = job.parameters() == null ? null : job.parameters().size();
+        Optional<Dimensions> expectedSize = size == null || "auto".equals(size) ? Optional.empty() : Dimensions.parse(size);
+        List<CheckedImage> checked = new ArrayList<>();
+        for (int i = 0; i < rendered.files().size(); i++) {
+            checked.add(checkOne(i, rendered.files().get(i), expectedFormat, expectedSize));
+        }
+        return checked;
+    }
+
+    private CheckedImage checkOne(int index, Path file, ImageFormat expectedFormat, Optional<Dimensions> expectedSize) {
+        try {
+            ImageInfo info = ImageProbe.probe(file).orElseThrow(() -> wrong("image " + index + " is not a PNG, JPEG or WebP"));
+            if (info.format() != expectedFormat) {
+                throw wrong("image " + index + " is " + info.format().extension() + ", asked for " + expectedFormat.extension());
+            }
+            if (expectedSize.isPresent()
+                    && (info.width() != expectedSize.get().width() || info.height() != expectedSize.get().height())) {
+                throw wrong("image " + index + " is " + info.width() + "x" + info.height() + ", asked for "
+                        + expectedSize.get().width() + "x" + expectedSize.get().height());
+            }
+            if (!ImageIntegrity.isComplete(file, info.format())) {
+                throw wrong("image " + index + " is truncated");
+            }
+            return new CheckedImage(index, file, info.format(), info.width(), info.height(), Files.size(file), sha256(file));
+        } catch (IOException e) {
+            throw ProviderException.transientFault("unreadable_output", "image " + index + " could not be read", e);
+        }
+    }
+
+    private static String sha256(Path file) throws IOException {
+        try (DigestInputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+            in.transferTo(OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(in.getMessageDigest().digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    private static ProviderException wrong(String message) {
+        return ProviderException.transientFault("invalid_output", message, null);
+    }
+}

@@ -1,0 +1,50 @@
+package dev.kiln.worker;
+
+import io.quarkus.logging.Log;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.Readiness;
+
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Whether the provider accepts our key. After a 401 or 403 no job can succeed and failing them
+ * would be wrong (the jobs are fine, the key is not), so calls stop here: the worker's threads
+ * wait, nothing is acknowledged, and readiness goes down until the process is restarted with a
+ * good key; the unacknowledged jobs are then delivered again.
+ */
+@Readiness
+@ApplicationScoped
+public class ProviderAccess implements HealthCheck {
+
+    private final AtomicReference<String> refusal = new AtomicReference<>();
+
+    /** Records that the provider refused the key; logs the cause once. */
+    public void revoke(String reason) {
+        if (refusal.compareAndSet(null, reason)) {
+            Log.errorf("the provider refused the API key; rendering stops until restart with a valid key (%s)", reason);
+        }
+    }
+
+    /** Blocks for as long as the key is refused (until shutdown interrupts). */
+    public void awaitAuthorized() throws InterruptedException {
+        while (refusal.get() != null) {
+            Thread.sleep(1000);
+        }
+    }
+
+    /** Whether calls are currently refused. */
+    public boolean isRevoked() {
+        return refusal.get() != null;
+    }
+
+    @Override
+    public HealthCheckResponse call() {
+        String reason = refusal.get();
+        return HealthCheckResponse.named("provider-access")
+                .status(reason == null)
+                .withData("reason", reason == null ? "ok" : reason)
+                .build();
+    }
+}

@@ -1,0 +1,160 @@
+package dev.kiln.worker;
+
+import dev.kiln.job.JobError;
+import dev.kiln.job.JobState;
+import dev.kiln.job.JobStatusChanged;
+import dev.kiln.job.RenderJobRequested;
+import dev.kiln.job.StoredImage;
+import dev.kiln.job.Usage;
+import dev.kiln.status.StatusPublisher;
+import dev.kiln.worker.ratelimit.RenderPermits;
+import io.quarkus.logging.Log;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * Renders one job end to end: announce it running, skip it if its outputs already exist, wait
+ * for a rate permit, call the provider, check and store the images, announce the result. Each
+ * status event is awaited, so the job's offset (committed after this returns) never runs ahead
+ * of what {@code kiln.status} says.
+ */
+@ApplicationScoped
+public class RenderJobProcessor {
+
+    private final ImagesApiClient provider;
+    private final OutputChecker checker;
+    private final OutputStore outputs;
+    private final StatusPublisher status;
+    private final RenderPermits permits;
+    private final PriceConfig prices;
+    private final WorkerConfig config;
+    private final ProviderAccess access;
+
+    public RenderJobProcessor(ImagesApiClient provider, OutputChecker checker, OutputStore outputs,
+                              StatusPublisher status, RenderPermits permits, PriceConfig prices,
+                              WorkerConfig config, ProviderAccess access) {
+        this.provider = provider;
+        this.checker = checker;
+        this.outputs = outputs;
+        this.status = status;
+        this.permits = permits;
+        this.prices = prices;
+        this.config = config;
+        this.access = access;
+    }
+
+    /**
+     * Processes one delivery of {@code job}.
+     *
+     * @return how it ended
+     * @throws RetryLaterException when the attempt failed but another may succeed
+     * @throws InterruptedException when the worker is shutting down mid-call; the job is redelivered
+     */
+    public Outcome process(RenderJobRequested job) throws InterruptedException {
+        Optional<OutputStore.StoredResult> earlier = outputs.findComplete(job);
+        if (earlier.isPresent()) {
+            // Never pay twice: a redelivery of a rendered job only repeats its announcement.
+            status.jobChangedAndWait(JobStatusChanged.of(job, JobState.SUCCEEDED)
+                    .withResult(earlier.get().images(), earlier.get().usage()));
+            return Outcome.ALREADY_DONE;
+        }
+        status.jobChangedAndWait(JobStatusChanged.of(job, JobState.RUNNING));
+        Path workDir = createWorkDir(job);
+        try {
+            RenderedImages rendered = renderRespectingLimits(job, workDir);
+            List<CheckedImage> checked = checker.check(job, rendered);
+            Usage usage = new Usage(checked.size(), rendered.usage().textInputTokens(),
+                    rendered.usage().imageInputTokens(), rendered.usage().outputTokens(), prices.cost(rendered.usage()));
+            List<StoredImage> stored = new ArrayList<>();
+            for (CheckedImage image : checked) {
+                stored.add(outputs.put(job, image, usage));
+            }
+            status.jobChangedAndWait(JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(stored, usage));
+            return Outcome.SUCCEEDED;
+        } catch (ProviderException e) {
+            if (e.kind() == ProviderException.Kind.REJECTED) {
+                status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
+                        .withError(new JobError(e.code(), e.getMessage(), false)));
+                return Outcome.FAILED;
+            }
+            return retryOrFail(job, new JobError(e.code(), e.getMessage(), true), e);
+        } catch (dev.kiln.storage.StorageException e) {
+            return retryOrFail(job, new JobError("storage_error", e.getMessage(), true), e);
+        } finally {
+            deleteQuietly(workDir);
+        }
+    }
+
+    /** Calls the provider, waiting out 429s, which never count as attempts. */
+    private RenderedImages renderRespectingLimits(RenderJobRequested job, Path workDir) throws InterruptedException {
+        while (true) {
+            access.awaitAuthorized();
+            permits.acquire(job.imageCount());
+            try {
+                RenderedImages rendered = provider.generate(job.prompt(), job.parameters(), workDir);
+                permits.onAccepted();
+                return rendered;
+            } catch (ProviderException e) {
+                switch (e.kind()) {
+                    case RATE_LIMITED -> {
+                        Duration wait = e.retryAfter().orElse(config.maxRateLimitWait().dividedBy(6));
+                        wait = wait.compareTo(config.maxRateLimitWait()) > 0 ? config.maxRateLimitWait() : wait;
+                        permits.onRateLimited(wait);
+                        Thread.sleep(wait.plusMillis((long) (Math.random() * 250)));
+                    }
+                    case UNAUTHORIZED -> access.revoke(e.getMessage());
+                    default -> throw e;
+                }
+            }
+        }
+    }
+
+    private Outcome retryOrFail(RenderJobRequested job, JobError error, RuntimeException cause) {
+        if (job.attempt() >= config.maxAttempts()) {
+            Log.warnf("job %s failed after %d attempts: %s", job.jobId(), job.attempt(), error.message());
+            status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
+                    .withError(new JobError(error.code(), error.message(), false)));
+            return Outcome.FAILED;
+        }
+        RenderJobRequested next = job.nextAttempt();
+        status.jobChangedAndWait(JobStatusChanged.of(next, JobState.QUEUED).withError(error));
+        throw new RetryLaterException(job.jobId() + " attempt " + job.attempt() + ": " + error.message(), cause);
+    }
+
+    private Path createWorkDir(RenderJobRequested job) {
+        try {
+            Path root = Files.createDirectories(Path.of(config.workDir()));
+            return Files.createTempDirectory(root, job.jobId() + "-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a work folder under " + config.workDir(), e);
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            Log.debugf("could not remove %s: %s", dir, e.getMessage());
+        }
+    }
+
+    /** How one delivery ended. */
+    public enum Outcome {
+        /** Rendered and stored now. */
+        SUCCEEDED,
+        /** Found already stored; announced again without rendering. */
+        ALREADY_DONE,
+        /** Failed for good. */
+        FAILED
+    }
+}

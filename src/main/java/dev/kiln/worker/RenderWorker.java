@@ -1,0 +1,37 @@
+package dev.kiln.worker;
+
+import dev.kiln.job.RenderJobRequested;
+import dev.kiln.job.Topics;
+import io.smallrye.common.annotation.RunOnVirtualThread;
+import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
+import io.smallrye.reactive.messaging.kafka.fault.KafkaDelayedRetryTopic;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+
+/**
+ * The worker role's Kafka consumer. Each job runs on its own virtual thread; SmallRye caps how
+ * many run at once ({@code KILN_WORKER_MAX_IN_FLIGHT}) and stops asking Kafka for more while
+ * that many are in flight, so jobs are never buffered without bound. The offset of a job is
+ * committed only after this method returns (every status event already acknowledged); a
+ * {@link RetryLaterException} nacks it into the delayed-retry topics.
+ */
+@ApplicationScoped
+public class RenderWorker {
+
+    private final RenderJobProcessor processor;
+
+    public RenderWorker(RenderJobProcessor processor) {
+        this.processor = processor;
+    }
+
+    /** Renders one delivered job. */
+    @Incoming(Topics.JOBS_IN)
+    @RunOnVirtualThread
+    public void render(RenderJobRequested job, IncomingKafkaRecordMetadata<String, RenderJobRequested> record)
+            throws InterruptedException {
+        // SmallRye counts redeliveries from the retry topics in a header; the job itself still
+        // says attempt 1, as it was published.
+        int retries = KafkaDelayedRetryTopic.getRetryHeader(record.getHeaders());
+        processor.process(job.withAttempt(job.attempt() + retries));
+    }
+}
