@@ -1,0 +1,167 @@
+package dev.kiln.simulator;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Kiln's stand-in for the OpenAI Images API: a real HTTP server on OpenAI's wire format, run in
+ * the test's own JVM ({@link #start(SimulatorSettings)}) or as a process ({@link SimulatorMain}).
+ * Besides the API it keeps, for tests, a log of every request received, how many images it
+ * rendered and how many 429s it answered.
+ *
+ * <p>Routes: {@code POST /v1/images/generations}, {@code POST /v1/images/edits}, {@code GET /health},
+ * and for tests in other processes {@code GET|POST /simulator/settings}, {@code GET /simulator/received},
+ * {@code GET /simulator/stats} and {@code POST /simulator/reset}.
+ */
+public final class SimulatorServer implements AutoCloseable {
+
+    private final HttpServer http;
+    private final ExecutorService executor;
+    private final OrganisationRateLimiter rateLimiter;
+    private final Random random;
+    private final List<ReceivedRequest> received = new ArrayList<>();
+    private final AtomicLong renders = new AtomicLong();
+    private final AtomicLong rateLimited = new AtomicLong();
+    private volatile SimulatorSettings settings;
+
+    private SimulatorServer(SimulatorSettings settings) throws IOException {
+        this.settings = settings;
+        this.random = new Random(settings.seed());
+        this.rateLimiter = new OrganisationRateLimiter(settings, System::nanoTime);
+        ObjectMapper json = new ObjectMapper();
+        ResponseWriter writer = new ResponseWriter(json);
+        RenderRequestReader reader = new RenderRequestReader(json);
+        this.http = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 0);
+        // one virtual thread a request: hangs and latency sleeps cost nothing
+        this.executor = Executors.newVirtualThreadPerTaskExecutor();
+        http.setExecutor(executor);
+        http.createContext("/v1/images/generations", new ImagesHandler("generations", this, reader, writer));
+        http.createContext("/v1/images/edits", new ImagesHandler("edits", this, reader, writer));
+        http.createContext("/health", exchange -> {
+            writer.json(exchange, 200, Map.of("status", "UP"), Map.of());
+            exchange.close();
+        });
+        http.createContext("/simulator/", new AdminHandler(this, json, writer));
+        http.createContext("/", exchange -> {
+            writer.error(exchange, new ApiError(404, "invalid_request_error", null, "unknown_url",
+                    "Unrecognized request URL (" + exchange.getRequestMethod() + ": " + exchange.getRequestURI().getPath()
+                            + ").", Map.of()), Map.of());
+            exchange.close();
+        });
+        http.start();
+    }
+
+    /** Starts a simulator; port 0 picks a free port. */
+    public static SimulatorServer start(SimulatorSettings settings) {
+        try {
+            return new SimulatorServer(settings);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot bind the simulator to " + settings.host() + ":" + settings.port(), e);
+        }
+    }
+
+    /** Starts a simulator with {@link SimulatorSettings#defaults()}. */
+    public static SimulatorServer start() {
+        return start(SimulatorSettings.defaults());
+    }
+
+    /** The port bound. */
+    public int port() {
+        return http.getAddress().getPort();
+    }
+
+    /** The API base URL, as {@code OPENAI_BASE_URL} takes it: {@code http://127.0.0.1:<port>/v1}. */
+    public String baseUrl() {
+        return rootUrl() + "/v1";
+    }
+
+    /** The server root, for {@code /health} and {@code /simulator/*}. */
+    public String rootUrl() {
+        String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
+        return "http://" + ("0.0.0.0".equals(host) ? "127.0.0.1" : host) + ":" + port();
+    }
+
+    /** The settings in force. */
+    public SimulatorSettings settings() {
+        return settings;
+    }
+
+    /**
+     * New settings from now on, for requests not yet answered too. The rate-limit buckets start
+     * full again and the random draws restart from the seed; host and port cannot change.
+     */
+    public void update(SimulatorSettings newSettings) {
+        synchronized (random) {
+            settings = newSettings;
+            random.setSeed(newSettings.seed());
+        }
+        rateLimiter.reconfigure(newSettings);
+    }
+
+    /** Every request received on the images endpoints so far, oldest first. */
+    public List<ReceivedRequest> received() {
+        synchronized (received) {
+            return List.copyOf(received);
+        }
+    }
+
+    /** Images rendered so far: what a real provider would have billed. */
+    public long renderCount() {
+        return renders.get();
+    }
+
+    /** 429 answers so far, from the limits and from the injected fault. */
+    public long rateLimitedCount() {
+        return rateLimited.get();
+    }
+
+    /** Forgets the received requests and zeroes the counters; refills the rate-limit buckets. */
+    public void reset() {
+        synchronized (received) {
+            received.clear();
+        }
+        renders.set(0);
+        rateLimited.set(0);
+        rateLimiter.reconfigure(settings);
+    }
+
+    /** Stops listening and ends requests still in progress, hung ones included. */
+    @Override
+    public void close() {
+        http.stop(0);
+        executor.shutdownNow();
+    }
+
+    Random random() {
+        return random;
+    }
+
+    OrganisationRateLimiter rateLimiter() {
+        return rateLimiter;
+    }
+
+    void record(ReceivedRequest request) {
+        synchronized (received) {
+            received.add(request);
+        }
+    }
+
+    void countRender() {
+        renders.incrementAndGet();
+    }
+
+    void countRateLimited() {
+        rateLimited.incrementAndGet();
+    }
+}
