@@ -1,0 +1,127 @@
+package dev.kiln.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import dev.kiln.localstack.EmbeddedKafkaBroker;
+import dev.kiln.localstack.Ports;
+import dev.kiln.localstack.S3ProxyServer;
+import dev.kiln.localstack.SimulatorLauncher;
+import dev.kiln.localstack.SimulatorLauncher.RunningSimulator;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+
+/**
+ * Starts the real servers a Kiln test runs against: a Kafka broker, an S3 API server and the
+ * gpt-image-2 simulator, each on a free port with its data in a fresh temporary folder, and
+ * points Kiln's configuration at them. Use it with
+ * {@code @QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = true)}
+ * or {@code @WithTestResource(KilnStackResource.class)}.
+ *
+ * <p>The running servers are also reachable statically ({@link #kafka()}, {@link #s3()},
+ * {@link #simulatorBaseUrl()}) for tests that produce, consume or read objects themselves.
+ */
+public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
+
+    /** S3 access key of the test stack. */
+    public static final String S3_ACCESS_KEY = "kiln-test";
+
+    /** S3 secret key of the test stack. */
+    public static final String S3_SECRET_KEY = "kiln-test-secret";
+
+    /** The provider API key tests send; the simulator accepts any non-empty key. */
+    public static final String PROVIDER_API_KEY = "sk-kiln-test";
+
+    private static volatile EmbeddedKafkaBroker kafka;
+    private static volatile S3ProxyServer s3;
+    private static volatile RunningSimulator simulator;
+
+    private final Deque<AutoCloseable> running = new ArrayDeque<>();
+    private Path root;
+
+    @Override
+    public Map<String, String> start() {
+        try {
+            root = Files.createTempDirectory("kiln-stack-");
+            kafka = started(EmbeddedKafkaBroker.start(root.resolve("kafka"), 0));
+            s3 = started(S3ProxyServer.start(S3ProxyServer.defaultJar(), root.resolve("s3"), 0,
+                    S3_ACCESS_KEY, S3_SECRET_KEY));
+            simulator = started(SimulatorLauncher.startSimulator(Ports.freePort()));
+        } catch (IOException | RuntimeException e) {
+            stop();
+            throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+        }
+        return Map.of(
+                "kafka.bootstrap.servers", kafka.bootstrapServers(),
+                "kiln.s3.endpoint", s3.endpoint(),
+                "kiln.s3.access-key", S3_ACCESS_KEY,
+                "kiln.s3.secret-key", S3_SECRET_KEY,
+                "kiln.provider.base-url", simulator.baseUrl(),
+                "kiln.provider.api-key", PROVIDER_API_KEY);
+    }
+
+    @Override
+    public void stop() {
+        while (!running.isEmpty()) {
+            try {
+                running.pop().close();
+            } catch (Exception e) {
+                // Keep stopping the rest; a leaked server would only cost this test JVM a port.
+                System.err.println("KilnStackResource: stopping a server failed: " + e);
+            }
+        }
+        kafka = null;
+        s3 = null;
+        simulator = null;
+        deleteQuietly(root);
+    }
+
+    /** The running Kafka broker. */
+    public static EmbeddedKafkaBroker kafka() {
+        return require(kafka, "Kafka broker");
+    }
+
+    /** The running S3 API server. */
+    public static S3ProxyServer s3() {
+        return require(s3, "S3 API server");
+    }
+
+    /** The endpoint of the running S3 API server. */
+    public static String s3Endpoint() {
+        return s3().endpoint();
+    }
+
+    /** The base URL of the running simulator, as {@code kiln.provider.base-url}. */
+    public static String simulatorBaseUrl() {
+        return require(simulator, "simulator").baseUrl();
+    }
+
+    private <T extends AutoCloseable> T started(T server) {
+        running.push(server);
+        return server;
+    }
+
+    private static <T> T require(T server, String what) {
+        if (server == null) {
+            throw new IllegalStateException("No " + what + " is running: is the test annotated with KilnStackResource?");
+        }
+        return server;
+    }
+
+    private static void deleteQuietly(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (IOException e) {
+            // A temporary folder left behind is harmless.
+        }
+    }
+}
