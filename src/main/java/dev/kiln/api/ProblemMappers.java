@@ -1,9 +1,12 @@
 package dev.kiln.api;
 
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import io.quarkus.logging.Log;
 import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
@@ -16,6 +19,17 @@ public class ProblemMappers {
     @ServerExceptionMapper
     public Response problem(ProblemException e) {
         return respond(e.problem());
+    }
+
+    /** Quarkus maps these two itself, with plain JSON; a mapper of the exact type takes precedence. */
+    @ServerExceptionMapper
+    public Response mismatchedJson(MismatchedInputException e) {
+        return unreadableJson(e);
+    }
+
+    @ServerExceptionMapper
+    public Response malformedJson(JsonParseException e) {
+        return unreadableJson(e);
     }
 
     @ServerExceptionMapper
@@ -44,6 +58,7 @@ public class ProblemMappers {
     }
 
     private static Response respond(Problem problem) {
-        return Response.status(problem.status()).type(Problem.MEDIA_TYPE).entity(problem).build();
+        return Response.status(problem.status()).entity(problem)
+                .header(HttpHeaders.CONTENT_TYPE, Problem.MEDIA_TYPE).build();
     }
 }

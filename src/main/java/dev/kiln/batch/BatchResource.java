@@ -16,8 +16,12 @@ import java.util.List;
 import java.util.Optional;
 
 /** {@code POST /v1/batches}: the front door for catalogue batches. */
-@Path("/v1/batches")
-@Produces(MediaType.APPLICATION_JSON)
+/*
+ * Every resource sits at /v1 with its own sub-paths: JAX-RS picks the class by its longest path
+ * first, so a class at /v1/batches would hide GET /v1/batches/{id} of another class.
+ */
+@Path("/v1")
+@Produces({MediaType.APPLICATION_JSON, Problem.MEDIA_TYPE})
 public class BatchResource {
 
     private static final int MAX_IDEMPOTENCY_KEY = 255;
@@ -30,6 +34,7 @@ public class BatchResource {
 
     /** Accepts a batch; 202 once Kafka holds every job. */
     @POST
+    @Path("/batches")
     @Consumes(MediaType.APPLICATION_JSON)
     @Blocking
     public Response submit(BatchRequest request, @HeaderParam("Idempotency-Key") String idempotencyKey) {

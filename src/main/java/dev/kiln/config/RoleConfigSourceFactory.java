@@ -23,12 +23,8 @@ public class RoleConfigSourceFactory implements ConfigSourceFactory {
     public Iterable<ConfigSource> getConfigSources(ConfigSourceContext context) {
         ConfigValue value = context.getValue("kiln.role");
         Role role = Role.parse(value == null ? null : value.getValue());
-        String worker = Boolean.toString(role.runsWorker());
-        String api = Boolean.toString(role.runsApi());
-        return List.of(new PropertiesConfigSource(Map.of(
-                "kiln.roles.api-enabled", api,
-                "kiln.roles.worker-enabled", worker,
-                "mp.messaging.incoming.jobs.enabled", worker),
+        return List.of(new PropertiesConfigSource(
+                Map.of("mp.messaging.incoming.jobs.enabled", Boolean.toString(role.runsWorker())),
                 "kiln-role", ORDINAL));
     }
 }

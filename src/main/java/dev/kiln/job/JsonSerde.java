@@ -1,7 +1,6 @@
 package dev.kiln.job;
 
 import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 
 import java.io.IOException;
@@ -20,18 +19,6 @@ public final class JsonSerde {
                 return data == null ? null : KilnJson.MAPPER.writeValueAsBytes(data);
             } catch (IOException e) {
                 throw new SerializationException("cannot write " + data.getClass().getSimpleName(), e);
-            }
-        }
-    }
-
-    /** Reads {@link RenderJobRequested} from {@code kiln.jobs}. */
-    public static class RenderJobRequestedDeserializer implements Deserializer<RenderJobRequested> {
-        @Override
-        public RenderJobRequested deserialize(String topic, byte[] data) {
-            try {
-                return data == null ? null : KilnJson.MAPPER.readValue(data, RenderJobRequested.class);
-            } catch (IOException e) {
-                throw new SerializationException("not a render job on " + topic, e);
             }
         }
     }

@@ -1,5 +1,8 @@
 package dev.kiln.localstack;
 
+import dev.kiln.simulator.SimulatorServer;
+import dev.kiln.simulator.SimulatorSettings;
+
 import org.jboss.logging.Logger;
 
 /**
@@ -19,26 +22,20 @@ public final class SimulatorLauncher {
      *
      * @param baseUrl the value for {@code kiln.provider.base-url}, as OpenAI's base URL
      *                ({@code http://127.0.0.1:<port>/v1})
-     * @param server  stops the simulator when closed
+     * @param server  the server itself, for tests that change its settings or read what it received
      */
-    public record RunningSimulator(String baseUrl, AutoCloseable server) implements AutoCloseable {
+    public record RunningSimulator(String baseUrl, SimulatorServer server) implements AutoCloseable {
 
         @Override
-        public void close() throws Exception {
+        public void close() {
             server.close();
         }
     }
 
-    /**
-     * INTEGRATION POINT, the only one: starts {@code dev.kiln.simulator.SimulatorServer} on
-     * 127.0.0.1:{@code port} once that class is on this branch, as
-     * {@code SimulatorServer.start(settings with the port)}, returning its {@code baseUrl()}
-     * and the server itself. Until then no simulator runs and the base URL points at the port
-     * where it will listen.
-     */
+    /** Starts the simulator on 127.0.0.1:{@code port} (0 for a free port) with its default settings. */
     public static RunningSimulator startSimulator(int port) {
-        LOG.warnf("The gpt-image-2 simulator is not wired into the local stack yet; nothing listens on port %d", port);
-        return new RunningSimulator("http://" + Ports.LOOPBACK + ":" + port + "/v1", () -> {
-        });
+        SimulatorServer server = SimulatorServer.start(SimulatorSettings.defaults().toBuilder().port(port).build());
+        LOG.infof("gpt-image-2 simulator listening at %s", server.baseUrl());
+        return new RunningSimulator(server.baseUrl(), server);
     }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.status;
 
+import dev.kiln.config.KilnConfig;
 import dev.kiln.job.Topics;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
@@ -41,10 +42,10 @@ public class StatusViewStreams {
 
     public StatusViewStreams(StatusViewConfig config,
                              @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
-                             @ConfigProperty(name = "kiln.roles.api-enabled") boolean enabled) {
+                             KilnConfig kiln) {
         this.config = config;
         this.bootstrapServers = bootstrapServers;
-        this.enabled = enabled;
+        this.enabled = kiln.parsedRole().runsApi();
     }
 
     void start(@Observes StartupEvent event) {

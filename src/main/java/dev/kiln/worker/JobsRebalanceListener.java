@@ -43,6 +43,11 @@ public class JobsRebalanceListener implements KafkaConsumerRebalanceListener {
     }
 
     private void update(Consumer<?, ?> consumer) {
+        // SmallRye's delayed-retry consumer shares this listener; only the main consumer's
+        // partitions of kiln.jobs decide the share.
+        if (!consumer.subscription().contains(Topics.JOBS)) {
+            return;
+        }
         int total = consumer.partitionsFor(Topics.JOBS).size();
         long owned = consumer.assignment().stream().filter(tp -> tp.topic().equals(Topics.JOBS)).count();
         permits.setShare(total == 0 ? 0 : (double) owned / total);

@@ -2,21 +2,17 @@ package dev.kiln.worker;
 
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
-import org.eclipse.microprofile.health.HealthCheck;
-import org.eclipse.microprofile.health.HealthCheckResponse;
-import org.eclipse.microprofile.health.Readiness;
 
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Whether the provider accepts our key. After a 401 or 403 no job can succeed and failing them
  * would be wrong (the jobs are fine, the key is not), so calls stop here: the worker's threads
- * wait, nothing is acknowledged, and readiness goes down until the process is restarted with a
+ * wait, nothing is acknowledged, and readiness goes down ({@link ProviderAccessCheck}) until the process is restarted with a
  * good key; the unacknowledged jobs are then delivered again.
  */
-@Readiness
 @ApplicationScoped
-public class ProviderAccess implements HealthCheck {
+public class ProviderAccess {
 
     private final AtomicReference<String> refusal = new AtomicReference<>();
 
@@ -39,12 +35,8 @@ public class ProviderAccess implements HealthCheck {
         return refusal.get() != null;
     }
 
-    @Override
-    public HealthCheckResponse call() {
-        String reason = refusal.get();
-        return HealthCheckResponse.named("provider-access")
-                .status(reason == null)
-                .withData("reason", reason == null ? "ok" : reason)
-                .build();
+    /** Why calls are refused, if they are. */
+    public java.util.Optional<String> refusal() {
+        return java.util.Optional.ofNullable(refusal.get());
     }
 }

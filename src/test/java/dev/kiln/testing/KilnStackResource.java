@@ -63,7 +63,11 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
                 "kiln.s3.access-key", S3_ACCESS_KEY,
                 "kiln.s3.secret-key", S3_SECRET_KEY,
                 "kiln.provider.base-url", simulator.baseUrl(),
-                "kiln.provider.api-key", PROVIDER_API_KEY);
+                "kiln.provider.api-key", PROVIDER_API_KEY,
+                // The view's store and the worker's files belong to this broker: a store left by an
+                // earlier run would hold offsets this fresh broker never had.
+                "kiln.status-view.state-dir", root.resolve("status-view").toString(),
+                "kiln.worker.work-dir", root.resolve("work").toString());
     }
 
     @Override
@@ -95,6 +99,11 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
     /** The endpoint of the running S3 API server. */
     public static String s3Endpoint() {
         return s3().endpoint();
+    }
+
+    /** The running simulator, to change its settings or read what it received. */
+    public static dev.kiln.simulator.SimulatorServer simulator() {
+        return require(simulator, "simulator").server();
     }
 
     /** The base URL of the running simulator, as {@code kiln.provider.base-url}. */

@@ -1,0 +1,74 @@
+package dev.kiln.kafka;
+
+import dev.kiln.job.Topics;
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Creates Kiln's topics before anything uses them. The status view's global store cannot start
+ * on a topic that does not exist, and topics auto-created by a client would get the broker's
+ * default partition count rather than ours. {@code kiln.status} keeps time-based retention,
+ * never compaction: the view is the fold of every event, so none may be dropped.
+ */
+@ApplicationScoped
+public class TopicSetup {
+
+    /** Runs before the status view and the consumers start. */
+    static final int PRIORITY = 10;
+
+    private final TopicsConfig config;
+    private final String bootstrapServers;
+
+    public TopicSetup(TopicsConfig config, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers) {
+        this.config = config;
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    void create(@Observes @Priority(PRIORITY) StartupEvent event) throws InterruptedException {
+        if (!config.create()) {
+            return;
+        }
+        List<NewTopic> topics = new ArrayList<>();
+        topics.add(topic(Topics.JOBS, config.jobsPartitions()));
+        topics.add(topic(Topics.STATUS, config.statusPartitions()));
+        topics.add(topic(Topics.JOBS_DLQ, config.retryPartitions()));
+        config.retryTopics().forEach(name -> topics.add(topic(name, config.retryPartitions())));
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+            for (NewTopic topic : topics) {
+                createOne(admin, topic);
+            }
+        }
+    }
+
+    private static void createOne(Admin admin, NewTopic topic) throws InterruptedException {
+        try {
+            admin.createTopics(List.of(topic)).all().get(60, TimeUnit.SECONDS);
+            Log.infof("created topic %s with %d partitions", topic.name(), topic.numPartitions());
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new IllegalStateException("cannot create topic " + topic.name() + ": " + e.getCause().getMessage(), e);
+            }
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("Kafka at the configured bootstrap servers did not answer within 60 s", e);
+        }
+    }
+
+    private NewTopic topic(String name, int partitions) {
+        return new NewTopic(name, Optional.of(partitions), config.replicationFactor());
+    }
+}
