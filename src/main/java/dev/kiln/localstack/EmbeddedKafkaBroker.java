@@ -62,6 +62,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      * @param port    the client port on 127.0.0.1, or 0 for a free one
      */
     public static EmbeddedKafkaBroker start(Path dataDir, int port) {
+        BrokerLogging.quiet();
         int clientPort = Ports.orFree(port);
         // The controller port is internal to this node, so a fresh free one is fine on every
         // start: static voters are read from the configuration, never from the stored metadata.
