@@ -82,9 +82,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             server.startup();
             broker.awaitReady();
         } catch (RuntimeException e) {
-            broker.close();
-            throw new IllegalStateException("Kafka broker did not start on " + Ports.LOOPBACK + ":"
-                    + clientPort + " (data in " + dataDir + ")", e);
+            IllegalStateException failure = new IllegalStateException("Kafka broker did not start on "
+                    + Ports.LOOPBACK + ":" + clientPort + " (data in " + dataDir + ")", e);
+            try {
+                broker.close();
+            } catch (RuntimeException closeFailure) {
+                failure.addSuppressed(closeFailure);
+            }
+            throw failure;
         }
         LOG.infof("Kafka broker (KRaft) ready on %s, data in %s", broker.bootstrapServers(), dataDir);
         return broker;
@@ -205,7 +210,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                     }
                 }
                 if (Instant.now().isAfter(deadline)) {
-                    throw new IllegalStateException("Kafka broker not ready after " + READY_TIMEOUT);
+                    throw new IllegalStateException("Kafka broker registered no node within " + READY_TIMEOUT);
                 }
                 Thread.sleep(100);
             }
