@@ -62,6 +62,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      * @param port    the client port on 127.0.0.1, or 0 for a free one
      */
     public static EmbeddedKafkaBroker start(Path dataDir, int port) {
+        BrokerLogging.quiet();
         int clientPort = Ports.orFree(port);
         // The controller port is internal to this node, so a fresh free one is fine on every
         // start: static voters are read from the configuration, never from the stored metadata.
@@ -81,9 +82,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             server.startup();
             broker.awaitReady();
         } catch (RuntimeException e) {
-            broker.close();
-            throw new IllegalStateException("Kafka broker did not start on " + Ports.LOOPBACK + ":"
-                    + clientPort + " (data in " + dataDir + ")", e);
+            IllegalStateException failure = new IllegalStateException("Kafka broker did not start on "
+                    + Ports.LOOPBACK + ":" + clientPort + " (data in " + dataDir + ")", e);
+            try {
+                broker.close();
+            } catch (RuntimeException closeFailure) {
+                failure.addSuppressed(closeFailure);
+            }
+            throw failure;
         }
         LOG.infof("Kafka broker (KRaft) ready on %s, data in %s", broker.bootstrapServers(), dataDir);
         return broker;
@@ -204,7 +210,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                     }
                 }
                 if (Instant.now().isAfter(deadline)) {
-                    throw new IllegalStateException("Kafka broker not ready after " + READY_TIMEOUT);
+                    throw new IllegalStateException("Kafka broker registered no node within " + READY_TIMEOUT);
                 }
                 Thread.sleep(100);
             }

@@ -86,8 +86,7 @@ public final class S3ProxyServer implements AutoCloseable {
         try {
             Path buckets = Files.createDirectories(dataDir.resolve("buckets"));
             Path settings = writeSettings(dataDir, buckets, httpPort, accessKey, secretKey);
-            process = new ProcessBuilder(List.of(javaBinary(), "-Xmx256m", "-jar", jar.toString(),
-                    "--properties", settings.toString()))
+            process = new ProcessBuilder(command(jar, settings))
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .start();
@@ -166,6 +165,15 @@ public final class S3ProxyServer implements AutoCloseable {
     /** The java launcher of this JVM, so the child runs on the same, known-good runtime. */
     private static String javaBinary() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /**
+     * Options for the child JVM: a small heap, and the quick-start compiler and collector, which
+     * halve s3proxy's start (about 1 s instead of 2) at a throughput a local run never misses.
+     */
+    private static List<String> command(Path jar, Path settings) {
+        return List.of(javaBinary(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "-jar", jar.toString(), "--properties", settings.toString());
     }
 
     private static void destroy(Process process) {
