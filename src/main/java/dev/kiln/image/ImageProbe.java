@@ -7,6 +7,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -124,7 +125,7 @@ public final class ImageProbe {
                 || !ascii(head, 6, "WEBP")) {
             return Optional.empty();
         }
-        String chunk = new String(head, 10, 4, java.nio.charset.StandardCharsets.US_ASCII);
+        String chunk = new String(head, 10, 4, StandardCharsets.US_ASCII);
         in.readInt(); // chunk size
         return switch (chunk) {
             case "VP8L" -> {

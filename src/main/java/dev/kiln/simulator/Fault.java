@@ -1,6 +1,7 @@
 package dev.kiln.simulator;
 
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -37,7 +38,7 @@ public enum Fault {
 
     /** The environment variable holding this fault's rate, such as {@code SIMULATOR_FAULT_5XX_RATE}. */
     public String envName() {
-        return "SIMULATOR_FAULT_" + headerValue.toUpperCase(java.util.Locale.ROOT).replace('-', '_') + "_RATE";
+        return "SIMULATOR_FAULT_" + headerValue.toUpperCase(Locale.ROOT).replace('-', '_') + "_RATE";
     }
 
     /** The fault a header value names. */

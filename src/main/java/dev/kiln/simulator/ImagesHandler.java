@@ -3,6 +3,7 @@ package dev.kiln.simulator;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import dev.kiln.image.Dimensions;
+import dev.kiln.image.GptImageRules;
 import dev.kiln.image.ImageFormat;
 import dev.kiln.image.ImageInfo;
 import dev.kiln.image.Violation;
@@ -10,6 +11,7 @@ import dev.kiln.image.Violation;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,20 +47,27 @@ final class ImagesHandler implements HttpHandler {
         byte[] id = new byte[12];
         server.random().nextBytes(id);
         RequestContext context = new RequestContext(endpoint, "req_" + HexFormat.of().formatHex(id));
-        int status = 0;
         try {
-            status = answer(exchange, context);
+            answer(exchange, context);
         } catch (IOException e) {
-            status = -1; // the client went away mid-answer
+            // the client went away mid-answer; the log already has the status begun
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the server is closing; a hang never answers
         } finally {
-            server.record(context.toRecord(status));
+            if (!context.recorded) {
+                record(context, 0);
+            }
             exchange.close();
         }
     }
 
-    private int answer(HttpExchange exchange, RequestContext context) throws IOException, InterruptedException {
+    /** Logged before the answer is written, so a client that has its answer also finds it in the log. */
+    private void record(RequestContext context, int status) {
+        context.recorded = true;
+        server.record(context.toRecord(status));
+    }
+
+    private void answer(HttpExchange exchange, RequestContext context) throws IOException, InterruptedException {
         SimulatorSettings settings = server.settings();
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put("x-request-id", context.requestId);
@@ -101,19 +110,19 @@ final class ImagesHandler implements HttpHandler {
             Thread.sleep(settings.latencyFor(request.input().quality()).sampleMillis(server.random()));
             long created = System.currentTimeMillis() / 1000;
             if (fault == Fault.MALFORMED_JSON) {
+                record(context, 200);
                 writer.malformed(exchange, created, headers);
-                return 200;
+                return;
             }
-            render(exchange, request, fault, created, headers);
-            return 200;
+            render(exchange, context, request, fault, created, headers);
         } catch (ApiError e) {
             headers.putAll(e.headers);
+            record(context, e.status);
             writer.error(exchange, e, headers);
-            return e.status;
         }
     }
 
-    private void render(HttpExchange exchange, RenderRequest request, Fault fault, long created,
+    private void render(HttpExchange exchange, RequestContext context, RenderRequest request, Fault fault, long created,
                         Map<String, String> headers) throws IOException {
         var input = request.input();
         Dimensions size = Dimensions.resolve(input.size());
@@ -125,7 +134,7 @@ final class ImagesHandler implements HttpHandler {
         for (int i = 0; i < request.n(); i++) {
             byte[] image = ImageRenderer.render(request.prompt(), i, drawn, format, transparent, input.outputCompression());
             server.countRender();
-            images.add(fault == Fault.TRUNCATED_B64 ? java.util.Arrays.copyOf(image, image.length / 2 / 3 * 3) : image);
+            images.add(fault == Fault.TRUNCATED_B64 ? Arrays.copyOf(image, image.length / 2 / 3 * 3) : image);
         }
         TokenUsage usage = TokenUsage.of(request.prompt(),
                 request.inputImages().stream().map(ImageInfo::dimensions).toList(), size, quality, request.n());
@@ -143,6 +152,7 @@ final class ImagesHandler implements HttpHandler {
         usageJson.put("output_tokens", usage.outputTokens());
         usageJson.put("total_tokens", usage.totalTokens());
         metadata.put("usage", usageJson);
+        record(context, 200);
         writer.images(exchange, created, images, metadata, headers);
     }
 
@@ -190,7 +200,7 @@ final class ImagesHandler implements HttpHandler {
     }
 
     private static void checkRules(RenderRequest request) throws ApiError {
-        List<Violation> violations = dev.kiln.image.GptImageRules.validate(request.input());
+        List<Violation> violations = GptImageRules.validate(request.input());
         if (!violations.isEmpty()) {
             String message = violations.stream().map(v -> "Invalid '" + v.field() + "': " + v.reason() + ".")
                     .collect(Collectors.joining(" "));

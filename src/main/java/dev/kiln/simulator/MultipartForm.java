@@ -2,6 +2,7 @@ package dev.kiln.simulator;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -84,7 +85,7 @@ final class MultipartForm {
                 throw new MalformedException("the body ends without a closing boundary");
             }
             String headers = new String(body, headersStart, headersEnd - headersStart, StandardCharsets.UTF_8);
-            parts.add(part(headers, java.util.Arrays.copyOfRange(body, contentStart, contentEnd)));
+            parts.add(part(headers, Arrays.copyOfRange(body, contentStart, contentEnd)));
             pos = contentEnd + partEnd.length;
         }
     }

@@ -14,7 +14,8 @@ import java.util.Map;
  * @param params       every other field sent, as text (images and mask excluded)
  * @param imageCount   input images of an edit, 0 for a generation
  * @param hasMask      whether an edit carried a mask
- * @param status       the HTTP status answered; 0 while (or if) a hang never answered
+ * @param status       the HTTP status answered (logged just before the answer is written); 0 when a hang
+ *                     never answered
  * @param fault        the fault injected, null for none
  * @param receivedAt   when the request arrived
  */

@@ -16,6 +16,7 @@ final class RequestContext {
     int imageCount;
     boolean hasMask;
     Fault fault;
+    boolean recorded;
 
     RequestContext(String endpoint, String requestId) {
         this.endpoint = endpoint;
