@@ -46,8 +46,10 @@ public class TopicSetup {
         List<NewTopic> topics = new ArrayList<>();
         topics.add(topic(Topics.JOBS, config.jobsPartitions()));
         topics.add(topic(Topics.STATUS, config.statusPartitions()));
-        topics.add(topic(Topics.JOBS_DLQ, config.retryPartitions()));
-        config.retryTopics().forEach(name -> topics.add(topic(name, config.retryPartitions())));
+        // SmallRye writes a retried or dead record to the partition number it came from, so these
+        // topics need as many partitions as kiln.jobs.
+        topics.add(topic(Topics.JOBS_DLQ, config.jobsPartitions()));
+        config.retryTopics().forEach(name -> topics.add(topic(name, config.jobsPartitions())));
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
             for (NewTopic topic : topics) {
                 createOne(admin, topic);

@@ -22,10 +22,6 @@ public interface TopicsConfig {
     @WithDefault("6")
     int statusPartitions();
 
-    /** Partitions of each retry topic and of the dead-letter topic. */
-    @WithDefault("3")
-    int retryPartitions();
-
     /** Replication factor of created topics; the broker's default when unset. */
     Optional<Short> replicationFactor();
 
