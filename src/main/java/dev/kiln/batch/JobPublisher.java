@@ -1,18 +1,15 @@
 package dev.kiln.batch;
 
 import dev.kiln.job.EventTypes;
+import dev.kiln.job.KafkaMessages;
 import dev.kiln.job.RenderJobRequested;
 import dev.kiln.job.Topics;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
-import io.smallrye.reactive.messaging.ce.OutgoingCloudEventMetadata;
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.reactive.messaging.Channel;
-import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 
-import java.net.URI;
 
 /**
  * Publishes render commands on {@code kiln.jobs}, keyed by job id so that one batch spreads over
@@ -30,14 +27,7 @@ public class JobPublisher {
 
     /** Sends one job; completes when Kafka (acks=all) holds it. */
     public Uni<Void> publish(RenderJobRequested job) {
-        Message<RenderJobRequested> message = Message.of(job)
-                .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(job.jobId()).build())
-                .addMetadata(OutgoingCloudEventMetadata.builder()
-                        .withId(job.jobId() + "/" + job.attempt())
-                        .withSource(URI.create(EventTypes.SOURCE))
-                        .withType(EventTypes.JOB_REQUESTED)
-                        .withSubject(job.jobId())
-                        .build());
-        return emitter.sendMessage(message);
+        return emitter.sendMessage(KafkaMessages.of(job, job.jobId(), job.jobId() + "/" + job.attempt(),
+                EventTypes.JOB_REQUESTED, job.jobId()));
     }
 }

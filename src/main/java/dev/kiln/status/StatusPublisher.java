@@ -3,17 +3,14 @@ package dev.kiln.status;
 import dev.kiln.job.BatchCreated;
 import dev.kiln.job.EventTypes;
 import dev.kiln.job.JobStatusChanged;
+import dev.kiln.job.KafkaMessages;
 import dev.kiln.job.Topics;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
-import io.smallrye.reactive.messaging.ce.OutgoingCloudEventMetadata;
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.reactive.messaging.Channel;
-import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 
-import java.net.URI;
 import java.util.UUID;
 
 /**
@@ -46,14 +43,6 @@ public class StatusPublisher {
     }
 
     private Uni<Void> send(String key, String subject, String type, Object payload) {
-        Message<Object> message = Message.of(payload)
-                .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(key).build())
-                .addMetadata(OutgoingCloudEventMetadata.builder()
-                        .withId(UUID.randomUUID().toString())
-                        .withSource(URI.create(EventTypes.SOURCE))
-                        .withType(type)
-                        .withSubject(subject)
-                        .build());
-        return emitter.sendMessage(message);
+        return emitter.sendMessage(KafkaMessages.of(payload, key, UUID.randomUUID().toString(), type, subject));
     }
 }
