@@ -19,16 +19,6 @@ public final class ObjectKeys {
         return segment(tenant) + "/" + segment(batchId) + "/" + segment(itemId) + "/" + index + "." + extension;
     }
 
-    /** The results manifest of a batch. */
-    public static String manifest(String tenant, String batchId) {
-        return segment(tenant) + "/" + segment(batchId) + "/manifest.jsonl";
-    }
-
-    /** The prefix under which a tenant's uploads live. */
-    public static String uploadsPrefix(String tenant) {
-        return segment(tenant) + "/uploads/";
-    }
-
     /** {@code value} encoded as one safe path segment. */
     public static String segment(String value) {
         if (value.equals(".") || value.equals("..")) {

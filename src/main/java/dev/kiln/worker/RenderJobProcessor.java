@@ -56,17 +56,16 @@ public class RenderJobProcessor {
     /**
      * Processes one delivery of {@code job}.
      *
-     * @return how it ended
      * @throws RetryLaterException when the attempt failed but another may succeed
      * @throws InterruptedException when the worker is shutting down mid-call; the job is redelivered
      */
-    public Outcome process(RenderJobRequested job) throws InterruptedException {
+    public void process(RenderJobRequested job) throws InterruptedException {
         Optional<OutputStore.StoredResult> earlier = outputs.findComplete(job);
         if (earlier.isPresent()) {
             // Never pay twice: a redelivery of a rendered job only repeats its announcement.
             status.jobChangedAndWait(JobStatusChanged.of(job, JobState.SUCCEEDED)
                     .withResult(earlier.get().images(), earlier.get().usage()));
-            return Outcome.ALREADY_DONE;
+            return;
         }
         status.jobChangedAndWait(JobStatusChanged.of(job, JobState.RUNNING));
         Path workDir = createWorkDir(job);
@@ -80,16 +79,15 @@ public class RenderJobProcessor {
                 stored.add(outputs.put(job, image, usage));
             }
             status.jobChangedAndWait(JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(stored, usage));
-            return Outcome.SUCCEEDED;
         } catch (ProviderException e) {
             if (e.kind() == ProviderException.Kind.REJECTED) {
                 status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
                         .withError(new JobError(e.code(), e.getMessage(), false)));
-                return Outcome.FAILED;
+                return;
             }
-            return retryOrFail(job, new JobError(e.code(), e.getMessage(), true), e);
+            retryOrFail(job, new JobError(e.code(), e.getMessage(), true), e);
         } catch (dev.kiln.storage.StorageException e) {
-            return retryOrFail(job, new JobError("storage_error", e.getMessage(), true), e);
+            retryOrFail(job, new JobError("storage_error", e.getMessage(), true), e);
         } finally {
             deleteQuietly(workDir);
         }
@@ -109,7 +107,7 @@ public class RenderJobProcessor {
                     case RATE_LIMITED -> {
                         Duration wait = e.retryAfter().orElse(config.maxRateLimitWait().dividedBy(6));
                         wait = wait.compareTo(config.maxRateLimitWait()) > 0 ? config.maxRateLimitWait() : wait;
-                        permits.onRateLimited(wait);
+                        permits.onRateLimited();
                         Thread.sleep(wait.plusMillis((long) (Math.random() * 250)));
                     }
                     case UNAUTHORIZED -> access.revoke(e.getMessage());
@@ -119,12 +117,12 @@ public class RenderJobProcessor {
         }
     }
 
-    private Outcome retryOrFail(RenderJobRequested job, JobError error, RuntimeException cause) {
+    private void retryOrFail(RenderJobRequested job, JobError error, RuntimeException cause) {
         if (job.attempt() >= config.maxAttempts()) {
             Log.warnf("job %s failed after %d attempts: %s", job.jobId(), job.attempt(), error.message());
             status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
                     .withError(new JobError(error.code(), error.message(), false)));
-            return Outcome.FAILED;
+            return;
         }
         RenderJobRequested next = job.nextAttempt();
         status.jobChangedAndWait(JobStatusChanged.of(next, JobState.QUEUED).withError(error));
@@ -146,15 +144,5 @@ public class RenderJobProcessor {
         } catch (IOException e) {
             Log.debugf("could not remove %s: %s", dir, e.getMessage());
         }
-    }
-
-    /** How one delivery ended. */
-    public enum Outcome {
-        /** Rendered and stored now. */
-        SUCCEEDED,
-        /** Found already stored; announced again without rendering. */
-        ALREADY_DONE,
-        /** Failed for good. */
-        FAILED
     }
 }

@@ -38,16 +38,6 @@ public class RenderPermits {
         apply();
     }
 
-    /** This worker's current share. */
-    public double share() {
-        return share;
-    }
-
-    /** The current throttle factor (1 = full share). */
-    public double throttle() {
-        return throttle;
-    }
-
     /** Blocks until one request for {@code imageCount} images may be made. */
     public void acquire(int imageCount) throws InterruptedException {
         while (true) {
@@ -69,8 +59,8 @@ public class RenderPermits {
         }
     }
 
-    /** The provider answered 429: slow this worker down and hold off for {@code wait}. */
-    public void onRateLimited(Duration wait) {
+    /** The provider answered 429: slow this worker down and spend what the bucket holds. */
+    public void onRateLimited() {
         throttle = Math.max(config.minThrottle(), throttle * 0.7);
         images.drain();
         requests.drain();

@@ -7,11 +7,10 @@ package dev.kiln.worker.ratelimit;
  */
 final class TokenBucket {
 
-    private final long createdNanos = System.nanoTime();
     private double ratePerSecond;
     private double capacity;
     private double tokens;
-    private long lastRefillNanos = createdNanos;
+    private long lastRefillNanos = System.nanoTime();
 
     TokenBucket(double ratePerSecond, double capacity) {
         this.ratePerSecond = ratePerSecond;
@@ -53,11 +52,6 @@ final class TokenBucket {
     synchronized void drain() {
         refill(System.nanoTime());
         tokens = Math.min(tokens, 0);
-    }
-
-    synchronized double available() {
-        refill(System.nanoTime());
-        return tokens;
     }
 
     private void refill(long nowNanos) {
