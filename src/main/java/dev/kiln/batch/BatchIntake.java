@@ -38,6 +38,8 @@ import java.util.stream.IntStream;
 public class BatchIntake {
 
     private final BatchValidator validator;
+    private final ReferenceResolver references;
+    private final BatchEstimator estimator;
     private final JobPublisher jobs;
     private final StatusPublisher status;
     private final StatusView view;
@@ -47,9 +49,12 @@ public class BatchIntake {
     /** Serialises concurrent requests with one key in this replica, so a double click makes one batch. */
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
-    public BatchIntake(BatchValidator validator, JobPublisher jobs, StatusPublisher status, StatusView view,
+    public BatchIntake(BatchValidator validator, ReferenceResolver references, BatchEstimator estimator,
+                       JobPublisher jobs, StatusPublisher status, StatusView view,
                        IntakeConfig config, StatusViewConfig viewConfig, KilnConfig kiln) {
         this.validator = validator;
+        this.references = references;
+        this.estimator = estimator;
         this.jobs = jobs;
         this.status = status;
         this.view = view;
@@ -60,11 +65,8 @@ public class BatchIntake {
 
     /** Accepts {@code request}, or replays the batch an earlier request with the same key made. */
     public BatchAccepted submit(BatchRequest request, Optional<String> idempotencyKey) {
-        List<Problem.FieldError> errors = validator.validate(request);
-        if (!errors.isEmpty()) {
-            throw new ProblemException(Problem.invalid(errors));
-        }
         String tenant = kiln.defaultTenant();
+        validate(request, tenant);
         String requestSha = JobIds.sha256Hex(canonical(request));
         if (idempotencyKey.isEmpty()) {
             return publish(JobIds.newBatchId(), tenant, request, requestSha);
@@ -93,14 +95,36 @@ public class BatchIntake {
                 earlier.images(), earlier.createdAt(), true);
     }
 
+    /**
+     * Checks {@code request} as {@link #submit} does, references included, and estimates it;
+     * publishes nothing.
+     */
+    public BatchEstimate dryRun(BatchRequest request) {
+        String tenant = kiln.defaultTenant();
+        validate(request, tenant);
+        List<ResolvedReferences> resolved = resolve(request, tenant);
+        return estimator.estimate(plan("dry-run", tenant, request, resolved, Instant.now()), resolved);
+    }
+
+    private void validate(BatchRequest request, String tenant) {
+        List<Problem.FieldError> errors = validator.validate(request, tenant);
+        if (!errors.isEmpty()) {
+            throw new ProblemException(Problem.invalid(errors));
+        }
+    }
+
+    /** Resolves the references (S3 look-ups), after the text of the batch passed validation. */
+    private List<ResolvedReferences> resolve(BatchRequest request, String tenant) {
+        ReferenceResolver.Resolution resolution = references.resolve(request, tenant);
+        if (!resolution.errors().isEmpty()) {
+            throw new ProblemException(Problem.invalid(resolution.errors()));
+        }
+        return resolution.items();
+    }
+
     private BatchAccepted publish(String batchId, String tenant, BatchRequest request, String requestSha) {
         Instant now = Instant.now();
-        BatchDefaults defaults = BatchValidator.defaultsOf(request);
-        ImageParameters base = new ImageParameters(config.defaultModel(), null, null, null, null, null, null, null, null)
-                .overriddenBy(defaults.parameters());
-        List<RenderJobRequested> planned = IntStream.range(0, request.items().size())
-                .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, now))
-                .toList();
+        List<RenderJobRequested> planned = plan(batchId, tenant, request, resolve(request, tenant), now);
         long images = planned.stream().mapToLong(RenderJobRequested::imageCount).sum();
         BatchCreated created = new BatchCreated(batchId, tenant, request.externalId(), planned.size(), images,
                 requestSha, request.webhook(), now);
@@ -125,10 +149,27 @@ public class BatchIntake {
         return status.jobChanged(JobStatusChanged.of(job, JobState.QUEUED)).chain(() -> jobs.publish(job));
     }
 
+    /** One job per item, with the defaults merged in and the references resolved. */
+    private List<RenderJobRequested> plan(String batchId, String tenant, BatchRequest request,
+                                          List<ResolvedReferences> resolved, Instant now) {
+        ImageParameters base = new ImageParameters(config.defaultModel(), null, null, null, null, null, null, null, null)
+                .overriddenBy(BatchValidator.defaultsOf(request).parameters());
+        return IntStream.range(0, request.items().size())
+                .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, resolved.get(i), now))
+                .toList();
+    }
+
     private static RenderJobRequested plan(String batchId, String tenant, int index, BatchItem item,
-                                           ImageParameters base, Instant now) {
+                                           ImageParameters base, ResolvedReferences refs, Instant now) {
+        ImageParameters parameters = base.overriddenBy(item.parameters());
+        if (!refs.isEdit() && parameters.inputFidelity() != null) {
+            // A default input_fidelity is meant for the batch's edits; a generation must not send it.
+            parameters = new ImageParameters(parameters.model(), parameters.size(), parameters.quality(),
+                    parameters.background(), parameters.outputFormat(), parameters.outputCompression(),
+                    parameters.moderation(), parameters.n(), null);
+        }
         return new RenderJobRequested(JobIds.jobId(batchId, index), batchId, tenant, item.id(), index, item.prompt(),
-                base.overriddenBy(item.parameters()), List.of(), null,
+                parameters, refs.locations(), refs.maskLocation(),
                 item.metadata() == null ? Map.of() : item.metadata(), 1, now);
     }
 

@@ -4,10 +4,12 @@ import dev.kiln.api.Problem;
 import dev.kiln.api.ProblemException;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
@@ -15,7 +17,7 @@ import java.net.URI;
 import java.util.List;
 import java.util.Optional;
 
-/** {@code POST /v1/batches}: the front door for catalogue batches. */
+/** {@code POST /v1/batches}: the front door for catalogue batches, and its dry run. */
 /*
  * Every resource sits at /v1 with its own sub-paths: JAX-RS picks the class by its longest path
  * first, so a class at /v1/batches would hide GET /v1/batches/{id} of another class.
@@ -32,14 +34,22 @@ public class BatchResource {
         this.intake = intake;
     }
 
-    /** Accepts a batch; 202 once Kafka holds every job. */
+    /**
+     * Accepts a batch; 202 once Kafka holds every job. With {@code dry_run=true} it checks the
+     * batch the same way but enqueues nothing and answers 200 with a {@link BatchEstimate}.
+     */
     @POST
     @Path("/batches")
     @Consumes(MediaType.APPLICATION_JSON)
     @Blocking
-    public Response submit(BatchRequest request, @HeaderParam("Idempotency-Key") String idempotencyKey) {
+    public Response submit(BatchRequest request, @HeaderParam("Idempotency-Key") String idempotencyKey,
+                           @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) {
         if (request == null) {
             throw new ProblemException(Problem.invalid(List.of(new Problem.FieldError("body", "is required"))));
+        }
+        if (dryRun) {
+            // Nothing is created, so there is nothing for an Idempotency-Key to name: it is ignored.
+            return Response.ok(intake.dryRun(request)).build();
         }
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY)) {
             throw new ProblemException(Problem.invalid(List.of(

@@ -28,14 +28,23 @@ public class BatchValidator {
 
     private static final int MAX_EXTERNAL_ID = 256;
 
-    private final IntakeConfig config;
+    /** Most reference images of one edit, the defaults' and the item's together. */
+    public static final int MAX_REFERENCES = 16;
 
-    public BatchValidator(IntakeConfig config) {
+    private final IntakeConfig config;
+    private final ReferencesConfig references;
+
+    public BatchValidator(IntakeConfig config, ReferencesConfig references) {
         this.config = config;
+        this.references = references;
     }
 
-    /** Every problem of {@code request}; empty when it may be accepted. */
-    public List<FieldError> validate(BatchRequest request) {
+    /**
+     * Every problem of {@code request} that its text alone shows, for {@code tenant}; empty when
+     * it may be accepted. Whether referenced objects exist is checked afterwards by
+     * {@link ReferenceResolver}.
+     */
+    public List<FieldError> validate(BatchRequest request, String tenant) {
         Set<FieldError> errors = new LinkedHashSet<>();
         if (request.externalId() != null && (request.externalId().isBlank() || request.externalId().length() > MAX_EXTERNAL_ID)) {
             errors.add(new FieldError("external_id", "must be 1 to " + MAX_EXTERNAL_ID + " characters"));
@@ -48,7 +57,11 @@ public class BatchValidator {
         for (Violation v : GptImageRules.validate(inputOf(defaultParameters, null))) {
             errors.add(new FieldError("defaults." + v.field(), v.reason()));
         }
-        checkReferences("defaults", defaults.referenceImages(), defaults.mask(), errors);
+        int defaultReferences = checkReferenceList("defaults", defaults.referenceImages(), tenant, errors);
+        if (defaultReferences > MAX_REFERENCES) {
+            errors.add(new FieldError("defaults.reference_images", "must hold at most " + MAX_REFERENCES + " references"));
+        }
+        checkMaskForm("defaults", defaults.mask(), tenant, errors);
         List<BatchItem> items = request.items();
         if (items == null || items.isEmpty()) {
             errors.add(new FieldError("items", "must hold at least one item"));
@@ -60,12 +73,18 @@ public class BatchValidator {
         }
         Set<String> seenIds = new HashSet<>();
         for (int i = 0; i < items.size(); i++) {
-            validateItem(i, items.get(i), defaults, seenIds, errors);
+            validateItem(i, items.get(i), defaults, tenant, seenIds, errors);
+        }
+        boolean anyEdit = defaultReferences > 0 || items.stream().anyMatch(item -> item != null && count(item.referenceImages()) > 0);
+        if (defaults.inputFidelity() != null && !anyEdit) {
+            // A default input_fidelity applies to the batch's edits only; with none it can only be a mistake.
+            errors.add(new FieldError("defaults.input_fidelity", "may be given only with reference_images (edits)"));
         }
         return List.copyOf(errors);
     }
 
-    private void validateItem(int index, BatchItem item, BatchDefaults defaults, Set<String> seenIds, Set<FieldError> errors) {
+    private void validateItem(int index, BatchItem item, BatchDefaults defaults, String tenant, Set<String> seenIds,
+                              Set<FieldError> errors) {
         String path = "items[" + index + "]";
         if (item == null) {
             errors.add(new FieldError(path, "must be an object"));
@@ -89,17 +108,53 @@ public class BatchValidator {
             boolean itemsFault = v.field().equals("prompt") || inputs.stream().anyMatch(setByItem::contains);
             errors.add(new FieldError((itemsFault ? path : "defaults") + "." + v.field(), v.reason()));
         }
-        checkReferences(path, item.referenceImages(), item.mask(), errors);
+        checkItemReferences(path, item, defaults, tenant, errors);
     }
 
-    /** Edits arrive with a later release; until then a reference is refused rather than ignored. */
-    private static void checkReferences(String path, List<String> references, String mask, Set<FieldError> errors) {
-        if (references != null && !references.isEmpty()) {
-            errors.add(new FieldError(path + ".reference_images", "edits with reference images are not supported by this Kiln version"));
+    /**
+     * The contract's reference rules for one item: each entry of a known form, at most 16 after
+     * the defaults' are put first, a mask only with references, input_fidelity only for edits.
+     */
+    private void checkItemReferences(String path, BatchItem item, BatchDefaults defaults, String tenant,
+                                     Set<FieldError> errors) {
+        int own = checkReferenceList(path, item.referenceImages(), tenant, errors);
+        int inherited = count(defaults.referenceImages());
+        if (own > 0 && inherited <= MAX_REFERENCES && own + inherited > MAX_REFERENCES) {
+            errors.add(new FieldError(path + ".reference_images", "holds " + own + " references after the defaults' "
+                    + inherited + "; at most " + MAX_REFERENCES + " in all"));
         }
-        if (mask != null) {
-            errors.add(new FieldError(path + ".mask", "edits with a mask are not supported by this Kiln version"));
+        checkMaskForm(path, item.mask(), tenant, errors);
+        boolean edits = own + inherited > 0;
+        if (!edits && (item.mask() != null || defaults.mask() != null)) {
+            errors.add(new FieldError((item.mask() != null ? path : "defaults") + ".mask",
+                    "needs reference_images: a mask applies to the first reference image"));
         }
+        if (!edits && item.inputFidelity() != null) {
+            errors.add(new FieldError(path + ".input_fidelity", "may be given only with reference_images (edits)"));
+        }
+    }
+
+    /** Checks the form of each entry; returns how many there are. */
+    private int checkReferenceList(String path, List<String> list, String tenant, Set<FieldError> errors) {
+        if (list == null) {
+            return 0;
+        }
+        for (int j = 0; j < list.size(); j++) {
+            if (Reference.classify(list.get(j), tenant, references) instanceof Reference.Invalid invalid) {
+                errors.add(new FieldError(path + ".reference_images[" + j + "]", invalid.reason()));
+            }
+        }
+        return list.size();
+    }
+
+    private void checkMaskForm(String path, String mask, String tenant, Set<FieldError> errors) {
+        if (mask != null && Reference.classify(mask, tenant, references) instanceof Reference.Invalid invalid) {
+            errors.add(new FieldError(path + ".mask", invalid.reason()));
+        }
+    }
+
+    private static int count(List<String> list) {
+        return list == null ? 0 : list.size();
     }
 
     private static GptImageRules.Input inputOf(ImageParameters p, String prompt) {

@@ -7,6 +7,7 @@ import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * Batch and job ids. A job id is its batch id and its item's position, so every view of a job
@@ -19,16 +20,36 @@ public final class JobIds {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
     private static final int INDEX_DIGITS = 6;
+    /** What every upload id starts with. */
+    public static final String UPLOAD_PREFIX = "upl_";
+    private static final Pattern UPLOAD_ID = Pattern.compile("upl_[" + ALPHABET + "]{26}");
 
     private JobIds() {
     }
 
     /** A fresh batch id: {@code b_} and 26 characters, time-ordered so lists sort by age. */
     public static String newBatchId() {
+        return newTimeOrderedId("b_");
+    }
+
+    /**
+     * A fresh upload id: {@code upl_} and 26 characters, time-ordered. It carries no slash, so a
+     * reference can tell it from an object key at a glance.
+     */
+    public static String newUploadId() {
+        return newTimeOrderedId(UPLOAD_PREFIX);
+    }
+
+    /** True when {@code text} has the shape of an upload id ({@link #newUploadId()}). */
+    public static boolean isUploadId(String text) {
+        return text != null && UPLOAD_ID.matcher(text).matches();
+    }
+
+    private static String newTimeOrderedId(String prefix) {
         byte[] random = new byte[10];
         RANDOM.nextBytes(random);
         long millis = System.currentTimeMillis();
-        StringBuilder id = new StringBuilder("b_");
+        StringBuilder id = new StringBuilder(prefix);
         for (int shift = 45; shift >= 0; shift -= 5) {
             id.append(ALPHABET.charAt((int) (millis >>> shift) & 31));
         }

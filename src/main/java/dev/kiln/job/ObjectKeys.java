@@ -4,7 +4,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Object keys of the bucket, as DESIGN.md lays them out:
- * {@code {tenant}/{batch id}/{item id}/{index}.{ext}}. Tenant and item ids come from clients, so
+ * {@code {tenant}/{batch id}/{item id}/{index}.{ext}} for outputs and
+ * {@code {tenant}/uploads/{upload id}} for reference uploads. Tenant and item ids come from clients, so
  * each is encoded as one path segment: only unreserved characters stay as they are, everything
  * else (a slash, a dot-only segment, a control character) is percent-encoded, so that no id can
  * leave its prefix or collide with another.
@@ -17,6 +18,16 @@ public final class ObjectKeys {
     /** The key of output {@code index} of an item. */
     public static String output(String tenant, String batchId, String itemId, int index, String extension) {
         return segment(tenant) + "/" + segment(batchId) + "/" + segment(itemId) + "/" + index + "." + extension;
+    }
+
+    /** The key of a reference upload. */
+    public static String upload(String tenant, String uploadId) {
+        return tenantPrefix(tenant) + "uploads/" + segment(uploadId);
+    }
+
+    /** The prefix every object of a tenant starts with, slash included. */
+    public static String tenantPrefix(String tenant) {
+        return segment(tenant) + "/";
     }
 
     /** {@code value} encoded as one safe path segment. */

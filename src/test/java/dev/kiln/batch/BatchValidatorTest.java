@@ -8,7 +8,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -16,7 +19,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Every intake rule, one row each: the item that breaks it and the field that must be named. */
 class BatchValidatorTest {
 
-    private final BatchValidator validator = new BatchValidator(new TestIntakeConfig(3));
+    private static final String TENANT = "default";
+    private static final String UPLOAD = "upl_01jq0000000000000000000000";
+    private static final String KEY = "default/b_01/sku-1/0.png";
+    private static final String URL = "https://images.example.com/mug.png";
+
+    private final BatchValidator validator = new BatchValidator(new TestIntakeConfig(3),
+            new TestReferencesConfig(List.of("images.example.com", "*.cdn.example.net")));
 
     static Stream<Arguments> brokenItems() {
         return Stream.of(
@@ -40,13 +49,71 @@ class BatchValidatorTest {
                 Arguments.of("compression over 100", item("a", "p").compression(101).format("jpeg").build(), "items[0].output_compression"),
                 Arguments.of("unknown moderation", item("a", "p").moderation("none").build(), "items[0].moderation"),
                 Arguments.of("not a gpt-image model", item("a", "p").model("dall-e-3").build(), "items[0].model"),
-                Arguments.of("unknown input fidelity", item("a", "p").fidelity("max").build(), "items[0].input_fidelity"));
+                Arguments.of("unknown input fidelity", item("a", "p").fidelity("max").refs(UPLOAD).build(), "items[0].input_fidelity"),
+                Arguments.of("reference of no known form", item("a", "p").refs("mug.png").build(), "items[0].reference_images[0]"),
+                Arguments.of("null reference", item("a", "p").refs(UPLOAD, null).build(), "items[0].reference_images[1]"),
+                Arguments.of("malformed upload id", item("a", "p").refs("upl_nope").build(), "items[0].reference_images[0]"),
+                Arguments.of("another tenant's key", item("a", "p").refs("other/b_01/sku-1/0.png").build(), "items[0].reference_images[0]"),
+                Arguments.of("key leaving its prefix", item("a", "p").refs("default/../other/x.png").build(), "items[0].reference_images[0]"),
+                Arguments.of("key with an empty segment", item("a", "p").refs("default//x.png").build(), "items[0].reference_images[0]"),
+                Arguments.of("plain http URL", item("a", "p").refs("http://images.example.com/a.png").build(), "items[0].reference_images[0]"),
+                Arguments.of("URL host not allow-listed", item("a", "p").refs("https://evil.example.org/a.png").build(), "items[0].reference_images[0]"),
+                Arguments.of("URL with credentials", item("a", "p").refs("https://u:p@images.example.com/a.png").build(), "items[0].reference_images[0]"),
+                Arguments.of("17 references", item("a", "p").refs(Collections.nCopies(17, UPLOAD).toArray(String[]::new)).build(), "items[0].reference_images"),
+                Arguments.of("mask without references", item("a", "p").mask(UPLOAD).build(), "items[0].mask"),
+                Arguments.of("mask of no known form", item("a", "p").refs(UPLOAD).mask("mask.png").build(), "items[0].mask"),
+                Arguments.of("input fidelity without references", item("a", "p").fidelity("high").build(), "items[0].input_fidelity"));
+    }
+
+    /** Rules that involve the defaults: the batch that breaks one, and the field to name. */
+    static Stream<Arguments> brokenBatches() {
+        return Stream.of(
+                Arguments.of("default reference of no known form", batch(defaults(List.of(UPLOAD, "x"), null, null), item("a", "p").build()),
+                        "defaults.reference_images[1]"),
+                Arguments.of("17 default references", batch(defaults(Collections.nCopies(17, KEY), null, null), item("a", "p").build()),
+                        "defaults.reference_images"),
+                Arguments.of("over 16 with the defaults'", batch(defaults(Collections.nCopies(10, KEY), null, null),
+                        item("a", "p").refs(Collections.nCopies(7, UPLOAD).toArray(String[]::new)).build()), "items[0].reference_images"),
+                Arguments.of("default mask without any reference", batch(defaults(null, UPLOAD, null), item("a", "p").build()),
+                        "defaults.mask"),
+                Arguments.of("default mask of no known form", batch(defaults(List.of(KEY), "ftp://x/m.png", null), item("a", "p").build()),
+                        "defaults.mask"),
+                Arguments.of("default input fidelity in a batch without edits", batch(defaults(null, null, "high"), item("a", "p").build()),
+                        "defaults.input_fidelity"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("brokenBatches")
+    void eachDefaultsRuleNamesTheField(String rule, BatchRequest request, String field) {
+        List<FieldError> errors = validator.validate(request, TENANT);
+        assertThat(errors).extracting(FieldError::field).contains(field);
+        assertThat(errors).allSatisfy(e -> assertThat(e.reason()).isNotBlank());
+    }
+
+    @Test
+    void everyReferenceFormIsAcceptedAndDefaultsComeFirstWithinSixteen() {
+        BatchDefaults shared = defaults(List.of(UPLOAD, KEY), UPLOAD, "high");
+        BatchItem a = item("a", "p").refs("https://images.example.com/a.png", "https://eu.cdn.example.net/b.webp").build();
+        BatchItem b = item("b", "p").refs(Collections.nCopies(14, "default/uploads/" + UPLOAD).toArray(String[]::new))
+                .mask("default/masks/m.png").build();
+        BatchItem generation = item("c", "p").build();
+        assertThat(validator.validate(new BatchRequest(null, shared, List.of(a, b, generation), null), TENANT)).isEmpty();
+        BatchItem ownEdit = item("d", "p").refs(UPLOAD).fidelity("low").mask(UPLOAD).build();
+        assertThat(validator.validate(new BatchRequest(null, defaults(null, null, "high"), List.of(ownEdit, generation), null), TENANT))
+                .as("a default input_fidelity serves the batch's edits").isEmpty();
+    }
+
+    @Test
+    void anotherTenantsKeyIsRefusedEvenWhenItIsThisTenantsName() {
+        BatchItem item = item("a", "p").refs(KEY).build();
+        assertThat(validator.validate(new BatchRequest(null, null, List.of(item), null), "acme"))
+                .extracting(FieldError::field).containsExactly("items[0].reference_images[0]");
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("brokenItems")
     void eachRuleNamesTheField(String rule, BatchItem item, String field) {
-        List<FieldError> errors = validator.validate(new BatchRequest(null, null, List.of(item), null));
+        List<FieldError> errors = validator.validate(new BatchRequest(null, null, List.of(item), null), TENANT);
         assertThat(errors).extracting(FieldError::field).contains(field);
         assertThat(errors).allSatisfy(e -> assertThat(e.reason()).isNotBlank());
     }
@@ -56,21 +123,21 @@ class BatchValidatorTest {
         BatchItem a = item("a", "a mug").size("3840x2160").format("jpeg").compression(80).build();
         BatchItem b = item("b", "ナイキのスニーカー").size("auto").background("transparent").format("webp").n(3).build();
         BatchItem c = item("c", "p").size("1024x1536").quality("high").moderation("low").model("gpt-image-1").build();
-        assertThat(validator.validate(new BatchRequest("ext", null, List.of(a, b, c), "https://example.com/hook"))).isEmpty();
+        assertThat(validator.validate(new BatchRequest("ext", null, List.of(a, b, c), "https://example.com/hook"), TENANT)).isEmpty();
     }
 
     @Test
     void batchLevelRulesNameTheirFields() {
         BatchDefaults bad = new BatchDefaults(null, "1x1", null, null, null, null, null, null, null, null, null);
         List<FieldError> errors = validator.validate(new BatchRequest("", bad,
-                List.of(item("a", "p").build(), item("a", "p").build()), "ftp://x"));
+                List.of(item("a", "p").build(), item("a", "p").build()), "ftp://x"), TENANT);
         assertThat(errors).extracting(FieldError::field)
                 .contains("external_id", "webhook", "defaults.size", "items[1].id")
                 .doesNotContain("items[0].size");
-        assertThat(validator.validate(new BatchRequest(null, null, List.of(), null)))
+        assertThat(validator.validate(new BatchRequest(null, null, List.of(), null), TENANT))
                 .extracting(FieldError::field).containsExactly("items");
         List<BatchItem> four = List.of(item("a", "p").build(), item("b", "p").build(), item("c", "p").build(), item("d", "p").build());
-        assertThat(validator.validate(new BatchRequest(null, null, four, null)))
+        assertThat(validator.validate(new BatchRequest(null, null, four, null), TENANT))
                 .extracting(FieldError::field).containsExactly("items");
     }
 
@@ -78,8 +145,16 @@ class BatchValidatorTest {
     void aRuleBrokenOnlyByAnItemsOverrideNamesTheItem() {
         BatchDefaults transparent = new BatchDefaults(null, null, null, "transparent", "png", null, null, null, null, null, null);
         List<FieldError> errors = validator.validate(new BatchRequest(null, transparent,
-                List.of(item("a", "p").build(), item("b", "p").format("jpeg").build()), null));
+                List.of(item("a", "p").build(), item("b", "p").format("jpeg").build()), null), TENANT);
         assertThat(errors).extracting(FieldError::field).containsExactly("items[1].background");
+    }
+
+    static BatchDefaults defaults(List<String> references, String mask, String inputFidelity) {
+        return new BatchDefaults(null, null, null, null, null, null, null, null, inputFidelity, references, mask);
+    }
+
+    static BatchRequest batch(BatchDefaults defaults, BatchItem... items) {
+        return new BatchRequest(null, defaults, List.of(items), null);
     }
 
     static ItemBuilder item(String id, String prompt) {
@@ -99,6 +174,8 @@ class BatchValidatorTest {
         private String moderation;
         private Integer n;
         private String fidelity;
+        private List<String> refs = new ArrayList<>();
+        private String mask;
 
         ItemBuilder(String id, String prompt) {
             this.id = id;
@@ -114,10 +191,24 @@ class BatchValidatorTest {
         ItemBuilder moderation(String v) { moderation = v; return this; }
         ItemBuilder n(Integer v) { n = v; return this; }
         ItemBuilder fidelity(String v) { fidelity = v; return this; }
+        ItemBuilder refs(String... v) { refs = Arrays.asList(v); return this; }
+        ItemBuilder mask(String v) { mask = v; return this; }
 
         BatchItem build() {
             return new BatchItem(id, prompt, model, size, quality, background, format, compression, moderation, n,
-                    fidelity, new ArrayList<>(), null, null);
+                    fidelity, refs, mask, null);
+        }
+    }
+
+    private record TestReferencesConfig(List<String> hosts) implements ReferencesConfig {
+        @Override
+        public Optional<List<String>> allowedHosts() {
+            return Optional.of(hosts);
+        }
+
+        @Override
+        public int lookupConcurrency() {
+            return 1;
         }
     }
 

@@ -33,4 +33,15 @@ class IdsAndKeysTest {
         assertThat(ObjectKeys.segment("a b/ü")).isEqualTo("a%20b%2F%C3%BC");
         assertThat(ObjectKeys.segment("a%2F")).as("a literal percent is encoded too, so no two ids collide").isEqualTo("a%252F");
     }
+
+    @Test
+    void uploadIdsHaveNoSlashAndLiveUnderTheTenantsUploads() {
+        String id = JobIds.newUploadId();
+        assertThat(id).startsWith("upl_").hasSize(30).doesNotContain("/");
+        assertThat(JobIds.isUploadId(id)).isTrue();
+        assertThat(JobIds.isUploadId("upl_short")).isFalse();
+        assertThat(JobIds.isUploadId(id.toUpperCase())).isFalse();
+        assertThat(ObjectKeys.upload("default", id)).isEqualTo("default/uploads/" + id);
+        assertThat(ObjectKeys.upload("a/b", id)).isEqualTo("a%2Fb/uploads/" + id);
+    }
 }

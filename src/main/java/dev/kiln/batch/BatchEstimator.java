@@ -1,0 +1,132 @@
+package dev.kiln.batch;
+
+import dev.kiln.image.Dimensions;
+import dev.kiln.image.ImageTokens;
+import dev.kiln.job.RenderJobRequested;
+import dev.kiln.worker.PriceConfig;
+import dev.kiln.worker.ratelimit.RateConfig;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Estimates what a batch will cost and how long it will take, for a dry run.
+ *
+ * <p>Cost of one job, in US dollars, with the prices of {@link PriceConfig} (per million tokens)
+ * and the token counts of {@link ImageTokens}:
+ * <pre>
+ *   ( textTokens(prompt)                     * textInputPerMillion
+ *   + sum over references of imageTokens(WxH) * imageInputPerMillion
+ *   + n * outputTokens(quality, size)         * imageOutputPerMillion ) / 1,000,000
+ * </pre>
+ * where {@code outputTokens} is {@code ceil(k * W * H / 1024²)} with k = 272 (low), 1056 (medium)
+ * or 4160 (high). The range comes from {@code auto}: {@code quality: auto} (also when unset, the
+ * provider's default) costs as low at the minimum and as high at the maximum; {@code size: auto}
+ * (or unset) as 1024x1024 at the minimum and 1536x1024 at the maximum. A reference whose size
+ * Kiln does not know (a URL) counts as 1024x1024; a mask costs nothing.
+ *
+ * <p>Duration, in seconds: {@code ceil(max(images * 60 / ipm, jobs * 60 / rpm))} over the
+ * organisation's limits of {@link RateConfig} that are set. It is the floor the limits impose;
+ * render latency and retries come on top, the allowance already saved up (burst) comes off.
+ */
+@ApplicationScoped
+public class BatchEstimator {
+
+    private static final Dimensions AUTO_MIN = new Dimensions(1024, 1024);
+    private static final Dimensions AUTO_MAX = new Dimensions(1536, 1024);
+    private static final List<String> QUALITY_ORDER = List.of("low", "medium", "high", "auto");
+
+    private final PriceConfig prices;
+    private final RateConfig rates;
+
+    public BatchEstimator(PriceConfig prices, RateConfig rates) {
+        this.prices = prices;
+        this.rates = rates;
+    }
+
+    /** Estimates the planned {@code jobs}; {@code references} holds each job's resolved references, in job order. */
+    public BatchEstimate estimate(List<RenderJobRequested> jobs, List<ResolvedReferences> references) {
+        Map<String, Tally> groups = new LinkedHashMap<>();
+        Tally total = new Tally("", "");
+        long images = 0;
+        for (int i = 0; i < jobs.size(); i++) {
+            RenderJobRequested job = jobs.get(i);
+            String quality = orAuto(job.parameters().quality());
+            String size = orAuto(job.parameters().size());
+            int n = job.imageCount();
+            double input = ImageTokens.textInput(job.prompt()) * prices.textInputPerMillion()
+                    + imageInputTokens(references.get(i)) * prices.imageInputPerMillion();
+            double min = input + n * outputTokens(quality, size, false) * prices.imageOutputPerMillion();
+            double max = input + n * outputTokens(quality, size, true) * prices.imageOutputPerMillion();
+            groups.computeIfAbsent(quality + " " + size, k -> new Tally(quality, size)).add(n, min, max);
+            total.add(n, min, max);
+            images += n;
+        }
+        List<BatchEstimate.Group> byGroup = groups.values().stream()
+                .sorted(Comparator.comparingInt((Tally t) -> QUALITY_ORDER.indexOf(t.quality)).thenComparing(t -> t.size))
+                .map(t -> new BatchEstimate.Group(t.quality, t.size, t.images, t.range()))
+                .toList();
+        return new BatchEstimate(true, jobs.size(), images, total.range(), byGroup, duration(jobs.size(), images),
+                rates.ipm(), rates.rpm());
+    }
+
+    private static long imageInputTokens(ResolvedReferences references) {
+        return references.images().stream()
+                .mapToLong(r -> ImageTokens.imageInput(r.dimensions() == null ? AUTO_MIN : r.dimensions()))
+                .sum();
+    }
+
+    private static long outputTokens(String quality, String size, boolean dearest) {
+        String q = quality.equals("auto") ? (dearest ? "high" : "low") : quality;
+        Dimensions d = size.equals("auto") ? (dearest ? AUTO_MAX : AUTO_MIN) : Dimensions.resolve(size);
+        return ImageTokens.outputPerImage(q, d);
+    }
+
+    private Long duration(int jobs, long images) {
+        double minutes = 0;
+        if (rates.ipm() > 0) {
+            minutes = Math.max(minutes, images / rates.ipm());
+        }
+        if (rates.rpm() > 0) {
+            minutes = Math.max(minutes, jobs / rates.rpm());
+        }
+        return rates.ipm() > 0 || rates.rpm() > 0 ? (long) Math.ceil(minutes * 60) : null;
+    }
+
+    private static String orAuto(String value) {
+        return value == null ? "auto" : value;
+    }
+
+    /** Sums of one group, in token-dollars (dollars times a million) until rounded. */
+    private static final class Tally {
+        private final String quality;
+        private final String size;
+        private long images;
+        private double min;
+        private double max;
+
+        Tally(String quality, String size) {
+            this.quality = quality;
+            this.size = size;
+        }
+
+        void add(int n, double minCost, double maxCost) {
+            images += n;
+            min += minCost;
+            max += maxCost;
+        }
+
+        BatchEstimate.CostRange range() {
+            return new BatchEstimate.CostRange(dollars(min), dollars(max));
+        }
+
+        private static BigDecimal dollars(double perMillion) {
+            return BigDecimal.valueOf(perMillion).divide(BigDecimal.valueOf(1_000_000), 6, RoundingMode.HALF_UP);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package dev.kiln.upload;
+
+import dev.kiln.api.Problem;
+import dev.kiln.api.ProblemException;
+import dev.kiln.image.ImageDecoder;
+import dev.kiln.image.ImageInfo;
+import dev.kiln.image.UndecodableImageException;
+import dev.kiln.job.JobIds;
+import dev.kiln.job.ObjectKeys;
+import dev.kiln.storage.ImageMetadata;
+import dev.kiln.storage.ObjectStore;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Accepts reference images: checks size, decodes the whole image, and stores it under the
+ * tenant's {@code uploads/} prefix with its type, size and digest as metadata. The content type
+ * comes from the decoded bytes, never from what the client declared.
+ */
+@ApplicationScoped
+public class UploadIntake {
+
+    /** The multipart part that carries the image. */
+    public static final String FIELD = "file";
+
+    private final ObjectStore store;
+    private final UploadConfig config;
+
+    public UploadIntake(ObjectStore store, UploadConfig config) {
+        this.store = store;
+        this.config = config;
+    }
+
+    /** Validates and stores the image in {@code file} for {@code tenant}. */
+    public Upload accept(String tenant, Path file) {
+        long bytes = size(file);
+        if (bytes > config.maxBytes()) {
+            throw new ProblemException(new Problem("urn:kiln:problem:too-large", "Upload too large", 413,
+                    "the upload has " + bytes + " bytes", List.of(new Problem.FieldError(FIELD,
+                    "must be at most " + config.maxBytes() + " bytes"))));
+        }
+        if (bytes == 0) {
+            throw invalid("must not be empty");
+        }
+        ImageInfo image;
+        try {
+            image = ImageDecoder.decode(file, config.maxPixels());
+        } catch (UndecodableImageException e) {
+            throw invalid(e.getMessage());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        String id = JobIds.newUploadId();
+        String key = ObjectKeys.upload(tenant, id);
+        String sha256 = sha256(file);
+        store.put(key, file, image.format().contentType(), Map.of(
+                ImageMetadata.SHA256, sha256,
+                ImageMetadata.WIDTH, Integer.toString(image.width()),
+                ImageMetadata.HEIGHT, Integer.toString(image.height())));
+        return new Upload(id, key, image.format().contentType(), bytes, image.width(), image.height(), sha256);
+    }
+
+    /** The upload {@code id} of {@code tenant}, if it exists. */
+    public Optional<Upload> find(String tenant, String id) {
+        if (!JobIds.isUploadId(id)) {
+            return Optional.empty();
+        }
+        return store.stat(ObjectKeys.upload(tenant, id)).map(o -> new Upload(id, o.key(), o.contentType(), o.bytes(),
+                intOf(o.metadata().get(ImageMetadata.WIDTH)), intOf(o.metadata().get(ImageMetadata.HEIGHT)),
+                o.metadata().get(ImageMetadata.SHA256)));
+    }
+
+    /** A 400 naming the file part. */
+    static ProblemException invalid(String reason) {
+        return new ProblemException(Problem.invalid(List.of(new Problem.FieldError(FIELD, reason))));
+    }
+
+    private static int intOf(String text) {
+        try {
+            return text == null ? 0 : Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static long size(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String sha256(Path file) {
+        try (DigestInputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+            in.transferTo(OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(in.getMessageDigest().digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+}

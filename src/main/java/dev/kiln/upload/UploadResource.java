@@ -1,0 +1,57 @@
+package dev.kiln.upload;
+
+import dev.kiln.api.Problem;
+import dev.kiln.api.ProblemException;
+import dev.kiln.config.KilnConfig;
+import io.smallrye.common.annotation.Blocking;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.jboss.resteasy.reactive.RestForm;
+import org.jboss.resteasy.reactive.multipart.FileUpload;
+
+import java.net.URI;
+
+/** {@code POST /v1/uploads} and {@code GET /v1/uploads/{id}}: reference images for edits. */
+/*
+ * At /v1 like every resource: JAX-RS picks a class by its longest matching path first, so a class
+ * at /v1/uploads would hide the sub-paths of the others.
+ */
+@Path("/v1")
+@Produces({MediaType.APPLICATION_JSON, Problem.MEDIA_TYPE})
+@Blocking
+public class UploadResource {
+
+    private final UploadIntake intake;
+    private final KilnConfig kiln;
+
+    public UploadResource(UploadIntake intake, KilnConfig kiln) {
+        this.intake = intake;
+        this.kiln = kiln;
+    }
+
+    /** Stores one png, jpeg or webp image sent as the multipart part {@code file}; 201 with its id. */
+    @POST
+    @Path("/uploads")
+    @Consumes(MediaType.MULTIPART_FORM_DATA)
+    public Response upload(@RestForm(UploadIntake.FIELD) FileUpload file) {
+        if (file == null || file.uploadedFile() == null) {
+            throw UploadIntake.invalid("is required: send the image as a multipart/form-data file part named file");
+        }
+        Upload upload = intake.accept(kiln.defaultTenant(), file.uploadedFile());
+        return Response.created(URI.create("/v1/uploads/" + upload.id())).entity(upload).build();
+    }
+
+    /** The upload {@code id}: the same body as its 201. */
+    @GET
+    @Path("/uploads/{id}")
+    public Upload get(@PathParam("id") String id) {
+        return intake.find(kiln.defaultTenant(), id).orElseThrow(() ->
+                new ProblemException(Problem.of(404, "not-found", "Not found", "no upload " + id)));
+    }
+}
