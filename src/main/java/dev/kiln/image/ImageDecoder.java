@@ -7,8 +7,12 @@ import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 
 /**
  * Proves that a file is an intact PNG, JPEG or WebP image by decoding all of it: a header probe
@@ -44,6 +48,9 @@ public final class ImageDecoder {
             throw new UndecodableImageException(UndecodableImageException.Kind.TOO_MANY_PIXELS,
                     "has " + header.size() + " pixels; at most " + maxPixels + " pixels in all are accepted");
         }
+        if (header.format() == ImageFormat.WEBP) {
+            checkRiffLength(file);
+        }
         ImageReader reader = readerFor(header.format());
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             reader.setInput(in, true, true);
@@ -55,7 +62,13 @@ public final class ImageDecoder {
             ImageReadParam param = reader.getDefaultReadParam();
             int step = subsampling(width, height);
             param.setSourceSubsampling(step, step, 0, 0);
+            // Some decoders (the JDK's JPEG reader) only warn about missing data and fill the gap.
+            List<String> warnings = new ArrayList<>();
+            reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
             reader.read(0, param);
+            if (!warnings.isEmpty()) {
+                throw undecodable(header.format(), warnings.getFirst());
+            }
             return header;
         } catch (IOException | RuntimeException e) {
             if (e instanceof UndecodableImageException known) {
@@ -65,6 +78,25 @@ public final class ImageDecoder {
             throw undecodable(header.format(), e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
         } finally {
             reader.dispose();
+        }
+    }
+
+    /**
+     * A WebP file states its own length in its RIFF header. The WebP reader reads past the end of
+     * a truncated lossless stream as if it were zeros, so the length is checked here instead.
+     */
+    private static void checkRiffLength(Path file) throws IOException {
+        byte[] head = new byte[8];
+        try (InputStream in = Files.newInputStream(file)) {
+            if (in.readNBytes(head, 0, 8) < 8) {
+                throw undecodable(ImageFormat.WEBP, "the file ends inside its header");
+            }
+        }
+        long declared = (head[4] & 0xffL) | (head[5] & 0xffL) << 8 | (head[6] & 0xffL) << 16 | (head[7] & 0xffL) << 24;
+        long actual = Files.size(file);
+        if (declared + 8 > actual) {
+            throw undecodable(ImageFormat.WEBP, "the file is truncated: its header declares " + (declared + 8)
+                    + " bytes, but it has " + actual);
         }
     }
 

@@ -1,0 +1,97 @@
+package dev.kiln.batch;
+
+import dev.kiln.image.Dimensions;
+import dev.kiln.job.ImageParameters;
+import dev.kiln.job.RenderJobRequested;
+import dev.kiln.worker.PriceConfig;
+import dev.kiln.worker.ratelimit.RateConfig;
+import org.junit.jupiter.api.Test;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The dry-run formula, checked against figures worked out by hand from OpenAI's published
+ * output-token counts (1024x1024: 272 low, 1056 medium, 4160 high; 1536x1024 high: 6240) and
+ * Kiln's default prices ($5 text input, $8 image input, $30 image output per million tokens).
+ */
+class BatchEstimatorTest {
+
+    private static final PriceConfig PRICES = new PriceConfig() {
+        @Override public double textInputPerMillion() { return 5; }
+        @Override public double imageInputPerMillion() { return 8; }
+        @Override public double imageOutputPerMillion() { return 30; }
+    };
+
+    @Test
+    void costsAreRangedByAutoAndGroupedByQualityAndSize() {
+        List<RenderJobRequested> jobs = List.of(
+                job("abcd", "low", "1024x1024", 2),            // 1 text token, 2 x 272 output
+                job("a mug", "high", "1536x1024", 1),          // 2 text tokens, 6240 output
+                job("a vase", null, null, 1),                  // auto: 272 @1024² .. 6240 @1536x1024
+                job("abcdefgh", "low", "1024x1024", 1));       // 2 text tokens, 272 output
+        List<ResolvedReferences> refs = List.of(ResolvedReferences.NONE, ResolvedReferences.NONE,
+                new ResolvedReferences(List.of(new ResolvedReference("default/uploads/upl_x", new Dimensions(1024, 1024)),
+                        new ResolvedReference("https://images.example.com/a.png", null)), null),
+                ResolvedReferences.NONE);
+
+        BatchEstimate estimate = new BatchEstimator(PRICES, rates(0, 0)).estimate(jobs, refs);
+
+        double lowGroup = (1 * 5 + 544 * 30) + (2 * 5 + 272 * 30);             // 24495 micro-dollars
+        double high = 2 * 5 + 6240 * 30;                                       // 187210
+        double autoInput = 2 * 5 + (1024 + 1024) * 8;                          // the URL counts as 1024x1024
+        double autoMin = autoInput + 272 * 30;
+        double autoMax = autoInput + 6240 * 30;
+        assertThat(estimate.dryRun()).isTrue();
+        assertThat(estimate.jobs()).isEqualTo(4);
+        assertThat(estimate.images()).isEqualTo(5);
+        assertThat(estimate.byQualityAndSize()).containsExactly(
+                new BatchEstimate.Group("low", "1024x1024", 3, range(lowGroup, lowGroup)),
+                new BatchEstimate.Group("high", "1536x1024", 1, range(high, high)),
+                new BatchEstimate.Group("auto", "auto", 1, range(autoMin, autoMax)));
+        assertThat(estimate.estimatedCostUsd()).isEqualTo(range(lowGroup + high + autoMin, lowGroup + high + autoMax));
+        assertThat(estimate.estimatedDurationSeconds()).as("no limit configured").isNull();
+    }
+
+    @Test
+    void durationIsImagesOverIpmOrJobsOverRpmWhicheverIsLonger() {
+        List<RenderJobRequested> jobs = List.of(job("a", "low", "1024x1024", 10), job("b", "low", "1024x1024", 10),
+                job("c", "low", "1024x1024", 5));
+        List<ResolvedReferences> none = List.of(ResolvedReferences.NONE, ResolvedReferences.NONE, ResolvedReferences.NONE);
+
+        assertThat(new BatchEstimator(PRICES, rates(10, 0)).estimate(jobs, none).estimatedDurationSeconds())
+                .as("25 images at 10 a minute").isEqualTo(150);
+        assertThat(new BatchEstimator(PRICES, rates(1000, 1)).estimate(jobs, none).estimatedDurationSeconds())
+                .as("3 requests at 1 a minute").isEqualTo(180);
+        assertThat(new BatchEstimator(PRICES, rates(7, 0)).estimate(jobs, none).estimatedDurationSeconds())
+                .as("rounded up to whole seconds: 25/7 minutes").isEqualTo(215);
+    }
+
+    private static BatchEstimate.CostRange range(double minMicros, double maxMicros) {
+        return new BatchEstimate.CostRange(micros(minMicros), micros(maxMicros));
+    }
+
+    private static BigDecimal micros(double micros) {
+        return BigDecimal.valueOf((long) micros, 6);
+    }
+
+    private static RenderJobRequested job(String prompt, String quality, String size, int n) {
+        return new RenderJobRequested("j", "b", "default", "i", 0, prompt,
+                new ImageParameters("gpt-image-2", size, quality, null, null, null, null, n, null),
+                List.of(), null, Map.of(), 1, Instant.EPOCH);
+    }
+
+    private static RateConfig rates(double ipm, double rpm) {
+        return new RateConfig() {
+            @Override public double ipm() { return ipm; }
+            @Override public double rpm() { return rpm; }
+            @Override public Duration burst() { return Duration.ofSeconds(10); }
+            @Override public double minThrottle() { return 0.25; }
+        };
+    }
+}
