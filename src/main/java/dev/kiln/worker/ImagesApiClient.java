@@ -1,5 +1,6 @@
 package dev.kiln.worker;
 
+import dev.kiln.worker.ratelimit.RateLimitHeaders;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -100,7 +100,7 @@ public class RenderJobProcessor {
             permits.acquire(job.imageCount());
             try {
                 RenderedImages rendered = provider.generate(job.prompt(), job.parameters(), workDir);
-                permits.onAccepted();
+                permits.onAnswered(rendered.limits());
                 return rendered;
             } catch (ProviderException e) {
                 switch (e.kind()) {
