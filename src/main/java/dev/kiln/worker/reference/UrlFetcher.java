@@ -38,13 +38,13 @@ public class UrlFetcher {
 
     @Inject
     public UrlFetcher(ReferenceFetchConfig config) {
-        this(config, UnaryOperator.identity());
+        this(config, new UrlGuard(config), UnaryOperator.identity());
     }
 
     /** For tests: {@code customise} may add what a local server needs, such as a trust store. */
-    UrlFetcher(ReferenceFetchConfig config, UnaryOperator<OkHttpClient.Builder> customise) {
+    UrlFetcher(ReferenceFetchConfig config, UrlGuard guard, UnaryOperator<OkHttpClient.Builder> customise) {
         this.config = config;
-        this.guard = new UrlGuard(config);
+        this.guard = guard;
         long timeoutMillis = config.timeout().toMillis();
         this.http = customise.apply(new OkHttpClient.Builder()
                         .dns(guard)

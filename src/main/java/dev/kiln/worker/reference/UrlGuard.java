@@ -6,6 +6,7 @@ import okhttp3.HttpUrl;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * Decides which URLs a worker may fetch, on every hop of a redirect chain: {@code https} only,
@@ -21,9 +22,16 @@ import java.util.List;
 public class UrlGuard implements Dns {
 
     private final ReferenceFetchConfig config;
+    private final Predicate<InetAddress> refused;
 
     public UrlGuard(ReferenceFetchConfig config) {
+        this(config, config.allowPrivateAddresses() ? address -> false : InternalAddresses::isInternal);
+    }
+
+    /** For tests: {@code refused} decides which resolved addresses are refused. */
+    UrlGuard(ReferenceFetchConfig config, Predicate<InetAddress> refused) {
         this.config = config;
+        this.refused = refused;
     }
 
     /**
@@ -83,12 +91,10 @@ public class UrlGuard implements Dns {
             throw new RefusedAddressException("host " + host + " is not on kiln.references.allowed-hosts");
         }
         List<InetAddress> addresses = List.of(InetAddress.getAllByName(host));
-        if (!config.allowPrivateAddresses()) {
-            for (InetAddress address : addresses) {
-                if (InternalAddresses.isInternal(address)) {
-                    throw new RefusedAddressException("host " + host + " resolves to the internal address "
-                            + address.getHostAddress() + ", which references may not reach");
-                }
+        for (InetAddress address : addresses) {
+            if (refused.test(address)) {
+                throw new RefusedAddressException("host " + host + " resolves to the internal address "
+                        + address.getHostAddress() + ", which references may not reach");
             }
         }
         return addresses;
