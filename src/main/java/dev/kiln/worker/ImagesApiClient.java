@@ -30,11 +30,12 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 
 /**
- * Calls the OpenAI Images API. The JDK's HTTP client is used rather than the OpenAI SDK or a
- * REST client because an answer carries up to ~45 MB of base64 per image: the body is read as a
- * stream and each {@code b64_json} value is decoded straight into a file, so a worker with many
- * calls in flight never holds whole answers in its heap (the SDK would hold the base64 string
- * and the decoded bytes of every image at once).
+ * Calls the OpenAI Images API: generations (JSON) and edits (multipart). The JDK's HTTP client is
+ * used rather than the OpenAI SDK or a REST client because an answer carries up to ~45 MB of
+ * base64 per image: the body is read as a stream and each {@code b64_json} value is decoded
+ * straight into a file, so a worker with many calls in flight never holds whole answers in its
+ * heap (the SDK would hold the base64 string and the decoded bytes of every image at once). An
+ * edit's references go the other way the same way: streamed from their files as the request is sent.
  */
 @ApplicationScoped
 public class ImagesApiClient {
