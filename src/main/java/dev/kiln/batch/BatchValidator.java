@@ -4,6 +4,7 @@ import dev.kiln.api.Problem.FieldError;
 import dev.kiln.image.GptImageRules;
 import dev.kiln.image.Violation;
 import dev.kiln.job.ImageParameters;
+import dev.kiln.worker.reference.ReferenceFetchConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.net.URI;
@@ -32,9 +33,9 @@ public class BatchValidator {
     public static final int MAX_REFERENCES = 16;
 
     private final IntakeConfig config;
-    private final ReferencesConfig references;
+    private final ReferenceFetchConfig references;
 
-    public BatchValidator(IntakeConfig config, ReferencesConfig references) {
+    public BatchValidator(IntakeConfig config, ReferenceFetchConfig references) {
         this.config = config;
         this.references = references;
     }

@@ -28,4 +28,11 @@ public interface IntakeConfig {
     /** How long to wait for Kafka to acknowledge a whole batch before answering 503. */
     @WithDefault("PT60S")
     Duration publishTimeout();
+
+    /**
+     * How many S3 look-ups of reference images one batch runs at once. Each distinct reference is
+     * looked up once per batch, however many items share it.
+     */
+    @WithDefault("16")
+    int referenceLookupConcurrency();
 }

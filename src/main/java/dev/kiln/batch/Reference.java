@@ -2,6 +2,7 @@ package dev.kiln.batch;
 
 import dev.kiln.job.JobIds;
 import dev.kiln.job.ObjectKeys;
+import dev.kiln.worker.reference.ReferenceFetchConfig;
 
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -10,7 +11,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * One entry of {@code reference_images} (or a {@code mask}), classified by its form alone:
  * an upload id, an object key of the tenant, or an allow-listed {@code https://} URL. Whether the
- * object exists is the business of {@link ReferenceResolver}.
+ * object exists is the business of {@link ReferenceResolver}. The allow-list is the worker's own
+ * ({@link ReferenceFetchConfig#allowsHost(String)}), so intake and fetch can never disagree on a host.
  */
 sealed interface Reference {
 
@@ -43,7 +45,7 @@ sealed interface Reference {
     }
 
     /** Classifies {@code text} for {@code tenant}. */
-    static Reference classify(String text, String tenant, ReferencesConfig config) {
+    static Reference classify(String text, String tenant, ReferenceFetchConfig config) {
         if (text == null || text.isBlank()) {
             return new Invalid("must be an upload id, an object key or an https URL");
         }
@@ -58,7 +60,7 @@ sealed interface Reference {
         return key(text, tenant);
     }
 
-    private static Reference url(String text, ReferencesConfig config) {
+    private static Reference url(String text, ReferenceFetchConfig config) {
         URI uri;
         try {
             uri = new URI(text);
@@ -74,7 +76,7 @@ sealed interface Reference {
         if (uri.getHost() == null) {
             return new Invalid("is not a valid URL: it has no host");
         }
-        if (!config.allows(uri.getHost())) {
+        if (!config.allowsHost(uri.getHost())) {
             return new Invalid("has host " + uri.getHost() + ", which is not on the allow-list of reference hosts (kiln.references.allowed-hosts)");
         }
         return new Url(text);

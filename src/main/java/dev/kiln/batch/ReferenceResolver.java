@@ -9,6 +9,7 @@ import dev.kiln.storage.ImageMetadata;
 import dev.kiln.storage.ObjectStore;
 import dev.kiln.storage.ObjectStore.StoredObject;
 import dev.kiln.storage.StorageException;
+import dev.kiln.worker.reference.ReferenceFetchConfig;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -39,11 +40,13 @@ public class ReferenceResolver {
             ImageFormat.PNG.contentType(), ImageFormat.JPEG.contentType(), ImageFormat.WEBP.contentType());
 
     private final ObjectStore store;
-    private final ReferencesConfig config;
+    private final ReferenceFetchConfig config;
+    private final IntakeConfig intake;
 
-    public ReferenceResolver(ObjectStore store, ReferencesConfig config) {
+    public ReferenceResolver(ObjectStore store, ReferenceFetchConfig config, IntakeConfig intake) {
         this.store = store;
         this.config = config;
+        this.intake = intake;
     }
 
     /**
@@ -115,7 +118,7 @@ public class ReferenceResolver {
                 found.put(keys.getFirst(), store.stat(keys.getFirst()));
                 return found;
             }
-            Semaphore permits = new Semaphore(Math.max(1, config.lookupConcurrency()));
+            Semaphore permits = new Semaphore(Math.max(1, intake.referenceLookupConcurrency()));
             Map<String, Future<Optional<StoredObject>>> pending = new HashMap<>();
             try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
                 for (String key : keys) {

@@ -64,6 +64,8 @@ final class AdminHandler implements HttpHandler {
         out.put("params", r.params());
         out.put("image_count", r.imageCount());
         out.put("has_mask", r.hasMask());
+        out.put("image_sha256s", r.imageSha256s());
+        out.put("mask_sha256", r.maskSha256());
         out.put("status", r.status());
         out.put("fault", r.fault() == null ? null : r.fault().headerValue());
         out.put("received_at", r.receivedAt().toString());

@@ -177,6 +177,10 @@ final class ImagesHandler implements HttpHandler {
                     "Incorrect API key provided: " + redact(key) + ". You can find your API key at "
                             + "https://platform.openai.com/account/api-keys.", Map.of());
         }
+        if (settings.forbiddenApiKeys().contains(key)) {
+            throw new ApiError(403, "invalid_request_error", null, "organization_not_verified",
+                    "Your organization must be verified to use the model `gpt-image-2`.", Map.of());
+        }
     }
 
     /** OpenAI shows only the start and the end of a wrong key. */

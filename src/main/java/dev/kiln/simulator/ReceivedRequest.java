@@ -1,6 +1,7 @@
 package dev.kiln.simulator;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,6 +15,8 @@ import java.util.Map;
  * @param params       every other field sent, as text (images and mask excluded)
  * @param imageCount   input images of an edit, 0 for a generation
  * @param hasMask      whether an edit carried a mask
+ * @param imageSha256s hex SHA-256 of each input image of an edit, in the order sent; empty for a generation
+ * @param maskSha256   hex SHA-256 of an edit's mask, null without one
  * @param status       the HTTP status answered (logged just before the answer is written); 0 when a hang
  *                     never answered
  * @param fault        the fault injected, null for none
@@ -28,6 +31,8 @@ public record ReceivedRequest(
         Map<String, String> params,
         int imageCount,
         boolean hasMask,
+        List<String> imageSha256s,
+        String maskSha256,
         int status,
         Fault fault,
         Instant receivedAt) {

@@ -104,6 +104,8 @@ final class RenderRequestReader {
         }
         context.imageCount = images.size();
         context.hasMask = mask != null;
+        images.forEach(image -> context.imageSha256s.add(Hashes.sha256Hex(image.body())));
+        context.maskSha256 = mask == null ? null : Hashes.sha256Hex(mask.body());
         for (String name : INTEGER_PARAMS) {
             String value = context.params.get(name);
             if (value != null && !value.trim().matches("-?[0-9]{1,9}")) {

@@ -1,7 +1,9 @@
 package dev.kiln.simulator;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** What is known of one request so far; becomes its {@link ReceivedRequest} when answered. */
@@ -15,6 +17,8 @@ final class RequestContext {
     String prompt;
     int imageCount;
     boolean hasMask;
+    final List<String> imageSha256s = new ArrayList<>();
+    String maskSha256;
     Fault fault;
     boolean recorded;
 
@@ -26,6 +30,6 @@ final class RequestContext {
     ReceivedRequest toRecord(int status) {
         return new ReceivedRequest(endpoint, requestId, apiKey, prompt,
                 prompt == null ? null : Hashes.sha256Hex(prompt), Map.copyOf(params), imageCount, hasMask,
-                status, fault, receivedAt);
+                List.copyOf(imageSha256s), maskSha256, status, fault, receivedAt);
     }
 }

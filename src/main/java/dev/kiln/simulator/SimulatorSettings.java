@@ -17,6 +17,8 @@ import java.util.stream.Collectors;
  * @param port              the port to bind, 0 for any free port
  * @param acceptedApiKeys   the bearer keys accepted; empty accepts any non-empty key
  * @param rejectedApiKeys   keys always answered 401 {@code invalid_api_key}; {@code sk-invalid} by default
+ * @param forbiddenApiKeys  keys always answered 403, as an organisation not allowed the model is;
+ *                          {@code sk-forbidden} by default
  * @param requestsPerMinute the organisation's RPM; 0 is unlimited
  * @param imagesPerMinute   the organisation's IPM; 0 is unlimited
  * @param burstSeconds      how many seconds of the limits the buckets hold; 60 (a full minute) by default
@@ -34,6 +36,7 @@ public record SimulatorSettings(
         int port,
         Set<String> acceptedApiKeys,
         Set<String> rejectedApiKeys,
+        Set<String> forbiddenApiKeys,
         int requestsPerMinute,
         int imagesPerMinute,
         double burstSeconds,
@@ -52,6 +55,7 @@ public record SimulatorSettings(
     public SimulatorSettings {
         acceptedApiKeys = Set.copyOf(acceptedApiKeys);
         rejectedApiKeys = Set.copyOf(rejectedApiKeys);
+        forbiddenApiKeys = Set.copyOf(forbiddenApiKeys);
         EnumMap<Fault, Double> rates = new EnumMap<>(Fault.class);
         for (Fault fault : Fault.values()) {
             double rate = faultRates.getOrDefault(fault, 0.0);
@@ -67,9 +71,9 @@ public record SimulatorSettings(
         moderationMarker = moderationMarker == null ? "" : moderationMarker;
     }
 
-    /** No limits, no latency, no faults, any key but {@code sk-invalid}, a free port on 127.0.0.1. */
+    /** No limits, no latency, no faults, any key but {@code sk-invalid} and {@code sk-forbidden}, a free port on 127.0.0.1. */
     public static SimulatorSettings defaults() {
-        return new SimulatorSettings("127.0.0.1", 0, Set.of(), Set.of("sk-invalid"), 0, 0, 60,
+        return new SimulatorSettings("127.0.0.1", 0, Set.of(), Set.of("sk-invalid"), Set.of("sk-forbidden"), 0, 0, 60,
                 Latency.NONE, Latency.NONE, Latency.NONE, "FORBIDDEN", Map.of(), 600_000, 42, 200L * 1024 * 1024);
     }
 
@@ -151,6 +155,7 @@ public record SimulatorSettings(
                 case "SIMULATOR_PORT" -> b.port(Integer.parseInt(v));
                 case "SIMULATOR_API_KEYS" -> b.acceptedApiKeys(splitList(v));
                 case "SIMULATOR_REJECTED_API_KEYS" -> b.rejectedApiKeys(splitList(v));
+                case "SIMULATOR_FORBIDDEN_API_KEYS" -> b.forbiddenApiKeys(splitList(v));
                 case "SIMULATOR_RPM" -> b.requestsPerMinute(Integer.parseInt(v));
                 case "SIMULATOR_IPM" -> b.imagesPerMinute(Integer.parseInt(v));
                 case "SIMULATOR_BURST_SECONDS" -> b.burstSeconds(Double.parseDouble(v));
@@ -192,6 +197,7 @@ public record SimulatorSettings(
         private int port;
         private Set<String> acceptedApiKeys;
         private Set<String> rejectedApiKeys;
+        private Set<String> forbiddenApiKeys;
         private int requestsPerMinute;
         private int imagesPerMinute;
         private double burstSeconds;
@@ -209,6 +215,7 @@ public record SimulatorSettings(
             port = s.port;
             acceptedApiKeys = s.acceptedApiKeys;
             rejectedApiKeys = s.rejectedApiKeys;
+            forbiddenApiKeys = s.forbiddenApiKeys;
             requestsPerMinute = s.requestsPerMinute;
             imagesPerMinute = s.imagesPerMinute;
             burstSeconds = s.burstSeconds;
@@ -226,6 +233,7 @@ public record SimulatorSettings(
         public Builder port(int v) { port = v; return this; }
         public Builder acceptedApiKeys(Set<String> v) { acceptedApiKeys = v; return this; }
         public Builder rejectedApiKeys(Set<String> v) { rejectedApiKeys = v; return this; }
+        public Builder forbiddenApiKeys(Set<String> v) { forbiddenApiKeys = v; return this; }
         public Builder requestsPerMinute(int v) { requestsPerMinute = v; return this; }
         public Builder imagesPerMinute(int v) { imagesPerMinute = v; return this; }
         public Builder burstSeconds(double v) { burstSeconds = v; return this; }
@@ -248,7 +256,7 @@ public record SimulatorSettings(
         }
 
         public SimulatorSettings build() {
-            return new SimulatorSettings(host, port, acceptedApiKeys, rejectedApiKeys, requestsPerMinute,
+            return new SimulatorSettings(host, port, acceptedApiKeys, rejectedApiKeys, forbiddenApiKeys, requestsPerMinute,
                     imagesPerMinute, burstSeconds, latencyLow, latencyMedium, latencyHigh, moderationMarker,
                     faultRates, hangMillis, seed, maxBodyBytes);
         }

@@ -1,6 +1,7 @@
 package dev.kiln.storage;
 
 import io.minio.BucketExistsArgs;
+import io.minio.GetObjectArgs;
 import io.minio.GetPresignedObjectUrlArgs;
 import io.minio.MakeBucketArgs;
 import io.minio.MinioClient;
@@ -61,15 +62,38 @@ public class ObjectStore {
             StatObjectResponse stat = client.statObject(StatObjectArgs.builder().bucket(config.bucket()).object(key).build());
             return Optional.of(new StoredObject(key, stat.size(), stat.contentType(), lowerCaseKeys(stat.userMetadata())));
         } catch (ErrorResponseException e) {
-            String code = e.errorResponse() == null ? "" : e.errorResponse().code();
-            if ("NoSuchKey".equals(code) || "NoSuchObject".equals(code) || "NotFound".equals(code)
-                    || e.response() != null && e.response().code() == 404) {
+            if (isMissing(e)) {
                 return Optional.empty();
             }
             throw new StorageException("cannot stat " + key, e);
         } catch (Exception e) {
             throw new StorageException("cannot stat " + key, e);
         }
+    }
+
+    /**
+     * The object's bytes as a stream straight from S3, or empty when it does not exist. Nothing is
+     * buffered beyond the HTTP client's window, so a large object costs no heap; the caller closes
+     * the stream, which releases the connection.
+     */
+    public Optional<InputStream> open(String key) {
+        try {
+            return Optional.of(client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key).build()));
+        } catch (ErrorResponseException e) {
+            if (isMissing(e)) {
+                return Optional.empty();
+            }
+            throw new StorageException("cannot read " + key, e);
+        } catch (Exception e) {
+            throw new StorageException("cannot read " + key, e);
+        }
+    }
+
+    /** S3 servers differ in the code they give a missing object; any of them, or a bare 404, means missing. */
+    private static boolean isMissing(ErrorResponseException e) {
+        String code = e.errorResponse() == null ? "" : e.errorResponse().code();
+        return "NoSuchKey".equals(code) || "NoSuchObject".equals(code) || "NotFound".equals(code)
+                || e.response() != null && e.response().code() == 404;
     }
 
     /** A time-limited GET URL for the object. */

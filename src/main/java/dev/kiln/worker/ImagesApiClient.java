@@ -1,13 +1,17 @@
 package dev.kiln.worker;
 
+import dev.kiln.worker.ratelimit.RateLimitHeaders;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.job.ImageParameters;
+import dev.kiln.worker.reference.FetchedReferences;
+import dev.kiln.worker.reference.ReferenceImage;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -21,15 +25,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executors;
 
 /**
- * Calls the OpenAI Images API. The JDK's HTTP client is used rather than the OpenAI SDK or a
- * REST client because an answer carries up to ~45 MB of base64 per image: the body is read as a
- * stream and each {@code b64_json} value is decoded straight into a file, so a worker with many
- * calls in flight never holds whole answers in its heap (the SDK would hold the base64 string
- * and the decoded bytes of every image at once).
+ * Calls the OpenAI Images API: generations (JSON) and edits (multipart). The JDK's HTTP client is
+ * used rather than the OpenAI SDK or a REST client because an answer carries up to ~45 MB of
+ * base64 per image: the body is read as a stream and each {@code b64_json} value is decoded
+ * straight into a file, so a worker with many calls in flight never holds whole answers in its
+ * heap (the SDK would hold the base64 string and the decoded bytes of every image at once). An
+ * edit's references go the other way the same way: streamed from their files as the request is sent.
  */
 @ApplicationScoped
 public class ImagesApiClient {
@@ -66,6 +73,51 @@ public class ImagesApiClient {
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(writeJson(body)))
+                .build();
+        return send(request, workDir);
+    }
+
+    /**
+     * {@code POST /images/edits}: renders {@code prompt} from the fetched references (one
+     * {@code image[]} part each, in order) and the optional mask, as multipart/form-data streamed
+     * from the files, and decodes every image into {@code workDir}. Answers are handled exactly
+     * as for {@link #generate}.
+     *
+     * @throws ProviderException for every answer that is not images, classified by what to do next
+     */
+    public RenderedImages edit(String prompt, ImageParameters parameters, FetchedReferences references, Path workDir) {
+        MultipartFormPublisher form = new MultipartFormPublisher();
+        ObjectNode fields = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);
+        try {
+            if (fields.has("model")) {
+                form.field("model", fields.get("model").asText());
+            }
+            form.field("prompt", prompt);
+            for (Iterator<Map.Entry<String, JsonNode>> it = fields.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> field = it.next();
+                if (!field.getKey().equals("model") && !field.getValue().isNull()) {
+                    form.field(field.getKey(), field.getValue().asText());
+                }
+            }
+            List<ReferenceImage> images = references.images();
+            for (int i = 0; i < images.size(); i++) {
+                ReferenceImage image = images.get(i);
+                form.file("image[]", "image-" + i + "." + image.info().format().extension(),
+                        image.info().format().contentType(), image.file());
+            }
+            if (references.mask() != null) {
+                form.file("mask", "mask.png", references.mask().info().format().contentType(), references.mask().file());
+            }
+        } catch (FileNotFoundException e) {
+            // The work folder is the worker's own; a file vanishing from it is a local fault worth a retry.
+            throw ProviderException.transientFault("reference_missing", "a fetched reference disappeared before upload", e);
+        }
+        HttpRequest request = HttpRequest.newBuilder(URI.create(config.effectiveBaseUrl() + "/images/edits"))
+                .timeout(config.timeoutFor(parameters == null ? null : parameters.quality()))
+                .header("Authorization", "Bearer " + config.effectiveApiKey())
+                .header("Content-Type", form.contentType())
+                .header("Accept", "application/json")
+                .POST(form.build())
                 .build();
         return send(request, workDir);
     }

@@ -8,6 +8,9 @@ import dev.kiln.job.StoredImage;
 import dev.kiln.job.Usage;
 import dev.kiln.status.StatusPublisher;
 import dev.kiln.worker.ratelimit.RenderPermits;
+import dev.kiln.worker.reference.FetchedReferences;
+import dev.kiln.worker.reference.ReferenceException;
+import dev.kiln.worker.reference.ReferenceFetcher;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -23,8 +26,9 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * Renders one job end to end: announce it running, skip it if its outputs already exist, wait
- * for a rate permit, call the provider, check and store the images, announce the result. Each
+ * Renders one job end to end: skip it if its outputs already exist, announce it running, fetch
+ * and check its reference images (an edit), wait for a rate permit, call the provider, check and
+ * store the images, announce the result. Each
  * status event is awaited, so the job's offset (committed after this returns) never runs ahead
  * of what {@code kiln.status} says.
  */
@@ -39,10 +43,11 @@ public class RenderJobProcessor {
     private final PriceConfig prices;
     private final WorkerConfig config;
     private final ProviderAccess access;
+    private final ReferenceFetcher references;
 
     public RenderJobProcessor(ImagesApiClient provider, OutputChecker checker, OutputStore outputs,
                               StatusPublisher status, RenderPermits permits, PriceConfig prices,
-                              WorkerConfig config, ProviderAccess access) {
+                              WorkerConfig config, ProviderAccess access, ReferenceFetcher references) {
         this.provider = provider;
         this.checker = checker;
         this.outputs = outputs;
@@ -51,6 +56,7 @@ public class RenderJobProcessor {
         this.prices = prices;
         this.config = config;
         this.access = access;
+        this.references = references;
     }
 
     /**
@@ -70,7 +76,10 @@ public class RenderJobProcessor {
         status.jobChangedAndWait(JobStatusChanged.of(job, JobState.RUNNING));
         Path workDir = createWorkDir(job);
         try {
-            RenderedImages rendered = renderRespectingLimits(job, workDir);
+            // After the never-pay-twice check above, before any permit: a bad reference costs
+            // neither a provider call nor a slot of the organisation's rate.
+            FetchedReferences inputs = references.fetch(job, workDir);
+            RenderedImages rendered = renderRespectingLimits(job, inputs, workDir);
             List<CheckedImage> checked = checker.check(job, rendered);
             Usage usage = new Usage(checked.size(), rendered.usage().textInputTokens(),
                     rendered.usage().imageInputTokens(), rendered.usage().outputTokens(), prices.cost(rendered.usage()));
@@ -86,6 +95,13 @@ public class RenderJobProcessor {
                 return;
             }
             retryOrFail(job, new JobError(e.code(), e.getMessage(), true), e);
+        } catch (ReferenceException e) {
+            if (!e.retryable()) {
+                status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
+                        .withError(new JobError(e.code(), e.getMessage(), false)));
+                return;
+            }
+            retryOrFail(job, new JobError(e.code(), e.getMessage(), true), e);
         } catch (dev.kiln.storage.StorageException e) {
             retryOrFail(job, new JobError("storage_error", e.getMessage(), true), e);
         } finally {
@@ -94,13 +110,16 @@ public class RenderJobProcessor {
     }
 
     /** Calls the provider, waiting out 429s, which never count as attempts. */
-    private RenderedImages renderRespectingLimits(RenderJobRequested job, Path workDir) throws InterruptedException {
+    private RenderedImages renderRespectingLimits(RenderJobRequested job, FetchedReferences inputs, Path workDir)
+            throws InterruptedException {
         while (true) {
             access.awaitAuthorized();
             permits.acquire(job.imageCount());
             try {
-                RenderedImages rendered = provider.generate(job.prompt(), job.parameters(), workDir);
-                permits.onAccepted();
+                RenderedImages rendered = inputs.isEdit()
+                        ? provider.edit(job.prompt(), job.parameters(), inputs, workDir)
+                        : provider.generate(job.prompt(), job.parameters(), workDir);
+                permits.onAnswered(rendered.limits());
                 return rendered;
             } catch (ProviderException e) {
                 switch (e.kind()) {

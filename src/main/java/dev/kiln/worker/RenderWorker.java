@@ -19,9 +19,11 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 public class RenderWorker {
 
     private final RenderJobProcessor processor;
+    private final RetryJitter jitter;
 
-    public RenderWorker(RenderJobProcessor processor) {
+    public RenderWorker(RenderJobProcessor processor, RetryJitter jitter) {
         this.processor = processor;
+        this.jitter = jitter;
     }
 
     /** Renders one delivered job. */
@@ -32,6 +34,9 @@ public class RenderWorker {
         // SmallRye counts redeliveries from the retry topics in a header; the job itself still
         // says attempt 1, as it was published.
         int retries = KafkaDelayedRetryTopic.getRetryHeader(record.getHeaders());
+        if (retries > 0) {
+            Thread.sleep(jitter.extraDelay(record.getTopic()));
+        }
         processor.process(job.withAttempt(job.attempt() + retries));
     }
 }

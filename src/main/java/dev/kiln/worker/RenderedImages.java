@@ -1,5 +1,7 @@
 package dev.kiln.worker;
 
+import dev.kiln.worker.ratelimit.RateLimitHeaders;
+
 import java.nio.file.Path;
 import java.util.List;
 

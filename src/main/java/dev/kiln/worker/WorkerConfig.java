@@ -24,6 +24,13 @@ public interface WorkerConfig {
     @WithDefault("PT30S")
     Duration maxRateLimitWait();
 
+    /**
+     * Retries wait a further random part of their retry topic's delay, up to this fraction of it
+     * (env {@code KILN_WORKER_RETRY_JITTER}), so that jobs failed together do not return together.
+     */
+    @WithDefault("0.2")
+    double retryJitter();
+
     /** Where decoded images wait for upload; one folder per job, removed afterwards. */
     @WithDefault("${java.io.tmpdir}/kiln-work")
     String workDir();

@@ -44,7 +44,7 @@ import static org.hamcrest.Matchers.hasItem;
 /**
  * References at intake, against the real S3 server and Kafka broker: what a job on
  * {@code kiln.jobs} carries once they are resolved, each reason a batch is refused for, and the
- * dry run. The allow-list of the test profile holds {@code images.example.com}.
+ * dry run. The allow-list of the test profile holds {@code allowed.kiln.test}.
  */
 @QuarkusTest
 @QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
@@ -75,7 +75,7 @@ class BatchReferencesTest {
 
     @Test
     void jobsCarryTheResolvedReferencesWithTheDefaultsFirst() {
-        String url = "https://images.example.com/shoe.png";
+        String url = "https://allowed.kiln.test/shoe.png";
         String body = """
                 {"defaults": {"size": "1024x1024", "quality": "low", "input_fidelity": "high",
                               "reference_images": ["%s"]},
@@ -117,7 +117,7 @@ class BatchReferencesTest {
                         "items[0].reference_images[0]", "names no upload"),
                 Arguments.of("a URL off the allow-list", item("\"reference_images\": [\"https://evil.example.org/a.png\"]"),
                         "items[0].reference_images[0]", "allow-list"),
-                Arguments.of("a plain http URL", item("\"reference_images\": [\"http://images.example.com/a.png\"]"),
+                Arguments.of("a plain http URL", item("\"reference_images\": [\"http://allowed.kiln.test/a.png\"]"),
                         "items[0].reference_images[0]", "https"),
                 Arguments.of("a key that is no image", item("\"reference_images\": [\"${notAnImage}\"]"),
                         "items[0].reference_images[0]", "png, jpeg or webp"),

@@ -1,6 +1,7 @@
 package dev.kiln.batch;
 
 import dev.kiln.api.Problem.FieldError;
+import dev.kiln.worker.reference.ReferenceFetchConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -200,15 +201,30 @@ class BatchValidatorTest {
         }
     }
 
-    private record TestReferencesConfig(List<String> hosts) implements ReferencesConfig {
+    private record TestReferencesConfig(List<String> hosts) implements ReferenceFetchConfig {
         @Override
         public Optional<List<String>> allowedHosts() {
             return Optional.of(hosts);
         }
 
         @Override
-        public int lookupConcurrency() {
-            return 1;
+        public long maxBytes() {
+            return 50L * 1024 * 1024;
+        }
+
+        @Override
+        public Duration timeout() {
+            return Duration.ofSeconds(30);
+        }
+
+        @Override
+        public int maxRedirects() {
+            return 3;
+        }
+
+        @Override
+        public boolean allowPrivateAddresses() {
+            return false;
         }
     }
 
@@ -231,6 +247,11 @@ class BatchValidatorTest {
         @Override
         public Duration publishTimeout() {
             return Duration.ofSeconds(1);
+        }
+
+        @Override
+        public int referenceLookupConcurrency() {
+            return 1;
         }
     }
 }

@@ -48,6 +48,18 @@ final class TokenBucket {
         tokens = Math.min(capacity, tokens + amount);
     }
 
+    /** Fills the bucket to its capacity. */
+    synchronized void fill() {
+        refill(System.nanoTime());
+        tokens = capacity;
+    }
+
+    /** Keeps at most {@code max} tokens, e.g. what the provider says is left of the window. */
+    synchronized void capAt(double max) {
+        refill(System.nanoTime());
+        tokens = Math.min(tokens, max);
+    }
+
     /** Empties the bucket, e.g. when the provider says the window is used up. */
     synchronized void drain() {
         refill(System.nanoTime());

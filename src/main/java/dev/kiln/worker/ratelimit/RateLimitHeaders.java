@@ -1,4 +1,4 @@
-package dev.kiln.worker;
+package dev.kiln.worker.ratelimit;
 
 import java.net.http.HttpHeaders;
 import java.time.Duration;
@@ -11,13 +11,16 @@ import java.util.regex.Pattern;
  * What the provider said about its rate limits on one answer: the {@code x-ratelimit-*} headers
  * and, on a 429, when to try again.
  *
+ * @param limitRequests     the organisation's requests per minute, if told
+ * @param limitImages       the organisation's images per minute, if told
  * @param remainingRequests requests left in the window, if told
  * @param remainingImages   images left in the window, if told
  * @param resetRequests     until the request window is full again, if told
  * @param resetImages       until the image window is full again, if told
  * @param retryAfter        how long to wait before the next call, if told
  */
-public record RateLimitHeaders(OptionalLong remainingRequests, OptionalLong remainingImages,
+public record RateLimitHeaders(OptionalLong limitRequests, OptionalLong limitImages,
+                               OptionalLong remainingRequests, OptionalLong remainingImages,
                                Optional<Duration> resetRequests, Optional<Duration> resetImages,
                                Optional<Duration> retryAfter) {
 
@@ -30,11 +33,19 @@ public record RateLimitHeaders(OptionalLong remainingRequests, OptionalLong rema
                 .or(() -> headers.firstValue("retry-after").flatMap(RateLimitHeaders::seconds))
                 .or(() -> tryAgainIn(errorMessage));
         return new RateLimitHeaders(
+                number(headers.firstValue("x-ratelimit-limit-requests")),
+                number(headers.firstValue("x-ratelimit-limit-images")),
                 number(headers.firstValue("x-ratelimit-remaining-requests")),
                 number(headers.firstValue("x-ratelimit-remaining-images")),
                 headers.firstValue("x-ratelimit-reset-requests").flatMap(RateLimitHeaders::goDuration),
                 headers.firstValue("x-ratelimit-reset-images").flatMap(RateLimitHeaders::goDuration),
                 retryAfter);
+    }
+
+    /** An answer that said nothing about limits. */
+    public static RateLimitHeaders none() {
+        return new RateLimitHeaders(OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(),
+                OptionalLong.empty(), Optional.empty(), Optional.empty(), Optional.empty());
     }
 
     /**
