@@ -90,6 +90,13 @@ class BatchReferencesTest {
         assertThat(jobs.get(0).parameters().inputFidelity()).isEqualTo("high");
         assertThat(jobs.get(1).referenceImages()).containsExactly(uploadKey(fixture.reference()), url);
         assertThat(jobs.get(1).mask()).isNull();
+
+        // The worker takes the resolved job as it is: an edit with two 1024x1024 references (1024 tokens each).
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                "succeeded".equals(given().get("/v1/jobs/" + batchId + "-000000").then().extract().path("state")));
+        given().get("/v1/jobs/" + batchId + "-000000").then()
+                .body("usage.image_input_tokens", equalTo(2048))
+                .body("outputs[0].width", equalTo(1024));
     }
 
     @Test
