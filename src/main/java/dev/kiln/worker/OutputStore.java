@@ -5,6 +5,7 @@ import dev.kiln.job.ObjectKeys;
 import dev.kiln.job.RenderJobRequested;
 import dev.kiln.job.StoredImage;
 import dev.kiln.job.Usage;
+import dev.kiln.storage.ImageMetadata;
 import dev.kiln.storage.ObjectStore;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -22,9 +23,9 @@ import java.util.Optional;
 @ApplicationScoped
 public class OutputStore {
 
-    private static final String SHA256 = "kiln-sha256";
-    private static final String WIDTH = "kiln-width";
-    private static final String HEIGHT = "kiln-height";
+    private static final String SHA256 = ImageMetadata.SHA256;
+    private static final String WIDTH = ImageMetadata.WIDTH;
+    private static final String HEIGHT = ImageMetadata.HEIGHT;
     private static final String USAGE = "kiln-usage";
 
     private final ObjectStore store;
