@@ -56,7 +56,11 @@ public class BatchValidator {
         BatchDefaults defaults = defaultsOf(request);
         ImageParameters defaultParameters = defaults.parameters();
         for (Violation v : GptImageRules.validate(inputOf(defaultParameters, null))) {
-            errors.add(new FieldError("defaults." + v.field(), v.reason()));
+            // A rule that reads two fields (transparent needs png or webp) depends on what each
+            // item sets; it is judged per item below, on the merged parameters.
+            if (!RULE_INPUTS.containsKey(v.field())) {
+                errors.add(new FieldError("defaults." + v.field(), v.reason()));
+            }
         }
         int defaultReferences = checkReferenceList("defaults", defaults.referenceImages(), tenant, errors);
         if (defaultReferences > MAX_REFERENCES) {

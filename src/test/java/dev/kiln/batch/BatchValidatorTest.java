@@ -150,6 +150,19 @@ class BatchValidatorTest {
         assertThat(errors).extracting(FieldError::field).containsExactly("items[1].background");
     }
 
+    @Test
+    void aDefaultThatNeedsAFormatIsJudgedWithEachItemsFormat() {
+        BatchDefaults compressed = new BatchDefaults(null, null, null, "transparent", null, 80, null, null, null, null, null);
+        assertThat(validator.validate(new BatchRequest(null, compressed,
+                List.of(item("a", "p").format("webp").build(), item("b", "p").format("webp").build()), null), TENANT))
+                .as("every item names webp, which takes both").isEmpty();
+        assertThat(validator.validate(new BatchRequest(null, compressed,
+                List.of(item("a", "p").format("webp").build(), item("b", "p").build()), null), TENANT))
+                .extracting(FieldError::field)
+                .as("item b falls back to png, which takes transparency but no compression")
+                .containsExactly("defaults.output_compression");
+    }
+
     static BatchDefaults defaults(List<String> references, String mask, String inputFidelity) {
         return new BatchDefaults(null, null, null, null, null, null, null, null, inputFidelity, references, mask);
     }
