@@ -14,6 +14,11 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Usage(long images, long textInputTokens, long imageInputTokens, long outputTokens, double costUsd) {
 
+    public Usage {
+        // Whole nano-dollars: sums of many jobs would otherwise show binary noise (1.2044429999999997).
+        costUsd = Math.round(costUsd * 1e9) / 1e9;
+    }
+
     /** Nothing consumed. */
     public static final Usage ZERO = new Usage(0, 0, 0, 0, 0);
 
