@@ -44,10 +44,12 @@ public class RenderJobProcessor {
     private final WorkerConfig config;
     private final ProviderAccess access;
     private final ReferenceFetcher references;
+    private final WorkerMetrics metrics;
 
     public RenderJobProcessor(ImagesApiClient provider, OutputChecker checker, OutputStore outputs,
                               StatusPublisher status, RenderPermits permits, PriceConfig prices,
-                              WorkerConfig config, ProviderAccess access, ReferenceFetcher references) {
+                              WorkerConfig config, ProviderAccess access, ReferenceFetcher references,
+                              WorkerMetrics metrics) {
         this.provider = provider;
         this.checker = checker;
         this.outputs = outputs;
@@ -57,6 +59,7 @@ public class RenderJobProcessor {
         this.config = config;
         this.access = access;
         this.references = references;
+        this.metrics = metrics;
     }
 
     /**
@@ -71,6 +74,7 @@ public class RenderJobProcessor {
             // Never pay twice: a redelivery of a rendered job only repeats its announcement.
             status.jobChangedAndWait(JobStatusChanged.of(job, JobState.SUCCEEDED)
                     .withResult(earlier.get().images(), earlier.get().usage()));
+            metrics.jobEnded(WorkerMetrics.JobOutcome.ALREADY_STORED);
             return;
         }
         status.jobChangedAndWait(JobStatusChanged.of(job, JobState.RUNNING));
@@ -88,10 +92,13 @@ public class RenderJobProcessor {
                 stored.add(outputs.put(job, image, usage));
             }
             status.jobChangedAndWait(JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(stored, usage));
+            metrics.rendered(usage);
+            metrics.jobEnded(WorkerMetrics.JobOutcome.SUCCEEDED);
         } catch (ProviderException e) {
             if (e.kind() == ProviderException.Kind.REJECTED) {
                 status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
                         .withError(new JobError(e.code(), e.getMessage(), false)));
+                metrics.jobEnded(WorkerMetrics.JobOutcome.FAILED);
                 return;
             }
             retryOrFail(job, new JobError(e.code(), e.getMessage(), true), e);
@@ -99,6 +106,7 @@ public class RenderJobProcessor {
             if (!e.retryable()) {
                 status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
                         .withError(new JobError(e.code(), e.getMessage(), false)));
+                metrics.jobEnded(WorkerMetrics.JobOutcome.FAILED);
                 return;
             }
             retryOrFail(job, new JobError(e.code(), e.getMessage(), true), e);
@@ -115,13 +123,16 @@ public class RenderJobProcessor {
         while (true) {
             access.awaitAuthorized();
             permits.acquire(job.imageCount());
+            long started = System.nanoTime();
             try {
                 RenderedImages rendered = inputs.isEdit()
                         ? provider.edit(job.prompt(), job.parameters(), inputs, workDir)
                         : provider.generate(job.prompt(), job.parameters(), workDir);
                 permits.onAnswered(rendered.limits());
+                metrics.providerCall(inputs.isEdit(), null, Duration.ofNanos(System.nanoTime() - started));
                 return rendered;
             } catch (ProviderException e) {
+                metrics.providerCall(inputs.isEdit(), e.kind(), Duration.ofNanos(System.nanoTime() - started));
                 switch (e.kind()) {
                     case RATE_LIMITED -> {
                         Duration wait = e.retryAfter().orElse(config.maxRateLimitWait().dividedBy(6));
@@ -141,10 +152,12 @@ public class RenderJobProcessor {
             Log.warnf("job %s failed after %d attempts: %s", job.jobId(), job.attempt(), error.message());
             status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
                     .withError(new JobError(error.code(), error.message(), false)));
+            metrics.jobEnded(WorkerMetrics.JobOutcome.FAILED);
             return;
         }
         RenderJobRequested next = job.nextAttempt();
         status.jobChangedAndWait(JobStatusChanged.of(next, JobState.QUEUED).withError(error));
+        metrics.jobEnded(WorkerMetrics.JobOutcome.RETRIED);
         throw new RetryLaterException(job.jobId() + " attempt " + job.attempt() + ": " + error.message(), cause);
     }
 

@@ -95,6 +95,25 @@ class CatalogueBatchEndToEndTest {
         assertItemsPagesAndUrls(batchId);
         assertStatusEvents(batchId);
         assertIdempotentReplay(body, key, batchId);
+        assertWorkerMetrics();
+    }
+
+    /** The worker's Micrometer meters on /q/metrics; other tests share the application, hence at least. */
+    private void assertWorkerMetrics() {
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertThat(metric(metrics, "kiln_images_rendered_total")).isGreaterThanOrEqualTo(ITEMS - 1);
+        assertThat(metric(metrics, "kiln_jobs_ended_total{outcome=\"succeeded\"}")).isGreaterThanOrEqualTo(ITEMS - 1);
+        assertThat(metric(metrics, "kiln_jobs_ended_total{outcome=\"failed\"}")).isGreaterThanOrEqualTo(1);
+        assertThat(metric(metrics, "kiln_provider_calls_total{endpoint=\"generations\",outcome=\"rejected\"}")).isGreaterThanOrEqualTo(1);
+        assertThat(metric(metrics, "kiln_provider_calls_total{endpoint=\"generations\",outcome=\"ok\"}")).isGreaterThanOrEqualTo(ITEMS - 1);
+        assertThat(metric(metrics, "kiln_cost_usd_total")).isPositive();
+        assertThat(metric(metrics, "kiln_tokens_total{kind=\"output\"}")).isPositive();
+    }
+
+    private static double metric(String exposition, String series) {
+        return exposition.lines().filter(line -> line.startsWith(series + " "))
+                .mapToDouble(line -> Double.parseDouble(line.substring(series.length() + 1).trim()))
+                .findFirst().orElseThrow(() -> new AssertionError("no series " + series + " on /q/metrics"));
     }
 
     private void assertObjectsInS3(String batchId) throws Exception {
