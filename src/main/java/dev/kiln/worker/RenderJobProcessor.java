@@ -80,6 +80,13 @@ public class RenderJobProcessor {
             }
             status.jobChangedAndWait(JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(stored, usage));
         } catch (ProviderException e) {
+            if (ImagesApiClient.INTERRUPTED.equals(e.code())) {
+                // Shutdown ended the call, not the provider: no attempt is spent and no status is
+                // published; the job stays unacknowledged and is delivered again.
+                InterruptedException interrupted = new InterruptedException("render of " + job.jobId() + " abandoned at shutdown");
+                interrupted.initCause(e);
+                throw interrupted;
+            }
             if (e.kind() == ProviderException.Kind.REJECTED) {
                 status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
                         .withError(new JobError(e.code(), e.getMessage(), false)));

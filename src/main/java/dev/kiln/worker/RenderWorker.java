@@ -13,15 +13,18 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
  * many run at once ({@code KILN_WORKER_MAX_IN_FLIGHT}) and stops asking Kafka for more while
  * that many are in flight, so jobs are never buffered without bound. The offset of a job is
  * committed only after this method returns (every status event already acknowledged); a
- * {@link RetryLaterException} nacks it into the delayed-retry topics.
+ * {@link RetryLaterException} nacks it into the delayed-retry topics. Once shutdown has begun
+ * ({@link GracefulShutdown}) a newly delivered job is held unacknowledged, for redelivery.
  */
 @ApplicationScoped
 public class RenderWorker {
 
     private final RenderJobProcessor processor;
+    private final GracefulShutdown shutdown;
 
-    public RenderWorker(RenderJobProcessor processor) {
+    public RenderWorker(RenderJobProcessor processor, GracefulShutdown shutdown) {
         this.processor = processor;
+        this.shutdown = shutdown;
     }
 
     /** Renders one delivered job. */
@@ -29,9 +32,16 @@ public class RenderWorker {
     @RunOnVirtualThread
     public void render(RenderJobRequested job, IncomingKafkaRecordMetadata<String, RenderJobRequested> record)
             throws InterruptedException {
-        // SmallRye counts redeliveries from the retry topics in a header; the job itself still
-        // says attempt 1, as it was published.
-        int retries = KafkaDelayedRetryTopic.getRetryHeader(record.getHeaders());
-        processor.process(job.withAttempt(job.attempt() + retries));
+        if (!shutdown.tryStart()) {
+            shutdown.holdForRedelivery();
+        }
+        try {
+            // SmallRye counts redeliveries from the retry topics in a header; the job itself still
+            // says attempt 1, as it was published.
+            int retries = KafkaDelayedRetryTopic.getRetryHeader(record.getHeaders());
+            processor.process(job.withAttempt(job.attempt() + retries));
+        } finally {
+            shutdown.finished();
+        }
     }
 }
