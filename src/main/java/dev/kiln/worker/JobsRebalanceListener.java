@@ -2,6 +2,7 @@ package dev.kiln.worker;
 
 import dev.kiln.job.Topics;
 import dev.kiln.worker.ratelimit.RenderPermits;
+import io.quarkus.logging.Log;
 import io.smallrye.common.annotation.Identifier;
 import io.smallrye.reactive.messaging.kafka.KafkaConsumerRebalanceListener;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -50,6 +51,7 @@ public class JobsRebalanceListener implements KafkaConsumerRebalanceListener {
         }
         int total = consumer.partitionsFor(Topics.JOBS).size();
         long owned = consumer.assignment().stream().filter(tp -> tp.topic().equals(Topics.JOBS)).count();
+        Log.infof("this worker owns %d of %d %s partitions", owned, total, Topics.JOBS);
         permits.setShare(total == 0 ? 0 : (double) owned / total);
     }
 }

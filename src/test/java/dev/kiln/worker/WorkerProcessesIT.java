@@ -58,8 +58,8 @@ class WorkerProcessesIT {
 
     @Test
     void twoWorkerProcessesShareOneImagesPerMinuteLimitWithoutExceedingIt() {
-        int ipm = 60;
-        int burstSeconds = 5;
+        int ipm = 90;
+        int burstSeconds = 4;
         int images = 40;
         configureSimulator(b -> b.imagesPerMinute(ipm).burstSeconds(burstSeconds).latency(new Latency(300, 0)));
         Map<String, String> limits = Map.of("kiln.rate.ipm", Integer.toString(ipm), "kiln.rate.burst", "PT" + burstSeconds + "S",
