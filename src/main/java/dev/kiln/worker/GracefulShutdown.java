@@ -16,11 +16,13 @@ import java.util.List;
  * Lets a worker stop without losing or repeating work. On SIGTERM (Quarkus' {@link ShutdownEvent},
  * fired before SmallRye closes its Kafka clients) it pauses the {@code jobs} consumer, refuses to
  * start any further job, and waits until the renders already started have finished or
- * {@code kiln.worker.shutdown-deadline} has passed.
+ * {@code kiln.worker.shutdown-deadline} has passed. A started job that has not called the provider
+ * yet (waiting for a rate permit, say) gives up instead ({@link AbandonedAtShutdownException}).
  *
  * <p>A job delivered after that point is held, never acknowledged: the throttled commit strategy
  * commits a partition only up to its first unacknowledged record, so the held job and everything
- * after it are delivered again to whichever worker owns the partition next. A render still
+ * after it are delivered again to whichever worker owns the partition next (SmallRye's own
+ * graceful shutdown of the channel is off: it would only wait for these held jobs). A render still
  * running at the deadline is left the same way; if it stored its images before the process
  * ended, the next delivery finds them and only re-announces the result.
  */
@@ -56,6 +58,11 @@ public class GracefulShutdown {
     public synchronized void finished() {
         inFlight--;
         notifyAll();
+    }
+
+    /** Whether shutdown has begun: a job that has not called the provider yet should not. */
+    public synchronized boolean isDraining() {
+        return draining;
     }
 
     /** Jobs being processed right now. */

@@ -39,10 +39,11 @@ public class RenderJobProcessor {
     private final PriceConfig prices;
     private final WorkerConfig config;
     private final ProviderAccess access;
+    private final GracefulShutdown shutdown;
 
     public RenderJobProcessor(ImagesApiClient provider, OutputChecker checker, OutputStore outputs,
                               StatusPublisher status, RenderPermits permits, PriceConfig prices,
-                              WorkerConfig config, ProviderAccess access) {
+                              WorkerConfig config, ProviderAccess access, GracefulShutdown shutdown) {
         this.provider = provider;
         this.checker = checker;
         this.outputs = outputs;
@@ -51,6 +52,7 @@ public class RenderJobProcessor {
         this.prices = prices;
         this.config = config;
         this.access = access;
+        this.shutdown = shutdown;
     }
 
     /**
@@ -58,6 +60,7 @@ public class RenderJobProcessor {
      *
      * @throws RetryLaterException when the attempt failed but another may succeed
      * @throws InterruptedException when the worker is shutting down mid-call; the job is redelivered
+     * @throws AbandonedAtShutdownException when shutdown began before the provider was called
      */
     public void process(RenderJobRequested job) throws InterruptedException {
         Optional<OutputStore.StoredResult> earlier = outputs.findComplete(job);
@@ -103,8 +106,11 @@ public class RenderJobProcessor {
     /** Calls the provider, waiting out 429s, which never count as attempts. */
     private RenderedImages renderRespectingLimits(RenderJobRequested job, Path workDir) throws InterruptedException {
         while (true) {
+            abandonIfShuttingDown(job);
             access.awaitAuthorized();
             permits.acquire(job.imageCount());
+            // The wait for a permit can be long; a call not made yet is not worth finishing.
+            abandonIfShuttingDown(job);
             try {
                 RenderedImages rendered = provider.generate(job.prompt(), job.parameters(), workDir);
                 permits.onAccepted();
@@ -121,6 +127,12 @@ public class RenderJobProcessor {
                     default -> throw e;
                 }
             }
+        }
+    }
+
+    private void abandonIfShuttingDown(RenderJobRequested job) {
+        if (shutdown.isDraining()) {
+            throw new AbandonedAtShutdownException(job.jobId());
         }
     }
 

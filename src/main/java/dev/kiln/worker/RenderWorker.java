@@ -35,13 +35,19 @@ public class RenderWorker {
         if (!shutdown.tryStart()) {
             shutdown.holdForRedelivery();
         }
+        boolean abandoned = false;
         try {
             // SmallRye counts redeliveries from the retry topics in a header; the job itself still
             // says attempt 1, as it was published.
             int retries = KafkaDelayedRetryTopic.getRetryHeader(record.getHeaders());
             processor.process(job.withAttempt(job.attempt() + retries));
+        } catch (AbandonedAtShutdownException e) {
+            abandoned = true;
         } finally {
             shutdown.finished();
+        }
+        if (abandoned) {
+            shutdown.holdForRedelivery();
         }
     }
 }

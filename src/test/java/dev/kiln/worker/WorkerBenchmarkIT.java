@@ -135,7 +135,7 @@ class WorkerBenchmarkIT {
         configureSimulator(b -> b.imagesPerMinute(IPM).burstSeconds(BURST_SECONDS).latency(LATENCY)
                 .faultRate(Fault.SERVER_ERROR, serverErrorRate));
         List<KilnProcess> workers = stack.startWorkers(workerCount, i -> "bench-" + workerCount + "w-" + i + "-"
-                + (int) (serverErrorRate * 100), i -> RATED_WORKER, THROUGHPUT_JVM);
+                + (int) (serverErrorRate * 100), i -> withKey(RATED_WORKER, "sk-bench-" + i), THROUGHPUT_JVM);
         awaitPartitions(workers);
         stack.simulator().reset();
 
@@ -159,8 +159,41 @@ class WorkerBenchmarkIT {
         report("| %s | %.1f s | %.1f s | %.1f %% | %.2f %% of %d calls | %d | %d | %s |".formatted(name, figures.makespan(),
                 figures.bound(), figures.utilisation() * 100, figures.rateLimitedShare() * 100, figures.calls(),
                 figures.duplicates(), figures.failed(), figures.heap()));
+        diagnose(name, start, calls, workerCount);
         assertThat(figures.renderedItems()).isEqualTo(IMAGES);
         return figures;
+    }
+
+    /**
+     * Where the time went: when the first call arrived, how many calls each second, and per
+     * worker how many calls it made and when its last call arrived. Written next to the results.
+     */
+    private static void diagnose(String name, Instant start, List<ReceivedRequest> calls, int workerCount) {
+        StringBuilder out = new StringBuilder("## " + name + "\n");
+        calls.stream().map(ReceivedRequest::receivedAt).min(Instant::compareTo).ifPresent(first ->
+                out.append("first call %.2f s after the POST%n".formatted(seconds(start, first))));
+        for (int i = 0; i < workerCount; i++) {
+            String key = "sk-bench-" + i;
+            List<Instant> times = calls.stream().filter(r -> key.equals(r.apiKey())).map(ReceivedRequest::receivedAt).sorted().toList();
+            if (!times.isEmpty()) {
+                out.append("worker %d: %d calls, last at %.1f s%n".formatted(i, times.size(), seconds(start, times.getLast())));
+            }
+        }
+        Map<Long, Long> perSecond = calls.stream().collect(Collectors.groupingBy(
+                r -> Duration.between(start, r.receivedAt()).toSeconds(), java.util.TreeMap::new, Collectors.counting()));
+        out.append("calls per second: ").append(perSecond).append("\n");
+        try {
+            Files.writeString(RESULTS.resolveSibling("benchmark-diagnostics.md"), out, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        System.out.println(out);
+    }
+
+    private static Map<String, String> withKey(Map<String, String> config, String key) {
+        Map<String, String> all = new java.util.HashMap<>(config);
+        all.put("kiln.provider.api-key", key);
+        return all;
     }
 
     private static void assertTargets(Figures figures) {
