@@ -26,6 +26,10 @@ public class RenderPermits {
         this.requests = new TokenBucket(0, 0);
         this.images = new TokenBucket(0, 0);
         apply();
+        // Start with the whole burst, as the provider's allowance stands after a quiet spell.
+        // Buckets that started empty spent the first burst-length of every batch refilling.
+        images.fill();
+        requests.fill();
     }
 
     /** Sets this worker's share of the organisation's limits (owned partitions / all partitions). */

@@ -48,6 +48,12 @@ final class TokenBucket {
         tokens = Math.min(capacity, tokens + amount);
     }
 
+    /** Fills the bucket to its capacity. */
+    synchronized void fill() {
+        refill(System.nanoTime());
+        tokens = capacity;
+    }
+
     /** Empties the bucket, e.g. when the provider says the window is used up. */
     synchronized void drain() {
         refill(System.nanoTime());
