@@ -66,7 +66,7 @@ class WorkerProcessesIT {
                 "kiln.worker.max-in-flight", "8");
         List<KilnProcess> workers = stack.startWorkers(2, i -> "share-" + i, i -> withKey(limits, i == 0 ? KEY_A : KEY_B), JVM);
         // Both own half of kiln.jobs before any job exists, so each takes half of the limit.
-        workers.forEach(w -> w.awaitLog("rate share is now 0\\.500", Duration.ofSeconds(60)));
+        workers.forEach(w -> w.awaitLog("owns 6 of 12 kiln\\.jobs partitions", Duration.ofSeconds(60)));
         stack.simulator().reset();
 
         String batch = stack.submit("share", images, SMALL_LOW);
@@ -89,7 +89,7 @@ class WorkerProcessesIT {
         configureSimulator(b -> b.latency(new Latency(1500, 300)));
         Map<String, String> config = Map.of("kiln.worker.max-in-flight", Integer.toString(maxInFlight));
         List<KilnProcess> workers = stack.startWorkers(2, i -> "crash-" + i, i -> withKey(config, i == 0 ? KEY_A : KEY_B), JVM);
-        workers.forEach(w -> w.awaitLog("rate share is now 0\\.500", Duration.ofSeconds(60)));
+        workers.forEach(w -> w.awaitLog("owns 6 of 12 kiln\\.jobs partitions", Duration.ofSeconds(60)));
         stack.simulator().reset();
 
         String batch = stack.submit("crash", images, SMALL_LOW);
@@ -131,7 +131,7 @@ class WorkerProcessesIT {
         Map<String, String> config = Map.of("kiln.worker.max-in-flight", "4",
                 "kiln.worker.shutdown-deadline", deadline.toString());
         List<KilnProcess> workers = stack.startWorkers(2, i -> "sigterm-" + i, i -> withKey(config, i == 0 ? KEY_A : KEY_B), JVM);
-        workers.forEach(w -> w.awaitLog("rate share is now 0\\.500", Duration.ofSeconds(60)));
+        workers.forEach(w -> w.awaitLog("owns 6 of 12 kiln\\.jobs partitions", Duration.ofSeconds(60)));
         stack.simulator().reset();
         KilnProcess leaving = workers.get(0);
 

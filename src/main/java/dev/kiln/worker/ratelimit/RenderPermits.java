@@ -7,9 +7,8 @@ import java.time.Duration;
 
 /**
  * This worker's part of the organisation's rate limits. Workers share nothing but Kafka, so
- * each takes the fraction of the limits that matches the fraction of {@code kiln.jobs}
- * partitions it owns; a rebalance re-divides. With jobs spread evenly by key, that gives every
- * worker as much allowance as it has work. The share adapts to the provider: persistent 429s
+ * each takes the fraction of the limits that matches its part of the {@code kiln.jobs} backlog
+ * ({@code dev.kiln.worker.RateShare}); a rebalance re-divides. The share adapts to the provider: persistent 429s
  * throttle it down, calm answers bring it back.
  */
 @ApplicationScoped
@@ -32,11 +31,12 @@ public class RenderPermits {
         requests.fill();
     }
 
-    /** Sets this worker's share of the organisation's limits (owned partitions / all partitions). */
+    /** Sets this worker's share of the organisation's limits (see {@code dev.kiln.worker.RateShare}). */
     public void setShare(double newShare) {
         double bounded = Math.max(0, Math.min(1, newShare));
         if (bounded != share) {
-            Log.infof("rate share is now %.3f of %s IPM / %s RPM", bounded, config.ipm(), config.rpm());
+            // Debug: with backlog-weighted shares this changes every few seconds during a batch.
+            Log.debugf("rate share is now %.3f of %s IPM / %s RPM", bounded, config.ipm(), config.rpm());
         }
         share = bounded;
         apply();

@@ -26,6 +26,11 @@ class RenderPermitsTest {
             }
 
             @Override
+            public Duration shareRefresh() {
+                return Duration.ZERO;
+            }
+
+            @Override
             public double minThrottle() {
                 return 0.25;
             }
