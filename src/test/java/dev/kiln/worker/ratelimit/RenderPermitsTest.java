@@ -63,6 +63,19 @@ class RenderPermitsTest {
     }
 
     @Test
+    void aShareOfZeroDuringARebalanceDoesNotEmptyTheBucket() throws InterruptedException {
+        RenderPermits permits = new RenderPermits(limits(600, Duration.ofSeconds(1)));
+        permits.setShare(0);
+        permits.setShare(0.5);
+        long start = System.nanoTime();
+        for (int i = 0; i < 5; i++) {
+            permits.acquire(1);
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the half share's whole burst, at once")
+                .isLessThan(Duration.ofMillis(150));
+    }
+
+    @Test
     void aSmallerShareCapsTheBurst() throws InterruptedException {
         RenderPermits permits = new RenderPermits(limits(600, Duration.ofSeconds(1)));
         permits.setShare(0.5);
