@@ -63,7 +63,7 @@ class WorkerBenchmarkIT {
         stack = ProcessStack.start();
         warmUp();
         Files.createDirectories(RESULTS.getParent());
-        Files.writeString(RESULTS, "| Run | Makespan | Bound | Utilisation | 429s | Duplicates | Failed | Peak heap per worker (used / live, MiB) |\n"
+        Files.writeString(RESULTS, "| Run | Makespan from the POST (from the 202) | Bound | Utilisation (from the 202) | 429s | Duplicates | Failed | Peak heap per worker (used / live, MiB) |\n"
                 + "|---|---|---|---|---|---|---|---|\n");
     }
 
@@ -159,6 +159,7 @@ class WorkerBenchmarkIT {
 
         Instant start = Instant.now();
         String batch = stack.submit("bench-" + name.replaceAll("\\W+", "-"), IMAGES, SMALL_LOW);
+        Instant accepted = Instant.now();
         Instant end = stack.awaitFinished(batch, Duration.ofMinutes(10));
 
         List<ReceivedRequest> calls = stack.simulator().received().stream()
@@ -174,8 +175,10 @@ class WorkerBenchmarkIT {
                 calls.isEmpty() ? 0 : (double) limited / calls.size(), duplicates,
                 stack.batch(batch).path("counts").path("failed").asInt(), renders.size(),
                 workers.stream().map(w -> heapText(w.heap())).collect(Collectors.joining("; ")));
-        report("| %s | %.1f s | %.1f s | %.1f %% | %.2f %% of %d calls | %d | %d | %s |".formatted(name, figures.makespan(),
-                figures.bound(), figures.utilisation() * 100, figures.rateLimitedShare() * 100, figures.calls(),
+        double fromAccepted = seconds(accepted, end);
+        report("| %s | %.1f s (%.1f s after the 202) | %.1f s | %.1f %% (%.1f %%) | %.2f %% of %d calls | %d | %d | %s |".formatted(
+                name, figures.makespan(), fromAccepted, figures.bound(), figures.utilisation() * 100,
+                bound / fromAccepted * 100, figures.rateLimitedShare() * 100, figures.calls(),
                 figures.duplicates(), figures.failed(), figures.heap()));
         diagnose(name, start, calls, workerCount);
         assertThat(figures.renderedItems()).isEqualTo(IMAGES);

@@ -4,6 +4,7 @@ import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.time.Duration;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * This worker's part of the organisation's rate limits. Workers share nothing but Kafka, so
@@ -19,6 +20,7 @@ public class RenderPermits {
     private final TokenBucket images;
     private volatile double share = 1.0;
     private volatile double throttle = 1.0;
+    private final ReentrantLock turn = new ReentrantLock(true);
 
     public RenderPermits(RateConfig config) {
         this.config = config;
@@ -42,8 +44,21 @@ public class RenderPermits {
         apply();
     }
 
-    /** Blocks until one request for {@code imageCount} images may be made. */
+    /**
+     * Blocks until one request for {@code imageCount} images may be made. Callers are served in
+     * the order they asked: when each waiter raced for the next token, an unlucky job could wait
+     * far longer than the rest, holding back its partition's committed offset and the batch's end.
+     */
     public void acquire(int imageCount) throws InterruptedException {
+        turn.lockInterruptibly();
+        try {
+            takeWhenAvailable(imageCount);
+        } finally {
+            turn.unlock();
+        }
+    }
+
+    private void takeWhenAvailable(int imageCount) throws InterruptedException {
         while (true) {
             long now = System.nanoTime();
             long waitRequests = config.rpm() > 0 ? requests.tryTake(1, now) : 0;
