@@ -18,7 +18,7 @@ import java.util.Map;
  *   <li>{@code POST /simulator/settings}: a JSON object of settings named like the environment
  *       variables without their prefix, in either case ({@code {"ipm": 5, "fault_5xx_rate": 0.5}});</li>
  *   <li>{@code GET /simulator/received}: the request log;</li>
- *   <li>{@code GET /simulator/stats}: {@code render_count}, {@code rate_limited_count};</li>
+ *   <li>{@code GET /simulator/stats}: {@code render_count}, {@code rate_limited_count}, {@code in_progress_count};</li>
  *   <li>{@code POST /simulator/reset}: forget the log, zero the counters.</li>
  * </ul>
  */
@@ -44,7 +44,8 @@ final class AdminHandler implements HttpHandler {
                 case "GET /simulator/received" -> writer.json(exchange, 200, server.received().stream().map(AdminHandler::asJson).toList(), Map.of());
                 case "GET /simulator/stats" -> writer.json(exchange, 200, Map.of(
                         "render_count", server.renderCount(),
-                        "rate_limited_count", server.rateLimitedCount()), Map.of());
+                        "rate_limited_count", server.rateLimitedCount(),
+                        "in_progress_count", server.inProgress().size()), Map.of());
                 case "POST /simulator/reset" -> {
                     server.reset();
                     writer.json(exchange, 200, Map.of("reset", true), Map.of());

@@ -54,6 +54,7 @@ final class ImagesHandler implements HttpHandler {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the server is closing; a hang never answers
         } finally {
+            server.ended(context);
             if (!context.recorded) {
                 record(context, 0);
             }
@@ -92,6 +93,7 @@ final class ImagesHandler implements HttpHandler {
                 server.countRateLimited();
                 throw rateLimited(decision, request.input().model(), true);
             }
+            server.began(context);
             Fault fault = forced.orElseGet(() -> randomFault(settings));
             context.fault = fault;
             if (fault == Fault.RATE_LIMIT_WITHOUT_RETRY_AFTER) {

@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
@@ -17,8 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Kiln's stand-in for the OpenAI Images API: a real HTTP server on OpenAI's wire format, run in
  * the test's own JVM ({@link #start(SimulatorSettings)}) or as a process ({@link SimulatorMain}).
- * Besides the API it keeps, for tests, a log of every request received, how many images it
- * rendered and how many 429s it answered.
+ * Besides the API it keeps, for tests, a log of every request received, the requests in progress,
+ * how many images it rendered and how many 429s it answered.
  *
  * <p>Routes: {@code POST /v1/images/generations}, {@code POST /v1/images/edits}, {@code GET /health},
  * and for tests in other processes {@code GET|POST /simulator/settings}, {@code GET /simulator/received},
@@ -33,6 +35,7 @@ public final class SimulatorServer implements AutoCloseable {
     private final List<ReceivedRequest> received = new ArrayList<>();
     private final AtomicLong renders = new AtomicLong();
     private final AtomicLong rateLimited = new AtomicLong();
+    private final Set<RequestContext> inProgress = ConcurrentHashMap.newKeySet();
     private volatile SimulatorSettings settings;
 
     private SimulatorServer(SimulatorSettings settings) throws IOException {
@@ -126,6 +129,14 @@ public final class SimulatorServer implements AutoCloseable {
         return rateLimited.get();
     }
 
+    /**
+     * Requests that passed the rate limits and are not answered yet: the renders a client has in
+     * flight right now (status 0). Tests use it to act while calls are in progress.
+     */
+    public List<ReceivedRequest> inProgress() {
+        return inProgress.stream().map(context -> context.toRecord(0)).toList();
+    }
+
     /** Forgets the received requests and zeroes the counters; refills the rate-limit buckets. */
     public void reset() {
         synchronized (received) {
@@ -155,6 +166,14 @@ public final class SimulatorServer implements AutoCloseable {
         synchronized (received) {
             received.add(request);
         }
+    }
+
+    void began(RequestContext context) {
+        inProgress.add(context);
+    }
+
+    void ended(RequestContext context) {
+        inProgress.remove(context);
     }
 
     void countRender() {

@@ -41,6 +41,9 @@ import java.util.concurrent.Executors;
 @ApplicationScoped
 public class ImagesApiClient {
 
+    /** The code of the failure thrown when shutdown interrupts a call. */
+    static final String INTERRUPTED = "interrupted";
+
     /** Error bodies are small JSON; a cap keeps a misbehaving server from filling the heap. */
     private static final int MAX_ERROR_BODY = 64 * 1024;
 
@@ -134,7 +137,7 @@ public class ImagesApiClient {
             throw ProviderException.transientFault("provider_unreachable", "connection to the provider failed: " + e.getClass().getSimpleName(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw ProviderException.transientFault("interrupted", "the call was interrupted by shutdown", e);
+            throw ProviderException.transientFault(INTERRUPTED, "the call was interrupted by shutdown", e);
         }
         try (InputStream in = response.body()) {
             if (response.statusCode() != 200) {

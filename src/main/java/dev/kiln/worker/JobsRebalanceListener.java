@@ -1,7 +1,6 @@
 package dev.kiln.worker;
 
 import dev.kiln.job.Topics;
-import dev.kiln.worker.ratelimit.RenderPermits;
 import io.smallrye.common.annotation.Identifier;
 import io.smallrye.reactive.messaging.kafka.KafkaConsumerRebalanceListener;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -9,10 +8,12 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;
 
 import java.util.Collection;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
- * Re-divides the organisation's rate limit whenever Kafka re-divides {@code kiln.jobs}: this
- * worker's share is the fraction of the topic's partitions it owns.
+ * Re-divides the organisation's rate limit whenever Kafka re-divides {@code kiln.jobs}: see
+ * {@link RateShare}.
  */
 @ApplicationScoped
 @Identifier(JobsRebalanceListener.NAME)
@@ -21,10 +22,10 @@ public class JobsRebalanceListener implements KafkaConsumerRebalanceListener {
     /** The name the channel configuration refers to. */
     public static final String NAME = "kiln-jobs-rebalance";
 
-    private final RenderPermits permits;
+    private final RateShare share;
 
-    public JobsRebalanceListener(RenderPermits permits) {
-        this.permits = permits;
+    public JobsRebalanceListener(RateShare share) {
+        this.share = share;
     }
 
     @Override
@@ -48,8 +49,10 @@ public class JobsRebalanceListener implements KafkaConsumerRebalanceListener {
         if (!consumer.subscription().contains(Topics.JOBS)) {
             return;
         }
-        int total = consumer.partitionsFor(Topics.JOBS).size();
-        long owned = consumer.assignment().stream().filter(tp -> tp.topic().equals(Topics.JOBS)).count();
-        permits.setShare(total == 0 ? 0 : (double) owned / total);
+        Set<TopicPartition> all = consumer.partitionsFor(Topics.JOBS).stream()
+                .map(info -> new TopicPartition(info.topic(), info.partition())).collect(Collectors.toSet());
+        Set<TopicPartition> owned = consumer.assignment().stream().filter(tp -> tp.topic().equals(Topics.JOBS))
+                .collect(Collectors.toSet());
+        share.assigned(owned, all);
     }
 }

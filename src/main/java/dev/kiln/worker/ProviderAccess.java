@@ -2,6 +2,7 @@ package dev.kiln.worker;
 
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
@@ -41,8 +42,11 @@ public class ProviderAccess {
         }
     }
 
-    /** Lets jobs held by a refused key go at shutdown instead of keeping the process alive. */
-    void onShutdown(@Observes ShutdownEvent event) {
+    /**
+     * Lets jobs held by a refused key go at shutdown instead of keeping the process alive; first
+     * among the shutdown observers, so the graceful drain does not wait for them.
+     */
+    void onShutdown(@Observes @Priority(1) ShutdownEvent event) {
         shuttingDown = true;
     }
 

@@ -45,11 +45,12 @@ public class RenderJobProcessor {
     private final ProviderAccess access;
     private final ReferenceFetcher references;
     private final WorkerMetrics metrics;
+    private final GracefulShutdown shutdown;
 
     public RenderJobProcessor(ImagesApiClient provider, OutputChecker checker, OutputStore outputs,
                               StatusPublisher status, RenderPermits permits, PriceConfig prices,
                               WorkerConfig config, ProviderAccess access, ReferenceFetcher references,
-                              WorkerMetrics metrics) {
+                              WorkerMetrics metrics, GracefulShutdown shutdown) {
         this.provider = provider;
         this.checker = checker;
         this.outputs = outputs;
@@ -60,6 +61,7 @@ public class RenderJobProcessor {
         this.access = access;
         this.references = references;
         this.metrics = metrics;
+        this.shutdown = shutdown;
     }
 
     /**
@@ -67,6 +69,7 @@ public class RenderJobProcessor {
      *
      * @throws RetryLaterException when the attempt failed but another may succeed
      * @throws InterruptedException when the worker is shutting down mid-call; the job is redelivered
+     * @throws AbandonedAtShutdownException when shutdown began before the provider was called
      */
     public void process(RenderJobRequested job) throws InterruptedException {
         Optional<OutputStore.StoredResult> earlier = outputs.findComplete(job);
@@ -95,6 +98,13 @@ public class RenderJobProcessor {
             metrics.rendered(usage);
             metrics.jobEnded(WorkerMetrics.JobOutcome.SUCCEEDED);
         } catch (ProviderException e) {
+            if (ImagesApiClient.INTERRUPTED.equals(e.code())) {
+                // Shutdown ended the call, not the provider: no attempt is spent and no status is
+                // published; the job stays unacknowledged and is delivered again.
+                InterruptedException interrupted = new InterruptedException("render of " + job.jobId() + " abandoned at shutdown");
+                interrupted.initCause(e);
+                throw interrupted;
+            }
             if (e.kind() == ProviderException.Kind.REJECTED) {
                 status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
                         .withError(new JobError(e.code(), e.getMessage(), false)));
@@ -121,8 +131,11 @@ public class RenderJobProcessor {
     private RenderedImages renderRespectingLimits(RenderJobRequested job, FetchedReferences inputs, Path workDir)
             throws InterruptedException {
         while (true) {
+            abandonIfShuttingDown(job);
             access.awaitAuthorized();
             permits.acquire(job.imageCount());
+            // The wait for a permit can be long; a call not made yet is not worth finishing.
+            abandonIfShuttingDown(job);
             long started = System.nanoTime();
             try {
                 RenderedImages rendered = inputs.isEdit()
@@ -144,6 +157,12 @@ public class RenderJobProcessor {
                     default -> throw e;
                 }
             }
+        }
+    }
+
+    private void abandonIfShuttingDown(RenderJobRequested job) {
+        if (shutdown.isDraining()) {
+            throw new AbandonedAtShutdownException(job.jobId());
         }
     }
 

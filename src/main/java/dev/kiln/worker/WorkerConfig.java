@@ -31,6 +31,16 @@ public interface WorkerConfig {
     @WithDefault("0.2")
     double retryJitter();
 
+    /**
+     * How long a worker asked to stop (SIGTERM) lets the renders it has started finish (env
+     * {@code KILN_WORKER_SHUTDOWN_DEADLINE}). It stops fetching at once; renders still running at
+     * the deadline are abandoned uncommitted, so Kafka delivers them again to another worker. Keep
+     * the orchestrator's grace period (Kubernetes {@code terminationGracePeriodSeconds}) about 15 s
+     * above it: Kafka's own close and commit come after the deadline.
+     */
+    @WithDefault("PT60S")
+    Duration shutdownDeadline();
+
     /** Where decoded images wait for upload; one folder per job, removed afterwards. */
     @WithDefault("${java.io.tmpdir}/kiln-work")
     String workDir();

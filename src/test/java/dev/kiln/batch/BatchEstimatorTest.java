@@ -91,6 +91,7 @@ class BatchEstimatorTest {
             @Override public double ipm() { return ipm; }
             @Override public double rpm() { return rpm; }
             @Override public Duration burst() { return Duration.ofSeconds(10); }
+            @Override public Duration shareRefresh() { return Duration.ZERO; }
             @Override public double minThrottle() { return 0.25; }
         };
     }

@@ -251,6 +251,26 @@ class SimulatorServerTest {
     }
 
     @Test
+    void aRenderIsListedInProgressUntilItIsAnswered() throws Exception {
+        server.update(SimulatorSettings.defaults().toBuilder().latency(new Latency(1500, 0)).build());
+        var answer = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+                client.generate(Map.of("model", "gpt-image-2", "prompt", "a slow teapot", "size", "1024x1024", "quality", "low")));
+        // An earlier test's hang may still be in progress: only this prompt counts.
+        java.util.function.Supplier<List<ReceivedRequest>> slow = () -> server.inProgress().stream()
+                .filter(r -> "a slow teapot".equals(r.prompt())).toList();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !slow.get().isEmpty());
+        assertThat(slow.get()).singleElement().satisfies(r -> {
+            assertThat(r.apiKey()).isEqualTo("sk-test");
+            assertThat(r.status()).isZero();
+        });
+        assertThat(server.received()).as("logged only once answered").isEmpty();
+
+        assertThat(answer.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        assertThat(slow.get()).isEmpty();
+        assertThat(server.received()).singleElement().satisfies(r -> assertThat(r.status()).isEqualTo(200));
+    }
+
+    @Test
     void faultServerError() {
         HttpResponse<byte[]> response = generateWithFault("5xx");
         assertThat(response.statusCode()).isEqualTo(500);

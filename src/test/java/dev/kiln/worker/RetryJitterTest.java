@@ -58,6 +58,11 @@ class RetryJitterTest {
             }
 
             @Override
+            public Duration shutdownDeadline() {
+                return Duration.ofSeconds(60);
+            }
+
+            @Override
             public String workDir() {
                 return "unused";
             }

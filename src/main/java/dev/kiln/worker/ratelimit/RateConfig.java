@@ -24,6 +24,13 @@ public interface RateConfig {
     @WithDefault("PT10S")
     Duration burst();
 
+    /**
+     * How often a worker re-reads the backlog of {@code kiln.jobs} to re-divide the limits
+     * ({@code dev.kiln.worker.RateShare}); 0 divides by owned partitions only.
+     */
+    @WithDefault("PT2S")
+    Duration shareRefresh();
+
     /** The lowest fraction of its share a worker slows to while 429s persist. */
     @WithDefault("0.25")
     double minThrottle();

@@ -6,12 +6,12 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * This worker's part of the organisation's rate limits. Workers share nothing but Kafka, so
- * each takes the fraction of the limits that matches the fraction of {@code kiln.jobs}
- * partitions it owns; a rebalance re-divides. With jobs spread evenly by key, that gives every
- * worker as much allowance as it has work.
+ * each takes the fraction of the limits that matches its part of the {@code kiln.jobs} backlog
+ * ({@code dev.kiln.worker.RateShare}); a rebalance re-divides.
  *
  * <p>The permits follow what the provider says on every answer:
  * <ul>
@@ -30,45 +30,50 @@ public class RenderPermits {
     private final RateConfig config;
     private final TokenBucket requests;
     private final TokenBucket images;
-    private volatile double share;
-    private boolean started;
+    private volatile double share = 1.0;
     private volatile double throttle = 1.0;
     private volatile double learnedRpm;
     private volatile double learnedIpm;
     private volatile long holdUntilNanos = System.nanoTime();
+    private final ReentrantLock turn = new ReentrantLock(true);
 
     public RenderPermits(RateConfig config) {
         this.config = config;
         this.requests = new TokenBucket(0, 0);
         this.images = new TokenBucket(0, 0);
         apply();
+        // Start with the whole burst, as the provider's allowance stands after a quiet spell.
+        // Buckets keep how full they are when the share changes (TokenBucket.reconfigure), so the
+        // workers together never hold more than the organisation's burst.
+        images.fill();
+        requests.fill();
     }
 
-    /**
-     * Sets this worker's share of the organisation's limits (owned partitions / all partitions).
-     * The first share a process gets comes with its part of the burst: a worker starts when the
-     * organisation's window is most likely full. Later re-divisions keep what the bucket holds,
-     * so a rebalance never mints allowance.
-     */
-    public synchronized void setShare(double newShare) {
+    /** Sets this worker's share of the organisation's limits (see {@code dev.kiln.worker.RateShare}). */
+    public void setShare(double newShare) {
         double bounded = Math.max(0, Math.min(1, newShare));
         if (bounded != share) {
-            Log.infof("rate share is now %.3f of %s IPM / %s RPM", bounded, ipm(), rpm());
+            // Debug: with backlog-weighted shares this changes every few seconds during a batch.
+            Log.debugf("rate share is now %.3f of %s IPM / %s RPM", bounded, ipm(), rpm());
         }
         share = bounded;
         apply();
-        if (!started && bounded > 0) {
-            started = true;
-            images.fill();
-            requests.fill();
-        }
     }
 
-    /** Blocks until one request for {@code imageCount} images may be made. */
+    /**
+     * Blocks until one request for {@code imageCount} images may be made. Callers are served in
+     * the order they asked: when each waiter raced for the next token, an unlucky job could wait
+     * far longer than the rest, holding back its partition's committed offset and the batch's end.
+     */
     public void acquire(int imageCount) throws InterruptedException {
-        long wait;
-        while ((wait = tryAcquire(imageCount, System.nanoTime())) > 0) {
-            Thread.sleep(Duration.ofNanos(Math.min(wait, 1_000_000_000L)));
+        turn.lockInterruptibly();
+        try {
+            long wait;
+            while ((wait = tryAcquire(imageCount, System.nanoTime())) > 0) {
+                Thread.sleep(Duration.ofNanos(Math.min(wait, 1_000_000_000L)));
+            }
+        } finally {
+            turn.unlock();
         }
     }
 

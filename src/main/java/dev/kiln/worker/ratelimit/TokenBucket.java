@@ -18,12 +18,16 @@ final class TokenBucket {
         this.tokens = capacity;
     }
 
-    /** Changes rate and capacity, keeping what is in the bucket (capped). */
+    /**
+     * Changes rate and capacity, keeping how full the bucket is. Scaling rather than capping keeps
+     * what the workers hold together within the organisation's burst as shares move between them,
+     * and a passing share of zero during a rebalance no longer empties the bucket.
+     */
     synchronized void reconfigure(double newRatePerSecond, double newCapacity) {
         refill(System.nanoTime());
         ratePerSecond = newRatePerSecond;
+        tokens = capacity > 0 ? tokens / capacity * newCapacity : Math.min(tokens, newCapacity);
         capacity = newCapacity;
-        tokens = Math.min(tokens, capacity);
     }
 
     /**

@@ -24,11 +24,18 @@ class RenderPermitsTest {
     @Test
     void itsShareOfThePartitionsIsItsShareOfTheLimit() {
         RenderPermits permits = new RenderPermits(config(600, 0));
-        assertThat(permits.tryAcquire(1, System.nanoTime())).as("no partition yet, no permit").isPositive();
         permits.setShare(0.25);
         assertThat(takeAll(permits, System.nanoTime())).isEqualTo(25);
         permits.setShare(0.5);
         assertThat(takeAll(permits, System.nanoTime())).as("a rebalance mints no allowance").isZero();
+    }
+
+    @Test
+    void aShareOfZeroDuringARebalanceDoesNotEmptyTheBucket() {
+        RenderPermits permits = new RenderPermits(config(600, 0));
+        permits.setShare(0);
+        permits.setShare(0.5);
+        assertThat(takeAll(permits, System.nanoTime())).as("the half share's whole burst").isEqualTo(50);
     }
 
     @Test
@@ -50,10 +57,10 @@ class RenderPermitsTest {
     void withoutAConfiguredLimitTheProvidersLimitIsLearned() {
         RenderPermits permits = started(config(0, 0));
         assertThat(takeAll(permits, System.nanoTime())).as("no limit known: nothing holds").isEqualTo(1000);
-        permits.onAnswered(headers(120, null, null));
+        permits.onAnswered(headers(120, 0L, Duration.ofSeconds(10)));
         assertThat(permits.ipm()).isEqualTo(120);
         long now = System.nanoTime();
-        assertThat(takeAll(permits, now)).as("what was spent freely is not given back as a burst").isLessThanOrEqualTo(1);
+        assertThat(takeAll(permits, now)).as("nothing left: no burst").isLessThanOrEqualTo(1);
         assertThat(permits.tryAcquire(1, now)).as("two a second").isBetween(SECOND / 4, SECOND / 2);
     }
 
@@ -93,9 +100,7 @@ class RenderPermitsTest {
     }
 
     private static RenderPermits started(RateConfig config) {
-        RenderPermits permits = new RenderPermits(config);
-        permits.setShare(1.0);
-        return permits;
+        return new RenderPermits(config);
     }
 
     private static int takeAll(RenderPermits permits, long now) {
@@ -129,6 +134,11 @@ class RenderPermitsTest {
             @Override
             public Duration burst() {
                 return Duration.ofSeconds(10);
+            }
+
+            @Override
+            public Duration shareRefresh() {
+                return Duration.ZERO;
             }
 
             @Override

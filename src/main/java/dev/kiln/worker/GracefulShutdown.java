@@ -1,0 +1,128 @@
+package dev.kiln.worker;
+
+import dev.kiln.config.KilnConfig;
+import dev.kiln.job.Topics;
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.ShutdownEvent;
+import io.smallrye.reactive.messaging.kafka.KafkaClientService;
+import io.smallrye.reactive.messaging.kafka.KafkaConsumer;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Lets a worker stop without losing or repeating work. On SIGTERM (Quarkus' {@link ShutdownEvent},
+ * fired before SmallRye closes its Kafka clients) it pauses the {@code jobs} consumer, refuses to
+ * start any further job, and waits until the renders already started have finished or
+ * {@code kiln.worker.shutdown-deadline} has passed. A started job that has not called the provider
+ * yet (waiting for a rate permit, say) gives up instead ({@link AbandonedAtShutdownException}).
+ *
+ * <p>A job delivered after that point is held, never acknowledged: the throttled commit strategy
+ * commits a partition only up to its first unacknowledged record, so the held job and everything
+ * after it are delivered again to whichever worker owns the partition next (SmallRye's own
+ * graceful shutdown of the channel is off: it would only wait for these held jobs). A render still
+ * running at the deadline is left the same way; if it stored its images before the process
+ * ended, the next delivery finds them and only re-announces the result.
+ */
+@ApplicationScoped
+public class GracefulShutdown {
+
+    private final KafkaClientService kafka;
+    private final WorkerConfig config;
+    private final KilnConfig kiln;
+    private int inFlight;
+    private boolean draining;
+
+    public GracefulShutdown(KafkaClientService kafka, WorkerConfig config, KilnConfig kiln) {
+        this.kafka = kafka;
+        this.config = config;
+        this.kiln = kiln;
+    }
+
+    /**
+     * Registers the start of one job's processing.
+     *
+     * @return false once shutdown has begun: the caller must then {@link #holdForRedelivery()}
+     */
+    public synchronized boolean tryStart() {
+        if (draining) {
+            return false;
+        }
+        inFlight++;
+        return true;
+    }
+
+    /** Registers the end of a job started with {@link #tryStart()}, however it ended. */
+    public synchronized void finished() {
+        inFlight--;
+        notifyAll();
+    }
+
+    /** Whether shutdown has begun: a job that has not called the provider yet should not. */
+    public synchronized boolean isDraining() {
+        return draining;
+    }
+
+    /** Jobs being processed right now. */
+    public synchronized int inFlight() {
+        return inFlight;
+    }
+
+    /**
+     * Blocks the calling job until the process ends, so that it is neither acknowledged nor sent
+     * to a retry topic (either would move the committed offset past it). Quarkus interrupts such
+     * threads only after the Kafka clients are closed, when nothing can be committed any more.
+     *
+     * @throws InterruptedException always, eventually
+     */
+    public void holdForRedelivery() throws InterruptedException {
+        Thread.sleep(Long.MAX_VALUE);
+        throw new InterruptedException("unreachable: a held job waits for the process to end");
+    }
+
+    void onShutdown(@Observes ShutdownEvent event) throws InterruptedException {
+        if (!kiln.parsedRole().runsWorker()) {
+            return;
+        }
+        synchronized (this) {
+            draining = true;
+        }
+        pauseFetching();
+        long deadline = System.nanoTime() + config.shutdownDeadline().toNanos();
+        int left = awaitIdle(deadline);
+        if (left == 0) {
+            Log.info("graceful shutdown: every started render has finished; unstarted jobs are left for redelivery");
+        } else {
+            Log.warnf("graceful shutdown: %d render(s) still running after %s; they are left uncommitted for redelivery",
+                    left, config.shutdownDeadline());
+        }
+    }
+
+    private synchronized int awaitIdle(long deadlineNanos) throws InterruptedException {
+        Log.infof("graceful shutdown: stopped fetching jobs; waiting up to %s for %d render(s) in flight",
+                config.shutdownDeadline(), inFlight);
+        while (inFlight > 0) {
+            long remaining = deadlineNanos - System.nanoTime();
+            if (remaining <= 0) {
+                break;
+            }
+            wait(Math.max(1, Duration.ofNanos(remaining).toMillis()));
+        }
+        return inFlight;
+    }
+
+    /** Best effort: a held job stays unacknowledged whether or not the pause takes. */
+    private void pauseFetching() {
+        try {
+            List<KafkaConsumer<Object, Object>> consumers = kafka.getConsumers(Topics.JOBS_IN);
+            for (KafkaConsumer<Object, Object> consumer : consumers) {
+                consumer.pause().await().atMost(Duration.ofSeconds(5));
+            }
+        } catch (RuntimeException e) {
+            Log.warnf("graceful shutdown: could not pause the jobs consumer (%s); jobs delivered now are held instead",
+                    e.toString());
+        }
+    }
+}
