@@ -36,7 +36,9 @@ class KilnStackResourceTest {
 
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
             admin.createTopics(Set.of(new NewTopic("kiln.stack-check", 1, (short) 1))).all().get(20, TimeUnit.SECONDS);
-            assertThat(admin.listTopics().names().get(20, TimeUnit.SECONDS)).contains("kiln.stack-check");
+            // The broker learns of a created topic from the controller a moment later.
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).untilAsserted(() ->
+                    assertThat(admin.listTopics().names().get(20, TimeUnit.SECONDS)).contains("kiln.stack-check"));
         }
 
         MinioClient s3 = MinioClient.builder().endpoint(s3Endpoint)
