@@ -105,16 +105,45 @@ class WorkerFaultsTest {
         RenderJobRequested again = new RenderJobRequested(jobId, batch, "default", "SKU-1", 0, "a vase, rendered once",
                 new ImageParameters("gpt-image-2", "1024x1024", "low", null, null, null, null, null, null),
                 List.of(), null, Map.of(), 1, Instant.now());
-        Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KilnStackResource.kafka().bootstrapServers());
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>(Topics.JOBS, jobId, KilnJson.MAPPER.writeValueAsBytes(again))).get();
-        }
+        publish(again);
 
         long calls = callsForTheVase();
         Thread.sleep(3000);
         assertThat(KilnStackResource.simulator().renderCount()).as("no second render").isEqualTo(rendered);
         assertThat(callsForTheVase()).as("no second call for the job's prompt").isEqualTo(calls);
         assertThat(job(jobId).getString("state")).isEqualTo("succeeded");
+    }
+
+    @Test
+    void aRequestTheProviderRefusesAsInvalidFailsAtOnceWithItsCodeAndMessageAndIsNeverRetried() throws Exception {
+        // Intake checks the same rules, so only a job from elsewhere (an older producer, a
+        // hand-made command) can carry a size the provider refuses.
+        String batch = submitOne("a valid neighbour");
+        String jobId = batch + "-000001";
+        String prompt = "a stool at an impossible size " + UUID.randomUUID();
+        RenderJobRequested invalid = new RenderJobRequested(jobId, batch, "default", "SKU-2", 1, prompt,
+                new ImageParameters("gpt-image-2", "1000x1000", "low", null, null, null, null, null, null),
+                List.of(), null, Map.of(), 1, Instant.now());
+        publish(invalid);
+
+        await().atMost(PATIENCE).until(() -> given().get("/v1/jobs/" + jobId).statusCode() == 200
+                && "failed".equals(job(jobId).getString("state")));
+        JsonPath failed = job(jobId);
+        assertThat(failed.getInt("attempt")).isEqualTo(1);
+        assertThat(failed.getString("error.code")).isEqualTo("invalid_value");
+        assertThat(failed.getString("error.message")).contains("size");
+        assertThat(failed.getBoolean("error.retryable")).isFalse();
+        Thread.sleep(2000);
+        assertThat(KilnStackResource.simulator().received().stream().filter(r -> prompt.equals(r.prompt())))
+                .as("one call, answered 400, never retried").singleElement()
+                .satisfies(r -> assertThat(r.status()).isEqualTo(400));
+    }
+
+    private static void publish(RenderJobRequested job) throws Exception {
+        Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KilnStackResource.kafka().bootstrapServers());
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(Topics.JOBS, job.jobId(), KilnJson.MAPPER.writeValueAsBytes(job))).get();
+        }
     }
 
     private static long callsForTheVase() {
