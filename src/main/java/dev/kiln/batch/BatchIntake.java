@@ -7,6 +7,7 @@ import dev.kiln.job.BatchCreated;
 import dev.kiln.job.ImageParameters;
 import dev.kiln.job.JobIds;
 import dev.kiln.job.JobState;
+import dev.kiln.job.JobPublisher;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.KilnJson;
 import dev.kiln.job.RenderJobRequested;

@@ -5,6 +5,7 @@ import dev.kiln.image.GptImageRules;
 import dev.kiln.image.Violation;
 import dev.kiln.job.ImageParameters;
 import dev.kiln.worker.reference.ReferenceFetchConfig;
+import dev.kiln.worker.reference.ReferenceFetcher;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.net.URI;
@@ -30,7 +31,7 @@ public class BatchValidator {
     private static final int MAX_EXTERNAL_ID = 256;
 
     /** Most reference images of one edit, the defaults' and the item's together. */
-    public static final int MAX_REFERENCES = 16;
+    public static final int MAX_REFERENCES = ReferenceFetcher.MAX_REFERENCES;
 
     private final IntakeConfig config;
     private final ReferenceFetchConfig references;

@@ -7,14 +7,11 @@ import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -32,11 +29,11 @@ public class TopicSetup {
     static final int PRIORITY = 10;
 
     private final TopicsConfig config;
-    private final String bootstrapServers;
+    private final KafkaAdmins admins;
 
-    public TopicSetup(TopicsConfig config, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers) {
+    public TopicSetup(TopicsConfig config, KafkaAdmins admins) {
         this.config = config;
-        this.bootstrapServers = bootstrapServers;
+        this.admins = admins;
     }
 
     void create(@Observes @Priority(PRIORITY) StartupEvent event) throws InterruptedException {
@@ -50,7 +47,7 @@ public class TopicSetup {
         // topics need as many partitions as kiln.jobs.
         topics.add(topic(Topics.JOBS_DLQ, config.jobsPartitions()));
         config.retryTopics().forEach(name -> topics.add(topic(name, config.jobsPartitions())));
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+        try (Admin admin = admins.create("kiln-topic-setup")) {
             for (NewTopic topic : topics) {
                 createOne(admin, topic);
             }

@@ -1,10 +1,7 @@
 package dev.kiln.worker;
 
 import io.quarkus.logging.Log;
-import io.quarkus.runtime.ShutdownEvent;
-import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
 
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -18,7 +15,6 @@ import java.util.concurrent.atomic.AtomicReference;
 public class ProviderAccess {
 
     private final AtomicReference<String> refusal = new AtomicReference<>();
-    private volatile boolean shuttingDown;
 
     /** Records that the provider refused the key; logs the cause once. */
     public void revoke(String reason) {
@@ -28,26 +24,15 @@ public class ProviderAccess {
     }
 
     /**
-     * Blocks for as long as the key is refused.
-     *
-     * @throws InterruptedException when the process shuts down meanwhile: the job is left
-     *                              unacknowledged, so it is delivered again after the restart
+     * Blocks for as long as the key is refused, running {@code check} every 200 ms so that the
+     * caller can give up by throwing (at shutdown the job is abandoned unacknowledged, to be
+     * delivered again after the restart).
      */
-    public void awaitAuthorized() throws InterruptedException {
+    public void awaitAuthorized(Runnable check) throws InterruptedException {
         while (refusal.get() != null) {
-            if (shuttingDown) {
-                throw new InterruptedException("shutting down while the provider refuses the API key");
-            }
+            check.run();
             Thread.sleep(200);
         }
-    }
-
-    /**
-     * Lets jobs held by a refused key go at shutdown instead of keeping the process alive; first
-     * among the shutdown observers, so the graceful drain does not wait for them.
-     */
-    void onShutdown(@Observes @Priority(1) ShutdownEvent event) {
-        shuttingDown = true;
     }
 
     /** Whether calls are currently refused. */

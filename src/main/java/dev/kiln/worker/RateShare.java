@@ -1,6 +1,7 @@
 package dev.kiln.worker;
 
 import dev.kiln.config.KilnConfig;
+import dev.kiln.kafka.KafkaAdmins;
 import dev.kiln.job.Topics;
 import dev.kiln.worker.ratelimit.RateConfig;
 import dev.kiln.worker.ratelimit.RenderPermits;
@@ -10,7 +11,6 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -48,20 +48,21 @@ public class RateShare {
     private final RenderPermits permits;
     private final RateConfig rate;
     private final KilnConfig kiln;
-    private final String bootstrapServers;
+    private final KafkaAdmins admins;
     private final String groupId;
+    private volatile boolean failureLogged;
     private volatile Set<TopicPartition> owned = Set.of();
     private volatile Set<TopicPartition> all = Set.of();
     private ScheduledExecutorService refresher;
     private Admin admin;
 
     public RateShare(RenderPermits permits, RateConfig rate, KilnConfig kiln,
-                     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
+                     KafkaAdmins admins,
                      @ConfigProperty(name = "mp.messaging.incoming.jobs.group.id") String groupId) {
         this.permits = permits;
         this.rate = rate;
         this.kiln = kiln;
-        this.bootstrapServers = bootstrapServers;
+        this.admins = admins;
         this.groupId = groupId;
     }
 
@@ -93,8 +94,7 @@ public class RateShare {
         if (!kiln.parsedRole().runsWorker() || rate.shareRefresh().isZero()) {
             return;
         }
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                AdminClientConfig.CLIENT_ID_CONFIG, "kiln-rate-share"));
+        admin = admins.create("kiln-rate-share");
         refresher = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("kiln-rate-share").factory());
         long period = rate.shareRefresh().toMillis();
         refresher.scheduleWithFixedDelay(this::refresh, period, period, TimeUnit.MILLISECONDS);
@@ -118,8 +118,15 @@ public class RateShare {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
-            // Keep the share as it is; the next refresh tries again.
-            Log.debugf("could not read the backlog of %s: %s", Topics.JOBS, e.toString());
+            // Keep the share as it is; the next refresh tries again. Said once loudly: a share
+            // that never follows the backlog costs throughput on uneven load.
+            if (!failureLogged) {
+                failureLogged = true;
+                Log.warnf("could not read the backlog of %s; the rate share stays at owned partitions until it can: %s",
+                        Topics.JOBS, e.toString());
+            } else {
+                Log.debugf("could not read the backlog of %s: %s", Topics.JOBS, e.toString());
+            }
         }
     }
 

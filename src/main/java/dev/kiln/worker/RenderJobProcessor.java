@@ -131,10 +131,11 @@ public class RenderJobProcessor {
     private RenderedImages renderRespectingLimits(RenderJobRequested job, FetchedReferences inputs, Path workDir)
             throws InterruptedException {
         while (true) {
+            // Waits for the key or a permit can be long; a call not made yet is not worth
+            // finishing at shutdown, so each wait gives up when the worker starts draining.
             abandonIfShuttingDown(job);
-            access.awaitAuthorized();
-            permits.acquire(job.imageCount());
-            // The wait for a permit can be long; a call not made yet is not worth finishing.
+            access.awaitAuthorized(() -> abandonIfShuttingDown(job));
+            permits.acquire(job.imageCount(), () -> abandonIfShuttingDown(job));
             abandonIfShuttingDown(job);
             long started = System.nanoTime();
             try {
@@ -145,18 +146,30 @@ public class RenderJobProcessor {
                 metrics.providerCall(inputs.isEdit(), null, Duration.ofNanos(System.nanoTime() - started));
                 return rendered;
             } catch (ProviderException e) {
-                metrics.providerCall(inputs.isEdit(), e.kind(), Duration.ofNanos(System.nanoTime() - started));
+                if (!ImagesApiClient.INTERRUPTED.equals(e.code())) {
+                    // A call cut off by shutdown says nothing about the provider.
+                    metrics.providerCall(inputs.isEdit(), e.kind(), Duration.ofNanos(System.nanoTime() - started));
+                }
                 switch (e.kind()) {
                     case RATE_LIMITED -> {
                         Duration wait = e.retryAfter().orElse(config.maxRateLimitWait().dividedBy(6));
                         wait = wait.compareTo(config.maxRateLimitWait()) > 0 ? config.maxRateLimitWait() : wait;
                         permits.onRateLimited();
-                        Thread.sleep(wait.plusMillis((long) (Math.random() * 250)));
+                        sleepUnlessDraining(job, wait.plusMillis((long) (Math.random() * 250)));
                     }
                     case UNAUTHORIZED -> access.revoke(e.getMessage());
                     default -> throw e;
                 }
             }
+        }
+    }
+
+    /** Sleeps in slices of at most a second, giving up when the worker starts draining. */
+    private void sleepUnlessDraining(RenderJobRequested job, Duration wait) throws InterruptedException {
+        long end = System.nanoTime() + wait.toNanos();
+        for (long left = wait.toNanos(); left > 0; left = end - System.nanoTime()) {
+            abandonIfShuttingDown(job);
+            Thread.sleep(Duration.ofNanos(Math.min(left, 1_000_000_000L)));
         }
     }
 

@@ -64,12 +64,16 @@ public class RenderPermits {
      * Blocks until one request for {@code imageCount} images may be made. Callers are served in
      * the order they asked: when each waiter raced for the next token, an unlucky job could wait
      * far longer than the rest, holding back its partition's committed offset and the batch's end.
+     * {@code check} runs at least once a second while waiting, so that the caller can give up by
+     * throwing (a shutdown).
      */
-    public void acquire(int imageCount) throws InterruptedException {
+    public void acquire(int imageCount, Runnable check) throws InterruptedException {
         turn.lockInterruptibly();
         try {
             long wait;
+            check.run();
             while ((wait = tryAcquire(imageCount, System.nanoTime())) > 0) {
+                check.run();
                 Thread.sleep(Duration.ofNanos(Math.min(wait, 1_000_000_000L)));
             }
         } finally {

@@ -72,7 +72,7 @@ public class ReferenceFetcher {
 
     private ReferenceImage fetchOne(RenderJobRequested job, String field, String source, Path target) {
         try {
-            if (source.startsWith("https://")) {
+            if (source.regionMatches(true, 0, "https://", 0, 8)) {
                 urls.fetch(source, target);
             } else if (source.contains("://")) {
                 throw ReferenceException.permanent(ReferenceException.REFUSED, "only https URLs and object keys are fetched");
@@ -101,7 +101,7 @@ public class ReferenceFetcher {
      * checking again here keeps a hand-made job on {@code kiln.jobs} from reading another tenant's objects.
      */
     private void copyObject(RenderJobRequested job, String field, String key, Path target) {
-        String prefix = ObjectKeys.segment(job.tenant()) + "/";
+        String prefix = ObjectKeys.tenantPrefix(job.tenant());
         if (!key.startsWith(prefix) || key.contains("/../") || key.endsWith("/..")) {
             throw ReferenceException.permanent(ReferenceException.REFUSED, "object key " + key
                     + " is not under the job's tenant (" + prefix + ")");

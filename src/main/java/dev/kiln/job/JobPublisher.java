@@ -1,9 +1,5 @@
-package dev.kiln.batch;
+package dev.kiln.job;
 
-import dev.kiln.job.EventTypes;
-import dev.kiln.job.KafkaMessages;
-import dev.kiln.job.RenderJobRequested;
-import dev.kiln.job.Topics;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import jakarta.enterprise.context.ApplicationScoped;
