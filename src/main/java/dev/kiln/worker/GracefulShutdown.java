@@ -65,6 +65,17 @@ public class GracefulShutdown {
         return draining;
     }
 
+    /**
+     * Sleeps for {@code wait}, in slices of at most 200 ms, but returns as soon as shutdown
+     * begins: a job waiting out a delay is not worth keeping the drain waiting for.
+     */
+    public void sleepUnlessDraining(Duration wait) throws InterruptedException {
+        long end = System.nanoTime() + wait.toNanos();
+        for (long left = wait.toNanos(); left > 0 && !isDraining(); left = end - System.nanoTime()) {
+            Thread.sleep(Duration.ofNanos(Math.min(left, 200_000_000L)));
+        }
+    }
+
     /** Jobs being processed right now. */
     public synchronized int inFlight() {
         return inFlight;

@@ -106,17 +106,13 @@ public class RenderJobProcessor {
                 throw interrupted;
             }
             if (e.kind() == ProviderException.Kind.REJECTED) {
-                status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
-                        .withError(new JobError(e.code(), e.getMessage(), false)));
-                metrics.jobEnded(WorkerMetrics.JobOutcome.FAILED);
+                fail(job, e.code(), e.getMessage());
                 return;
             }
             retryOrFail(job, new JobError(e.code(), e.getMessage(), true), e);
         } catch (ReferenceException e) {
             if (!e.retryable()) {
-                status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
-                        .withError(new JobError(e.code(), e.getMessage(), false)));
-                metrics.jobEnded(WorkerMetrics.JobOutcome.FAILED);
+                fail(job, e.code(), e.getMessage());
                 return;
             }
             retryOrFail(job, new JobError(e.code(), e.getMessage(), true), e);
@@ -155,7 +151,7 @@ public class RenderJobProcessor {
                         Duration wait = e.retryAfter().orElse(config.maxRateLimitWait().dividedBy(6));
                         wait = wait.compareTo(config.maxRateLimitWait()) > 0 ? config.maxRateLimitWait() : wait;
                         permits.onRateLimited();
-                        sleepUnlessDraining(job, wait.plusMillis((long) (Math.random() * 250)));
+                        shutdown.sleepUnlessDraining(wait.plusMillis((long) (Math.random() * 250)));
                     }
                     case UNAUTHORIZED -> access.revoke(e.getMessage());
                     default -> throw e;
@@ -164,13 +160,10 @@ public class RenderJobProcessor {
         }
     }
 
-    /** Sleeps in slices of at most a second, giving up when the worker starts draining. */
-    private void sleepUnlessDraining(RenderJobRequested job, Duration wait) throws InterruptedException {
-        long end = System.nanoTime() + wait.toNanos();
-        for (long left = wait.toNanos(); left > 0; left = end - System.nanoTime()) {
-            abandonIfShuttingDown(job);
-            Thread.sleep(Duration.ofNanos(Math.min(left, 1_000_000_000L)));
-        }
+    /** Announces that the job failed for good: the error is final, never retried. */
+    private void fail(RenderJobRequested job, String code, String message) {
+        status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED).withError(new JobError(code, message, false)));
+        metrics.jobEnded(WorkerMetrics.JobOutcome.FAILED);
     }
 
     private void abandonIfShuttingDown(RenderJobRequested job) {
@@ -182,9 +175,7 @@ public class RenderJobProcessor {
     private void retryOrFail(RenderJobRequested job, JobError error, RuntimeException cause) {
         if (job.attempt() >= config.maxAttempts()) {
             Log.warnf("job %s failed after %d attempts: %s", job.jobId(), job.attempt(), error.message());
-            status.jobChangedAndWait(JobStatusChanged.of(job, JobState.FAILED)
-                    .withError(new JobError(error.code(), error.message(), false)));
-            metrics.jobEnded(WorkerMetrics.JobOutcome.FAILED);
+            fail(job, error.code(), error.message());
             return;
         }
         RenderJobRequested next = job.nextAttempt();

@@ -46,7 +46,7 @@ public class RenderWorker {
         boolean fromRetryTopic = retries > 0;
         if (fromRetryTopic) {
             // Before the job counts as started, so a shutdown never waits for a jitter.
-            waitUnlessDraining(jitter.extraDelay(record.getTopic()));
+            shutdown.sleepUnlessDraining(jitter.extraDelay(record.getTopic()));
         }
         if (!shutdown.tryStart()) {
             leave(attempt, fromRetryTopic);
@@ -78,12 +78,5 @@ public class RenderWorker {
             return;
         }
         shutdown.holdForRedelivery();
-    }
-
-    private void waitUnlessDraining(Duration wait) throws InterruptedException {
-        long end = System.nanoTime() + wait.toNanos();
-        for (long left = wait.toNanos(); left > 0 && !shutdown.isDraining(); left = end - System.nanoTime()) {
-            Thread.sleep(Duration.ofNanos(Math.min(left, 200_000_000L)));
-        }
     }
 }
