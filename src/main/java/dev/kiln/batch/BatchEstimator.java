@@ -3,8 +3,8 @@ package dev.kiln.batch;
 import dev.kiln.image.Dimensions;
 import dev.kiln.image.ImageTokens;
 import dev.kiln.job.RenderJobRequested;
-import dev.kiln.worker.PriceConfig;
-import dev.kiln.worker.ratelimit.RateConfig;
+import dev.kiln.provider.PriceConfig;
+import dev.kiln.provider.RateConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.math.BigDecimal;

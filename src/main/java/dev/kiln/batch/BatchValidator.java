@@ -4,8 +4,8 @@ import dev.kiln.api.Problem.FieldError;
 import dev.kiln.image.GptImageRules;
 import dev.kiln.image.Violation;
 import dev.kiln.job.ImageParameters;
-import dev.kiln.worker.reference.ReferenceFetchConfig;
-import dev.kiln.worker.reference.ReferenceFetcher;
+import dev.kiln.reference.ReferenceFetchConfig;
+import dev.kiln.reference.ReferenceFetcher;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.net.URI;

@@ -1,8 +1,8 @@
 package dev.kiln.batch;
 
 import dev.kiln.job.JobIds;
-import dev.kiln.job.ObjectKeys;
-import dev.kiln.worker.reference.ReferenceFetchConfig;
+import dev.kiln.storage.ObjectKeys;
+import dev.kiln.reference.ReferenceFetchConfig;
 
 import java.net.URI;
 import java.net.URISyntaxException;

@@ -9,7 +9,7 @@ import dev.kiln.storage.ImageMetadata;
 import dev.kiln.storage.ObjectStore;
 import dev.kiln.storage.ObjectStore.StoredObject;
 import dev.kiln.storage.StorageException;
-import dev.kiln.worker.reference.ReferenceFetchConfig;
+import dev.kiln.reference.ReferenceFetchConfig;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 

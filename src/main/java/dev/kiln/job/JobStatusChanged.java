@@ -29,7 +29,7 @@ public record JobStatusChanged(
         int index,
         JobState state,
         int attempt,
-        List<StoredImage> outputs,
+        List<JobOutput> outputs,
         JobError error,
         Usage usage,
         Instant at) {
@@ -51,7 +51,7 @@ public record JobStatusChanged(
     }
 
     /** This event with outputs and usage. */
-    public JobStatusChanged withResult(List<StoredImage> images, Usage consumed) {
+    public JobStatusChanged withResult(List<JobOutput> images, Usage consumed) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, images, error, consumed, at);
     }
 }

@@ -1,7 +1,7 @@
 package dev.kiln.status;
 
 import dev.kiln.job.JobError;
-import dev.kiln.job.StoredImage;
+import dev.kiln.job.JobOutput;
 import dev.kiln.job.Usage;
 import dev.kiln.storage.ObjectStore;
 
@@ -53,7 +53,7 @@ public record JobStatus(String id, String batchId, String itemId, int index, Str
                 job.error(), outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt());
     }
 
-    private static Output output(StoredImage o, ObjectStore store) {
+    private static Output output(JobOutput o, ObjectStore store) {
         return new Output(o.index(), o.key(), store.presignedGet(o.key()), o.contentType(), o.bytes(), o.width(),
                 o.height(), o.sha256());
     }

@@ -3,7 +3,7 @@ package dev.kiln.status;
 import dev.kiln.job.JobError;
 import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
-import dev.kiln.job.StoredImage;
+import dev.kiln.job.JobOutput;
 import dev.kiln.job.Usage;
 
 import java.time.Instant;
@@ -33,7 +33,7 @@ public record JobView(
         JobState state,
         int attempt,
         JobError error,
-        List<StoredImage> outputs,
+        List<JobOutput> outputs,
         Usage usage,
         Instant createdAt,
         Instant startedAt,

@@ -5,7 +5,7 @@ import dev.kiln.api.Problem;
 import dev.kiln.api.ProblemException;
 import dev.kiln.job.JobIds;
 import dev.kiln.job.JobState;
-import dev.kiln.job.KilnJson;
+import dev.kiln.messaging.KilnJson;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.state.KeyValueIterator;

@@ -1,7 +1,7 @@
 package dev.kiln.status;
 
 import dev.kiln.config.KilnConfig;
-import dev.kiln.job.Topics;
+import dev.kiln.messaging.Topics;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;

@@ -5,7 +5,7 @@ import dev.kiln.job.BatchCreated;
 import dev.kiln.job.EventTypes;
 import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
-import dev.kiln.job.KilnJson;
+import dev.kiln.messaging.KilnJson;
 import dev.kiln.job.Usage;
 import io.quarkus.logging.Log;
 import org.apache.kafka.common.header.Header;

@@ -6,7 +6,7 @@ import dev.kiln.image.ImageDecoder;
 import dev.kiln.image.ImageInfo;
 import dev.kiln.image.UndecodableImageException;
 import dev.kiln.job.JobIds;
-import dev.kiln.job.ObjectKeys;
+import dev.kiln.storage.ObjectKeys;
 import dev.kiln.storage.ImageMetadata;
 import dev.kiln.storage.ObjectStore;
 import jakarta.enterprise.context.ApplicationScoped;

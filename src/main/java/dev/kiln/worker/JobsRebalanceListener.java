@@ -1,6 +1,7 @@
 package dev.kiln.worker;
 
-import dev.kiln.job.Topics;
+import dev.kiln.provider.RateShare;
+import dev.kiln.messaging.Topics;
 import io.smallrye.common.annotation.Identifier;
 import io.smallrye.reactive.messaging.kafka.KafkaConsumerRebalanceListener;
 import jakarta.enterprise.context.ApplicationScoped;

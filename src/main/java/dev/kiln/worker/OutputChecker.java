@@ -1,5 +1,9 @@
 package dev.kiln.worker;
 
+import dev.kiln.image.CheckedImage;
+import dev.kiln.provider.ProviderException;
+import dev.kiln.provider.RenderedImages;
+import dev.kiln.storage.OutputUploader;
 import dev.kiln.image.Dimensions;
 import dev.kiln.image.ImageFormat;
 import dev.kiln.image.ImageInfo;
@@ -32,7 +36,7 @@ public class OutputChecker {
         if (rendered.files().size() != job.imageCount()) {
             throw wrong("asked for " + job.imageCount() + " images, got " + rendered.files().size());
         }
-        ImageFormat expectedFormat = OutputStore.formatOf(job);
+        ImageFormat expectedFormat = OutputUploader.formatOf(job);
         String size = job.parameters() == null ? null : job.parameters().size();
         Optional<Dimensions> expectedSize = size == null || "auto".equals(size) ? Optional.empty() : Dimensions.parse(size);
         List<CheckedImage> checked = new ArrayList<>();

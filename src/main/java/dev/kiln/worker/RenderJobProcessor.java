@@ -1,16 +1,23 @@
 package dev.kiln.worker;
 
+import dev.kiln.image.CheckedImage;
+import dev.kiln.provider.ImagesApiClient;
+import dev.kiln.provider.PriceConfig;
+import dev.kiln.provider.ProviderAccess;
+import dev.kiln.provider.ProviderException;
+import dev.kiln.provider.RenderedImages;
+import dev.kiln.storage.OutputUploader;
 import dev.kiln.job.JobError;
 import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.RenderJobRequested;
-import dev.kiln.job.StoredImage;
+import dev.kiln.job.JobOutput;
 import dev.kiln.job.Usage;
-import dev.kiln.status.StatusPublisher;
-import dev.kiln.worker.ratelimit.RenderPermits;
-import dev.kiln.worker.reference.FetchedReferences;
-import dev.kiln.worker.reference.ReferenceException;
-import dev.kiln.worker.reference.ReferenceFetcher;
+import dev.kiln.messaging.StatusPublisher;
+import dev.kiln.provider.RenderPermits;
+import dev.kiln.reference.FetchedReferences;
+import dev.kiln.reference.ReferenceException;
+import dev.kiln.reference.ReferenceFetcher;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -37,7 +44,7 @@ public class RenderJobProcessor {
 
     private final ImagesApiClient provider;
     private final OutputChecker checker;
-    private final OutputStore outputs;
+    private final OutputUploader outputs;
     private final StatusPublisher status;
     private final RenderPermits permits;
     private final PriceConfig prices;
@@ -47,7 +54,7 @@ public class RenderJobProcessor {
     private final WorkerMetrics metrics;
     private final GracefulShutdown shutdown;
 
-    public RenderJobProcessor(ImagesApiClient provider, OutputChecker checker, OutputStore outputs,
+    public RenderJobProcessor(ImagesApiClient provider, OutputChecker checker, OutputUploader outputs,
                               StatusPublisher status, RenderPermits permits, PriceConfig prices,
                               WorkerConfig config, ProviderAccess access, ReferenceFetcher references,
                               WorkerMetrics metrics, GracefulShutdown shutdown) {
@@ -72,7 +79,7 @@ public class RenderJobProcessor {
      * @throws AbandonedAtShutdownException when shutdown began before the provider was called
      */
     public void process(RenderJobRequested job) throws InterruptedException {
-        Optional<OutputStore.StoredResult> earlier = outputs.findComplete(job);
+        Optional<OutputUploader.StoredResult> earlier = outputs.findComplete(job);
         if (earlier.isPresent()) {
             // Never pay twice: a redelivery of a rendered job only repeats its announcement.
             status.jobChangedAndWait(JobStatusChanged.of(job, JobState.SUCCEEDED)
@@ -90,7 +97,7 @@ public class RenderJobProcessor {
             List<CheckedImage> checked = checker.check(job, rendered);
             Usage usage = new Usage(checked.size(), rendered.usage().textInputTokens(),
                     rendered.usage().imageInputTokens(), rendered.usage().outputTokens(), prices.cost(rendered.usage()));
-            List<StoredImage> stored = new ArrayList<>();
+            List<JobOutput> stored = new ArrayList<>();
             for (CheckedImage image : checked) {
                 stored.add(outputs.put(job, image, usage));
             }

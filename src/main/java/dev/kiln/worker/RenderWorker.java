@@ -1,8 +1,8 @@
 package dev.kiln.worker;
 
-import dev.kiln.job.JobPublisher;
+import dev.kiln.messaging.JobPublisher;
 import dev.kiln.job.RenderJobRequested;
-import dev.kiln.job.Topics;
+import dev.kiln.messaging.Topics;
 import io.smallrye.common.annotation.RunOnVirtualThread;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import io.smallrye.reactive.messaging.kafka.fault.KafkaDelayedRetryTopic;

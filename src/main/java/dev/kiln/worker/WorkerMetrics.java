@@ -1,5 +1,6 @@
 package dev.kiln.worker;
 
+import dev.kiln.provider.ProviderException;
 import dev.kiln.job.Usage;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -3,8 +3,8 @@ package dev.kiln.batch;
 import dev.kiln.image.Dimensions;
 import dev.kiln.job.ImageParameters;
 import dev.kiln.job.RenderJobRequested;
-import dev.kiln.worker.PriceConfig;
-import dev.kiln.worker.ratelimit.RateConfig;
+import dev.kiln.provider.PriceConfig;
+import dev.kiln.provider.RateConfig;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigDecimal;

@@ -1,8 +1,8 @@
 package dev.kiln.batch;
 
-import dev.kiln.job.KilnJson;
+import dev.kiln.messaging.KilnJson;
 import dev.kiln.job.RenderJobRequested;
-import dev.kiln.job.Topics;
+import dev.kiln.messaging.Topics;
 import dev.kiln.testing.KilnStackResource;
 import dev.kiln.testing.TestImages;
 import io.minio.MinioClient;

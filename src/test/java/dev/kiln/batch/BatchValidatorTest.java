@@ -1,7 +1,7 @@
 package dev.kiln.batch;
 
 import dev.kiln.api.Problem.FieldError;
-import dev.kiln.worker.reference.ReferenceFetchConfig;
+import dev.kiln.reference.ReferenceFetchConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

@@ -1,5 +1,6 @@
 package dev.kiln.job;
 
+import dev.kiln.storage.ObjectKeys;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,6 +1,7 @@
 package dev.kiln.worker;
 
-import dev.kiln.job.Topics;
+import dev.kiln.provider.ProviderAccess;
+import dev.kiln.messaging.Topics;
 import dev.kiln.simulator.ReceivedRequest;
 import dev.kiln.simulator.SimulatorServer;
 import dev.kiln.simulator.SimulatorSettings;

@@ -51,7 +51,7 @@ class WorkerBenchmarkIT {
             // The limit times the latency (5/s × up to 4 s) must fit in flight, with room to spare.
             "kiln.worker.max-in-flight", "32",
             // Every change of the rate share, in the workers' logs under target/kiln-processes/.
-            "quarkus.log.category.\"dev.kiln.worker.ratelimit\".level", "DEBUG");
+            "quarkus.log.category.\"dev.kiln.provider\".level", "DEBUG");
     private static final List<String> THROUGHPUT_JVM = List.of("-Xmx512m");
     private static final Path RESULTS = Path.of("target", "benchmark-results.md");
     private static final Pattern OWNS = Pattern.compile("owns (\\d+) of (\\d+) kiln\\.jobs partitions");

@@ -1,9 +1,9 @@
 package dev.kiln.worker;
 
 import dev.kiln.job.ImageParameters;
-import dev.kiln.job.KilnJson;
+import dev.kiln.messaging.KilnJson;
 import dev.kiln.job.RenderJobRequested;
-import dev.kiln.job.Topics;
+import dev.kiln.messaging.Topics;
 import dev.kiln.simulator.Fault;
 import dev.kiln.simulator.SimulatorServer;
 import dev.kiln.simulator.SimulatorSettings;

@@ -1,8 +1,0 @@
-package dev.kiln.job;
-
-/**
- * Writes {@link RenderJobRequested}. SmallRye's delayed-retry producer looks for the serialiser
- * named like the consumer's deserialiser, so this name mirrors {@link RenderJobRequestedDeserializer}.
- */
-public class RenderJobRequestedSerializer extends JsonSerde.JsonSerializer {
-}

@@ -1,0 +1,37 @@
+package dev.kiln.provider;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.time.Duration;
+
+/** The organisation's OpenAI rate limits, shared by every worker process. */
+@ConfigMapping(prefix = "kiln.rate")
+public interface RateConfig {
+
+    /** Images per minute for the whole organisation (env {@code KILN_RATE_IPM}); 0 means no limit. */
+    @WithDefault("0")
+    double ipm();
+
+    /** Requests per minute for the whole organisation (env {@code KILN_RATE_RPM}); 0 means no limit. */
+    @WithDefault("0")
+    double rpm();
+
+    /**
+     * How much unused allowance may pile up, as time at the full rate. It should not exceed the
+     * provider's own burst, or the first seconds of a batch would be answered with 429s.
+     */
+    @WithDefault("PT10S")
+    Duration burst();
+
+    /**
+     * How often a worker re-reads the backlog of {@code kiln.jobs} to re-divide the limits
+     * ({@code dev.kiln.provider.RateShare}); 0 divides by owned partitions only.
+     */
+    @WithDefault("PT2S")
+    Duration shareRefresh();
+
+    /** The lowest fraction of its share a worker slows to while 429s persist. */
+    @WithDefault("0.25")
+    double minThrottle();
+}

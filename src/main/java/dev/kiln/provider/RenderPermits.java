@@ -1,0 +1,192 @@
+package dev.kiln.provider;
+
+import io.quarkus.logging.Log;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * This worker's part of the organisation's rate limits. Workers share nothing but Kafka, so
+ * each takes the fraction of the limits that matches its part of the {@code kiln.jobs} backlog
+ * ({@code dev.kiln.provider.RateShare}); a rebalance re-divides.
+ *
+ * <p>The permits follow what the provider says on every answer:
+ * <ul>
+ *   <li>{@code x-ratelimit-limit-*} below the configured limit (or with none configured) becomes
+ *       the limit, so a wrong or missing {@code KILN_RATE_IPM} cannot cause a 429 storm;</li>
+ *   <li>{@code x-ratelimit-remaining-*} caps what this worker may still spend at once to its share
+ *       of what the organisation has left, so other clients of the same organisation, or a burst
+ *       already spent, are accounted for;</li>
+ *   <li>with nothing left and no rate to refill by, {@code x-ratelimit-reset-*} says how long to hold;</li>
+ *   <li>persistent 429s throttle the share down, calm answers bring it back.</li>
+ * </ul>
+ */
+@ApplicationScoped
+public class RenderPermits {
+
+    private final RateConfig config;
+    private final TokenBucket requests;
+    private final TokenBucket images;
+    private volatile double share = 1.0;
+    private volatile double throttle = 1.0;
+    private volatile double learnedRpm;
+    private volatile double learnedIpm;
+    private volatile long holdUntilNanos = System.nanoTime();
+    private final ReentrantLock turn = new ReentrantLock(true);
+
+    public RenderPermits(RateConfig config) {
+        this.config = config;
+        this.requests = new TokenBucket(0, 0);
+        this.images = new TokenBucket(0, 0);
+        apply();
+        // Start with the whole burst, as the provider's allowance stands after a quiet spell.
+        // Buckets keep how full they are when the share changes (TokenBucket.reconfigure), so the
+        // workers together never hold more than the organisation's burst.
+        images.fill();
+        requests.fill();
+    }
+
+    /** Sets this worker's share of the organisation's limits (see {@code dev.kiln.provider.RateShare}). */
+    public void setShare(double newShare) {
+        double bounded = Math.max(0, Math.min(1, newShare));
+        if (bounded != share) {
+            // Debug: with backlog-weighted shares this changes every few seconds during a batch.
+            Log.debugf("rate share is now %.3f of %s IPM / %s RPM", bounded, ipm(), rpm());
+        }
+        share = bounded;
+        apply();
+    }
+
+    /**
+     * Blocks until one request for {@code imageCount} images may be made. Callers are served in
+     * the order they asked: when each waiter raced for the next token, an unlucky job could wait
+     * far longer than the rest, holding back its partition's committed offset and the batch's end.
+     * {@code check} runs at least once a second while waiting, so that the caller can give up by
+     * throwing (a shutdown).
+     */
+    public void acquire(int imageCount, Runnable check) throws InterruptedException {
+        turn.lockInterruptibly();
+        try {
+            long wait;
+            check.run();
+            while ((wait = tryAcquire(imageCount, System.nanoTime())) > 0) {
+                check.run();
+                Thread.sleep(Duration.ofNanos(Math.min(wait, 1_000_000_000L)));
+            }
+        } finally {
+            turn.unlock();
+        }
+    }
+
+    /**
+     * Takes the permits for one request of {@code imageCount} images if it may be made now.
+     *
+     * @return 0 when taken, else nanoseconds to wait before asking again
+     */
+    long tryAcquire(int imageCount, long nowNanos) {
+        long held = holdUntilNanos - nowNanos;
+        if (held > 0) {
+            return held;
+        }
+        long waitRequests = rpm() > 0 ? requests.tryTake(1, nowNanos) : 0;
+        if (waitRequests > 0) {
+            return waitRequests;
+        }
+        long waitImages = ipm() > 0 ? images.tryTake(imageCount, nowNanos) : 0;
+        if (waitImages > 0) {
+            if (rpm() > 0) {
+                requests.giveBack(1);
+            }
+            return waitImages;
+        }
+        return 0;
+    }
+
+    /** The provider answered 429: slow this worker down and spend what the bucket holds. */
+    public void onRateLimited() {
+        throttle = Math.max(config.minThrottle(), throttle * 0.7);
+        images.drain();
+        requests.drain();
+        apply();
+    }
+
+    /** The provider answered without a 429: follow its headers and recover towards the full share. */
+    public void onAnswered(RateLimitHeaders limits) {
+        boolean changed = learn(limits.limitImages(), true) | learn(limits.limitRequests(), false);
+        if (throttle < 1.0) {
+            throttle = Math.min(1.0, throttle * 1.05);
+            changed = true;
+        }
+        if (changed) {
+            apply();
+        }
+        spendAtMost(images, ipm(), limits.remainingImages(), limits.resetImages());
+        spendAtMost(requests, rpm(), limits.remainingRequests(), limits.resetRequests());
+    }
+
+    /** The organisation's images per minute in force: the configured limit or the provider's, whichever is lower. */
+    double ipm() {
+        return lowerKnown(config.ipm(), learnedIpm);
+    }
+
+    /** The organisation's requests per minute in force. */
+    double rpm() {
+        return lowerKnown(config.rpm(), learnedRpm);
+    }
+
+    private boolean learn(OptionalLong limit, boolean isImages) {
+        if (limit.isEmpty() || limit.getAsLong() <= 0) {
+            return false;
+        }
+        double told = limit.getAsLong();
+        double before = isImages ? learnedIpm : learnedRpm;
+        if (told == before) {
+            return false;
+        }
+        if (isImages) {
+            learnedIpm = told;
+        } else {
+            learnedRpm = told;
+        }
+        double configured = isImages ? config.ipm() : config.rpm();
+        if (configured <= 0 || told < configured) {
+            Log.infof("the provider's limit of %.0f %s per minute is in force (configured: %s)", told,
+                    isImages ? "images" : "requests", configured > 0 ? configured : "none");
+        }
+        return true;
+    }
+
+    /** Never plans on more than this worker's share of what the provider says is left. */
+    private void spendAtMost(TokenBucket bucket, double perMinute, OptionalLong remaining, Optional<Duration> reset) {
+        if (remaining.isEmpty()) {
+            return;
+        }
+        if (perMinute > 0) {
+            // Never below one: the header is a whole number, and cutting a fraction already
+            // refilled would slow this worker below its rate in the steady state.
+            bucket.capAt(Math.max(1, remaining.getAsLong() * share));
+        } else if (remaining.getAsLong() == 0 && reset.isPresent()) {
+            // Nothing left and no rate known to refill by: wait for the window the provider names.
+            holdUntilNanos = Math.max(holdUntilNanos, System.nanoTime() + reset.get().toNanos());
+        }
+    }
+
+    private synchronized void apply() {
+        double factor = share * throttle;
+        double burstSeconds = config.burst().toMillis() / 1000d;
+        double imagesPerSecond = ipm() / 60d * factor;
+        double requestsPerSecond = rpm() / 60d * factor;
+        images.reconfigure(imagesPerSecond, Math.max(1, imagesPerSecond * burstSeconds));
+        requests.reconfigure(requestsPerSecond, Math.max(1, requestsPerSecond * burstSeconds));
+    }
+
+    private static double lowerKnown(double configured, double learned) {
+        if (configured <= 0) {
+            return learned;
+        }
+        return learned > 0 ? Math.min(configured, learned) : configured;
+    }
+}

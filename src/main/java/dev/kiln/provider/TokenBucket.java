@@ -1,0 +1,79 @@
+package dev.kiln.provider;
+
+/**
+ * A token bucket refilled continuously. A take larger than the whole capacity is allowed once
+ * the bucket is full and leaves it in debt, so a request for 10 images still passes under a
+ * small rate, and the debt is paid back before anything else passes.
+ */
+final class TokenBucket {
+
+    private double ratePerSecond;
+    private double capacity;
+    private double tokens;
+    private long lastRefillNanos = System.nanoTime();
+
+    TokenBucket(double ratePerSecond, double capacity) {
+        this.ratePerSecond = ratePerSecond;
+        this.capacity = capacity;
+        this.tokens = capacity;
+    }
+
+    /**
+     * Changes rate and capacity, keeping how full the bucket is. Scaling rather than capping keeps
+     * what the workers hold together within the organisation's burst as shares move between them,
+     * and a passing share of zero during a rebalance no longer empties the bucket.
+     */
+    synchronized void reconfigure(double newRatePerSecond, double newCapacity) {
+        refill(System.nanoTime());
+        ratePerSecond = newRatePerSecond;
+        tokens = capacity > 0 ? tokens / capacity * newCapacity : Math.min(tokens, newCapacity);
+        capacity = newCapacity;
+    }
+
+    /**
+     * Takes {@code amount} if it can now; otherwise returns how many nanoseconds to wait before
+     * asking again. Returns 0 on success.
+     */
+    synchronized long tryTake(double amount, long nowNanos) {
+        refill(nowNanos);
+        double needed = Math.min(amount, capacity);
+        if (tokens >= needed) {
+            tokens -= amount;
+            return 0;
+        }
+        if (ratePerSecond <= 0) {
+            return 1_000_000_000L;
+        }
+        return Math.max(1_000_000L, (long) ((needed - tokens) / ratePerSecond * 1e9));
+    }
+
+    /** Gives back tokens taken for a call that was never made. */
+    synchronized void giveBack(double amount) {
+        tokens = Math.min(capacity, tokens + amount);
+    }
+
+    /** Fills the bucket to its capacity. */
+    synchronized void fill() {
+        refill(System.nanoTime());
+        tokens = capacity;
+    }
+
+    /** Keeps at most {@code max} tokens, e.g. what the provider says is left of the window. */
+    synchronized void capAt(double max) {
+        refill(System.nanoTime());
+        tokens = Math.min(tokens, max);
+    }
+
+    /** Empties the bucket, e.g. when the provider says the window is used up. */
+    synchronized void drain() {
+        refill(System.nanoTime());
+        tokens = Math.min(tokens, 0);
+    }
+
+    private void refill(long nowNanos) {
+        if (nowNanos > lastRefillNanos) {
+            tokens = Math.min(capacity, tokens + (nowNanos - lastRefillNanos) / 1e9 * ratePerSecond);
+            lastRefillNanos = nowNanos;
+        }
+    }
+}

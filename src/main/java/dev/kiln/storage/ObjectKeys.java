@@ -1,0 +1,51 @@
+package dev.kiln.storage;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Object keys of the bucket, as DESIGN.md lays them out:
+ * {@code {tenant}/{batch id}/{item id}/{index}.{ext}} for outputs and
+ * {@code {tenant}/uploads/{upload id}} for reference uploads. Tenant and item ids come from clients, so
+ * each is encoded as one path segment: only unreserved characters stay as they are, everything
+ * else (a slash, a dot-only segment, a control character) is percent-encoded, so that no id can
+ * leave its prefix or collide with another.
+ */
+public final class ObjectKeys {
+
+    private ObjectKeys() {
+    }
+
+    /** The key of output {@code index} of an item. */
+    public static String output(String tenant, String batchId, String itemId, int index, String extension) {
+        return segment(tenant) + "/" + segment(batchId) + "/" + segment(itemId) + "/" + index + "." + extension;
+    }
+
+    /** The key of a reference upload. */
+    public static String upload(String tenant, String uploadId) {
+        return tenantPrefix(tenant) + "uploads/" + segment(uploadId);
+    }
+
+    /** The prefix every object of a tenant starts with, slash included. */
+    public static String tenantPrefix(String tenant) {
+        return segment(tenant) + "/";
+    }
+
+    /** {@code value} encoded as one safe path segment. */
+    public static String segment(String value) {
+        if (value.equals(".") || value.equals("..")) {
+            return value.replace(".", "%2E");
+        }
+        StringBuilder out = new StringBuilder(value.length());
+        for (byte b : value.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || c == '-' || c == '_' || c == '.' || c == '~') {
+                out.append((char) c);
+            } else {
+                out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 15, 16)));
+            }
+        }
+        return out.toString();
+    }
+}

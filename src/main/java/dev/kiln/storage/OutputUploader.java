@@ -1,0 +1,105 @@
+package dev.kiln.storage;
+
+import dev.kiln.image.CheckedImage;
+import dev.kiln.image.ImageFormat;
+import dev.kiln.job.RenderJobRequested;
+import dev.kiln.job.JobOutput;
+import dev.kiln.job.Usage;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A job's outputs in the bucket. Each object carries its checks and the job's usage as user
+ * metadata, so that a redelivered job can re-announce its result from S3 alone, without paying
+ * for the image again.
+ */
+@ApplicationScoped
+public class OutputUploader {
+
+    private static final String SHA256 = ImageMetadata.SHA256;
+    private static final String WIDTH = ImageMetadata.WIDTH;
+    private static final String HEIGHT = ImageMetadata.HEIGHT;
+    private static final String USAGE = "kiln-usage";
+
+    private final ObjectStore store;
+
+    public OutputUploader(ObjectStore store) {
+        this.store = store;
+    }
+
+    /** The key of output {@code index} of {@code job}. */
+    public static String keyOf(RenderJobRequested job, int index) {
+        return ObjectKeys.output(job.tenant(), job.batchId(), job.itemId(), index, formatOf(job).extension());
+    }
+
+    /** The format the job asked for (PNG when unset, as the provider defaults). */
+    public static ImageFormat formatOf(RenderJobRequested job) {
+        String name = job.parameters() == null ? null : job.parameters().outputFormat();
+        return name == null ? ImageFormat.PNG : ImageFormat.fromName(name);
+    }
+
+    /**
+     * The job's complete, earlier result, if every one of its outputs is already stored: then the
+     * job was rendered and must not be paid for again.
+     */
+    public Optional<StoredResult> findComplete(RenderJobRequested job) {
+        List<JobOutput> images = new ArrayList<>();
+        Usage usage = Usage.ZERO;
+        for (int i = 0; i < job.imageCount(); i++) {
+            Optional<ObjectStore.StoredObject> found = store.stat(keyOf(job, i));
+            if (found.isEmpty() || !found.get().metadata().containsKey(SHA256)) {
+                return Optional.empty();
+            }
+            Map<String, String> meta = found.get().metadata();
+            images.add(new JobOutput(i, found.get().key(), found.get().contentType(), found.get().bytes(),
+                    Integer.parseInt(meta.get(WIDTH)), Integer.parseInt(meta.get(HEIGHT)), meta.get(SHA256)));
+            if (i == 0) {
+                usage = parseUsage(meta.get(USAGE));
+            }
+        }
+        return Optional.of(new StoredResult(images, usage));
+    }
+
+    /** Uploads one checked image with its metadata. */
+    public JobOutput put(RenderJobRequested job, CheckedImage image, Usage usage) {
+        String key = keyOf(job, image.index());
+        Map<String, String> meta = new HashMap<>();
+        meta.put(SHA256, image.sha256());
+        meta.put(WIDTH, Integer.toString(image.width()));
+        meta.put(HEIGHT, Integer.toString(image.height()));
+        meta.put(USAGE, formatUsage(usage));
+        store.put(key, image.file(), image.format().contentType(), meta);
+        return new JobOutput(image.index(), key, image.format().contentType(), image.bytes(),
+                image.width(), image.height(), image.sha256());
+    }
+
+    private static String formatUsage(Usage u) {
+        return u.images() + "," + u.textInputTokens() + "," + u.imageInputTokens() + "," + u.outputTokens() + "," + u.costUsd();
+    }
+
+    private static Usage parseUsage(String text) {
+        if (text == null) {
+            return Usage.ZERO;
+        }
+        String[] p = text.split(",");
+        try {
+            return new Usage(Long.parseLong(p[0]), Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]), Double.parseDouble(p[4]));
+        } catch (RuntimeException e) {
+            return Usage.ZERO;
+        }
+    }
+
+    /**
+     * A job's stored outputs and the usage they cost when rendered.
+     *
+     * @param images the outputs
+     * @param usage  usage of the render that made them
+     */
+    public record StoredResult(List<JobOutput> images, Usage usage) {
+    }
+}

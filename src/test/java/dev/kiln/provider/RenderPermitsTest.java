@@ -1,0 +1,150 @@
+package dev.kiln.provider;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** How the permits follow the configuration, the worker's share and the provider's headers. */
+class RenderPermitsTest {
+
+    private static final long SECOND = 1_000_000_000L;
+
+    @Test
+    void aFreshWorkerMaySpendItsBurstAndThenWaitsForTheRate() {
+        RenderPermits permits = started(config(600, 0));   // 10 a second, 10 s burst = 100
+        long now = System.nanoTime();
+        assertThat(takeAll(permits, now)).isEqualTo(100);
+        assertThat(permits.tryAcquire(1, now)).isBetween(SECOND / 20, SECOND / 5);
+    }
+
+    @Test
+    void itsShareOfThePartitionsIsItsShareOfTheLimit() {
+        RenderPermits permits = new RenderPermits(config(600, 0));
+        permits.setShare(0.25);
+        assertThat(takeAll(permits, System.nanoTime())).isEqualTo(25);
+        permits.setShare(0.5);
+        assertThat(takeAll(permits, System.nanoTime())).as("a rebalance mints no allowance").isZero();
+    }
+
+    @Test
+    void aShareOfZeroDuringARebalanceDoesNotEmptyTheBucket() {
+        RenderPermits permits = new RenderPermits(config(600, 0));
+        permits.setShare(0);
+        permits.setShare(0.5);
+        assertThat(takeAll(permits, System.nanoTime())).as("the half share's whole burst").isEqualTo(50);
+    }
+
+    @Test
+    void aLowerLimitToldByTheProviderIsInForce() {
+        RenderPermits permits = started(config(600, 0));
+        permits.onAnswered(headers(60, null, null));
+        assertThat(permits.ipm()).isEqualTo(60);
+        assertThat(takeAll(permits, System.nanoTime())).isEqualTo(10);
+    }
+
+    @Test
+    void aHigherLimitToldByTheProviderDoesNotRaiseTheConfiguredOne() {
+        RenderPermits permits = started(config(60, 0));
+        permits.onAnswered(headers(6000, null, null));
+        assertThat(permits.ipm()).isEqualTo(60);
+    }
+
+    @Test
+    void withoutAConfiguredLimitTheProvidersLimitIsLearned() {
+        RenderPermits permits = started(config(0, 0));
+        assertThat(takeAll(permits, System.nanoTime())).as("no limit known: nothing holds").isEqualTo(1000);
+        permits.onAnswered(headers(120, 0L, Duration.ofSeconds(10)));
+        assertThat(permits.ipm()).isEqualTo(120);
+        long now = System.nanoTime();
+        assertThat(takeAll(permits, now)).as("nothing left: no burst").isLessThanOrEqualTo(1);
+        assertThat(permits.tryAcquire(1, now)).as("two a second").isBetween(SECOND / 4, SECOND / 2);
+    }
+
+    @Test
+    void whatTheOrganisationHasLeftCapsTheBurst() {
+        RenderPermits permits = started(config(600, 0));
+        permits.setShare(0.5);
+        permits.onAnswered(headers(600, 8L, Duration.ofSeconds(3)));
+        assertThat(takeAll(permits, System.nanoTime())).as("half of the 8 left").isEqualTo(4);
+    }
+
+    @Test
+    void nothingLeftAndNoRateKnownHoldsUntilTheWindowResets() {
+        RenderPermits permits = started(config(0, 0));
+        permits.onAnswered(headers(null, 0L, Duration.ofSeconds(6)));
+        long wait = permits.tryAcquire(1, System.nanoTime());
+        assertThat(wait).isBetween(5 * SECOND, 6 * SECOND);
+    }
+
+    @Test
+    void rateLimitedAnswersThrottleAndCalmAnswersRecover() {
+        RenderPermits permits = started(config(600, 0));
+        permits.onRateLimited();
+        assertThat(permits.tryAcquire(1, System.nanoTime())).as("the bucket is spent").isPositive();
+        for (int i = 0; i < 200; i++) {
+            permits.onAnswered(RateLimitHeaders.none());
+        }
+        assertThat(takeAll(permits, System.nanoTime() + 20 * SECOND)).isEqualTo(100);
+    }
+
+    @Test
+    void aRequestForMoreImagesThanTheBurstPassesOnceAndLeavesADebt() {
+        RenderPermits permits = started(config(6, 0));   // one every 10 s, burst 1
+        long now = System.nanoTime();
+        assertThat(permits.tryAcquire(4, now)).isZero();
+        assertThat(permits.tryAcquire(1, now)).isGreaterThan(30 * SECOND);
+    }
+
+    private static RenderPermits started(RateConfig config) {
+        return new RenderPermits(config);
+    }
+
+    private static int takeAll(RenderPermits permits, long now) {
+        int taken = 0;
+        while (taken < 1000 && permits.tryAcquire(1, now) == 0) {
+            taken++;
+        }
+        return taken;
+    }
+
+    private static RateLimitHeaders headers(Integer limitImages, Long remainingImages, Duration resetImages) {
+        return new RateLimitHeaders(OptionalLong.empty(),
+                limitImages == null ? OptionalLong.empty() : OptionalLong.of(limitImages),
+                OptionalLong.empty(),
+                remainingImages == null ? OptionalLong.empty() : OptionalLong.of(remainingImages),
+                Optional.empty(), Optional.ofNullable(resetImages), Optional.empty());
+    }
+
+    private static RateConfig config(double ipm, double rpm) {
+        return new RateConfig() {
+            @Override
+            public double ipm() {
+                return ipm;
+            }
+
+            @Override
+            public double rpm() {
+                return rpm;
+            }
+
+            @Override
+            public Duration burst() {
+                return Duration.ofSeconds(10);
+            }
+
+            @Override
+            public Duration shareRefresh() {
+                return Duration.ZERO;
+            }
+
+            @Override
+            public double minThrottle() {
+                return 0.25;
+            }
+        };
+    }
+}
