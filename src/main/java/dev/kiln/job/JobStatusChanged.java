@@ -19,6 +19,9 @@ import java.util.List;
  * @param error   why, on {@code failed} (and on {@code queued} after a retryable error)
  * @param usage   what the render consumed, on {@code succeeded}
  * @param at      when it happened
+ * @param worker  on {@code running}: the worker instance that holds the job ({@code KILN_INSTANCE_ID}),
+ *                so that a job left running by a dead worker says whose it was
+ * @param since   on {@code running}: since when that worker holds it
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobStatusChanged(
@@ -32,7 +35,15 @@ public record JobStatusChanged(
         List<JobOutput> outputs,
         JobError error,
         Usage usage,
-        Instant at) {
+        Instant at,
+        String worker,
+        Instant since) {
+
+    /** An event without a holder: every state but {@code running}. */
+    public JobStatusChanged(String jobId, String batchId, String tenant, String itemId, int index, JobState state,
+                            int attempt, List<JobOutput> outputs, JobError error, Usage usage, Instant at) {
+        this(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at, null, null);
+    }
 
     /** The CloudEvents type of this event, e.g. {@code kiln.job.succeeded}. */
     public String eventType() {
@@ -47,11 +58,19 @@ public record JobStatusChanged(
 
     /** This event with a failure reason. */
     public JobStatusChanged withError(JobError reason) {
-        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, reason, usage, at);
+        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, reason, usage, at,
+                worker, since);
     }
 
     /** This event with outputs and usage. */
     public JobStatusChanged withResult(List<JobOutput> images, Usage consumed) {
-        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, images, error, consumed, at);
+        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, images, error, consumed, at,
+                worker, since);
+    }
+
+    /** This event naming the worker that holds the job and since when. */
+    public JobStatusChanged withHolder(String holder, Instant heldSince) {
+        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at,
+                holder, heldSince);
     }
 }
