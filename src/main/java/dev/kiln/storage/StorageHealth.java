@@ -30,6 +30,7 @@ public class StorageHealth {
     private final S3Config config;
     private final Counter retries;
     private final AtomicLong failedCalls = new AtomicLong();
+    private final AtomicLong failuresInARow = new AtomicLong();
     private volatile Instant outageSince;
     private volatile Instant lastSuccess = Instant.EPOCH;
     private volatile Thread prober;
@@ -63,6 +64,7 @@ public class StorageHealth {
     /** A call reached S3 and got an answer (a missing object included). */
     void succeeded() {
         lastSuccess = Instant.now();
+        failuresInARow.set(0);
         if (outageSince == null) {
             return;
         }
@@ -80,12 +82,16 @@ public class StorageHealth {
                 config.endpoint(), Duration.between(began, Instant.now()).withNanos(0), began, failed);
     }
 
-    /** A call failed without an answer from S3, or with an error S3 gave for the bucket itself. */
+    /**
+     * A call failed without an answer from S3, or with an error S3 gave for the bucket itself. The
+     * second failure in a row, with no success between, begins an outage.
+     */
     void failed(String operation, Exception cause) {
         Counter.builder("kiln.storage.errors").description("Failed storage calls, by operation")
                 .tag("operation", operation.toLowerCase(Locale.ROOT)).register(registry).increment();
         failedCalls.incrementAndGet();
-        if (outageSince != null) {
+        // One failure between successes (a stale pooled connection) is no outage; two in a row are.
+        if (failuresInARow.incrementAndGet() < 2 || outageSince != null) {
             return;
         }
         synchronized (this) {
