@@ -134,21 +134,28 @@ public class DispatcherStreams {
     }
 
     private Properties properties() {
+        return properties(connection, config.applicationId(), config.stateDir(), config.standbyReplicas(),
+                config.sessionTimeout());
+    }
+
+    /** The Streams settings of a dispatcher instance. */
+    static Properties properties(Map<String, Object> connection, String applicationId, String stateDir,
+                                 int standbyReplicas, Duration sessionTimeout) {
         Properties props = new Properties();
         props.putAll(connection);
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
-        props.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir());
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir);
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, config.standbyReplicas());
+        props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, standbyReplicas);
         // One task exists (one partition): a second thread would only idle.
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
         // A record that is not a staged chunk or a command is logged and skipped, not fatal.
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class);
         // No static membership on purpose: a killed instance should lose its task after the
         // session timeout, and its standby takes over with warm stores.
-        props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), (int) config.sessionTimeout().toMillis());
+        props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), (int) sessionTimeout.toMillis());
         props.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG),
-                (int) Math.max(500, config.sessionTimeout().toMillis() / 3));
+                (int) Math.max(500, sessionTimeout.toMillis() / 3));
         // Commands and chunks should be taken in within milliseconds of their commit.
         props.put(StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG), 50);
         return props;
