@@ -42,6 +42,8 @@ public class TopicSetup {
         List<NewTopic> topics = new ArrayList<>();
         topics.add(topic(Topics.JOBS, config.jobsPartitions()));
         topics.add(topic(Topics.STATUS, config.statusPartitions()));
+        topics.add(topic(Topics.ITEMS, config.dispatchPartitions()));
+        topics.add(topic(Topics.CONTROL, config.dispatchPartitions()));
         // SmallRye writes a retried or dead record to the partition number it came from, so these
         // topics need as many partitions as kiln.jobs.
         topics.add(topic(Topics.JOBS_DLQ, config.jobsPartitions()));

@@ -22,6 +22,13 @@ public interface TopicsConfig {
     @WithDefault("6")
     int statusPartitions();
 
+    /**
+     * Partitions of {@code kiln.items} and {@code kiln.control}. Must stay 1: the dispatcher's
+     * fairness needs one task that sees every tenant, and the two topics must be co-partitioned.
+     */
+    @WithDefault("1")
+    int dispatchPartitions();
+
     /** Replication factor of created topics; the broker's default when unset. */
     Optional<Short> replicationFactor();
 
