@@ -1,5 +1,6 @@
 package dev.kiln.api;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.tenant.CreatedKey;
 import dev.kiln.tenant.Tenant;
 import dev.kiln.tenant.TenantAdmin;
@@ -8,6 +9,7 @@ import dev.kiln.tenant.TenantKey;
 import dev.kiln.tenant.TenantNotFoundException;
 import dev.kiln.tenant.TenantSettings;
 import io.smallrye.common.annotation.Blocking;
+import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.PATCH;
@@ -18,6 +20,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
+import java.io.IOException;
 import java.net.URI;
 import java.util.List;
 
@@ -33,10 +36,12 @@ public class AdminTenantResource {
 
     private final TenantDirectory directory;
     private final TenantAdmin admin;
+    private final ObjectMapper json;
 
-    public AdminTenantResource(TenantDirectory directory, TenantAdmin admin) {
+    public AdminTenantResource(TenantDirectory directory, TenantAdmin admin, ObjectMapper json) {
         this.directory = directory;
         this.admin = admin;
+        this.json = json;
     }
 
     /**
@@ -92,10 +97,15 @@ public class AdminTenantResource {
         return directory.keys(tenant);
     }
 
-    /** A new key for the tenant (created if new): 201, with the key shown this once. */
+    /**
+     * A new key for the tenant (created if new): 201, with the key shown this once. The body
+     * ({@link CreateKeyRequest}) is optional, so a bare POST without a content type works too.
+     */
     @POST
     @Path("/admin/tenants/{tenant}/keys")
-    public Response createKey(@PathParam("tenant") String tenant, CreateKeyRequest request) {
+    @Consumes(MediaType.WILDCARD)
+    public Response createKey(@PathParam("tenant") String tenant, byte[] body) throws IOException {
+        CreateKeyRequest request = body == null || body.length == 0 ? null : json.readValue(body, CreateKeyRequest.class);
         CreatedKey created = admin.createKey(tenant, request == null ? null : request.label());
         return Response.created(URI.create("/v1/admin/tenants/" + tenant + "/keys/" + created.id()))
                 .entity(created).header("Cache-Control", "no-store").build();
