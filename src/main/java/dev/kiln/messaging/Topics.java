@@ -22,6 +22,8 @@ public final class Topics {
     public static final String CONTROL = "kiln.control";
     /** Dead letters of jobs that could not be handled at all. */
     public static final String JOBS_DLQ = "kiln.jobs.dlq";
+    /** Compacted topic of tenants, keyed by tenant id: key hashes, quotas, sealed webhook secrets. */
+    public static final String TENANTS = "kiln.tenants";
 
     /** Outgoing channel to {@link #JOBS}. */
     public static final String JOBS_OUT = "jobs-out";

@@ -28,6 +28,9 @@ public interface TopicsConfig {
      */
     @WithDefault("1")
     int dispatchPartitions();
+    /** Partitions of {@code kiln.tenants}: a handful of small records, read whole by every api replica. */
+    @WithDefault("1")
+    int tenantsPartitions();
 
     /** Replication factor of created topics; the broker's default when unset. */
     Optional<Short> replicationFactor();
