@@ -285,21 +285,26 @@ class DeployManifestsTest {
             // TopicSetup creates topics without configs: retention and cleanup are the broker's defaults.
             assertThat(config).as(overlay + " KafkaTopic " + topic + " sets no retention of its own, as TopicSetup")
                     .doesNotContainKeys("retention.ms", "retention.bytes");
-            assertThat(config.getOrDefault("cleanup.policy", "delete")).as(topic + " cleanup.policy").isEqualTo("delete");
+            String policy = COMPACTED_TOPICS.contains(topic) ? "compact" : "delete";
+            assertThat(config.getOrDefault("cleanup.policy", "delete")).as(topic + " cleanup.policy").isEqualTo(policy);
         }
         assertThat(actual).as(overlay + " KafkaTopics and their partitions").isEqualTo(expected);
     }
 
     @Test
     void topicSetupStillCreatesTopicsWithoutConfigs() throws Exception {
-        // The KafkaTopics above assume the code sets no topic configs; this notices when it starts to.
+        // The KafkaTopics above assume the code sets no topic configs but compaction of the topics
+        // in COMPACTED_TOPICS; this notices when it starts to set any other.
         try (Stream<Path> files = Files.walk(Path.of("src", "main", "java"))) {
             List<Path> creators = files.filter(p -> p.toString().endsWith(".java"))
                     .filter(p -> Manifests.read(p).contains("new NewTopic(")).toList();
             assertThat(creators).as("sources that create topics").isNotEmpty();
             for (Path p : creators) {
-                assertThat(Manifests.read(p)).as(p + " sets topic configs: mirror them in k8s/base/kafka-topics.yaml")
-                        .doesNotContain(".configs(");
+                String source = Manifests.read(p);
+                int configs = source.split("\\.configs\\(", -1).length - 1;
+                int compactions = source.split("CLEANUP_POLICY_COMPACT", -1).length - 1;
+                assertThat(configs).as(p + " sets topic configs: mirror them in k8s/base/kafka-topics.yaml")
+                        .isEqualTo(compactions).isEqualTo(COMPACTED_TOPICS.size());
             }
         }
     }
@@ -430,6 +435,9 @@ class DeployManifestsTest {
     }
 
     /** Topic to partitions, as TopicSetup creates them with the default settings. */
+    /** Topics that TopicSetup creates compacted (the latest record per key is the state). */
+    private static final java.util.Set<String> COMPACTED_TOPICS = java.util.Set.of(dev.kiln.messaging.Topics.TENANTS);
+
     private static Map<String, Integer> expectedTopics() {
         int jobs = Integer.parseInt(settings.effectiveDefault("kiln.topics.jobs-partitions").orElseThrow());
         int status = Integer.parseInt(settings.effectiveDefault("kiln.topics.status-partitions").orElseThrow());
@@ -441,6 +449,11 @@ class DeployManifestsTest {
         for (String retry : settings.effectiveDefault("kiln.topics.retry-topics").orElseThrow().split(",")) {
             expected.put(retry.trim(), jobs);
         }
+        int dispatch = Integer.parseInt(settings.effectiveDefault("kiln.topics.dispatch-partitions").orElseThrow());
+        expected.put(dev.kiln.messaging.Topics.ITEMS, dispatch);
+        expected.put(dev.kiln.messaging.Topics.CONTROL, dispatch);
+        expected.put(dev.kiln.messaging.Topics.TENANTS,
+                Integer.parseInt(settings.effectiveDefault("kiln.topics.tenants-partitions").orElseThrow()));
         return expected;
     }
 
