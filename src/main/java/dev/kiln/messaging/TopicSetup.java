@@ -42,6 +42,8 @@ public class TopicSetup {
         List<NewTopic> topics = new ArrayList<>();
         topics.add(topic(Topics.JOBS, config.jobsPartitions()));
         topics.add(topic(Topics.STATUS, config.statusPartitions()));
+        // Co-partitioned with kiln.status: the webhook notifier joins the two in one task.
+        topics.add(topic(Topics.WEBHOOKS, config.statusPartitions()));
         // SmallRye writes a retried or dead record to the partition number it came from, so these
         // topics need as many partitions as kiln.jobs.
         topics.add(topic(Topics.JOBS_DLQ, config.jobsPartitions()));

@@ -10,6 +10,11 @@ public final class Topics {
     public static final String JOBS = "kiln.jobs";
     /** Topic of state changes, keyed by batch id. */
     public static final String STATUS = "kiln.status";
+    /**
+     * Webhook deliveries and their attempts, keyed by batch id. It must have as many partitions as
+     * {@link #STATUS}: the notifier reads both in one Kafka Streams task per partition.
+     */
+    public static final String WEBHOOKS = "kiln.webhooks";
     /** Dead letters of jobs that could not be handled at all. */
     public static final String JOBS_DLQ = "kiln.jobs.dlq";
 
