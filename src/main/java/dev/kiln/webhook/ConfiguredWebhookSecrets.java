@@ -2,6 +2,7 @@ package dev.kiln.webhook;
 
 import io.quarkus.arc.DefaultBean;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,6 +16,7 @@ public class ConfiguredWebhookSecrets implements WebhookSecrets {
 
     private final Map<String, List<String>> byTenant;
 
+    @Inject
     public ConfiguredWebhookSecrets(WebhookConfig config) {
         this(config.signingSecrets().orElse(List.of()));
     }
