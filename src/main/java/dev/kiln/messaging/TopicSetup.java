@@ -47,6 +47,8 @@ public class TopicSetup {
         topics.add(topic(Topics.STATUS, config.statusPartitions()));
         topics.add(topic(Topics.ITEMS, config.dispatchPartitions()));
         topics.add(topic(Topics.CONTROL, config.dispatchPartitions()));
+        // Co-partitioned with kiln.status: the webhook notifier joins the two in one task.
+        topics.add(topic(Topics.WEBHOOKS, config.statusPartitions()));
         // SmallRye writes a retried or dead record to the partition number it came from, so these
         // topics need as many partitions as kiln.jobs.
         topics.add(topic(Topics.JOBS_DLQ, config.jobsPartitions()));

@@ -20,6 +20,11 @@ public final class Topics {
      * {@link #ITEMS}; workers tail it to skip cancelled jobs they have not started.
      */
     public static final String CONTROL = "kiln.control";
+    /**
+     * Webhook deliveries and their attempts, keyed by batch id. It must have as many partitions as
+     * {@link #STATUS}: the notifier reads both in one Kafka Streams task per partition.
+     */
+    public static final String WEBHOOKS = "kiln.webhooks";
     /** Dead letters of jobs that could not be handled at all. */
     public static final String JOBS_DLQ = "kiln.jobs.dlq";
     /** Compacted topic of tenants, keyed by tenant id: key hashes, quotas, sealed webhook secrets. */

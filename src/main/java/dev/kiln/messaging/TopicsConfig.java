@@ -18,7 +18,7 @@ public interface TopicsConfig {
     @WithDefault("12")
     int jobsPartitions();
 
-    /** Partitions of {@code kiln.status}. */
+    /** Partitions of {@code kiln.status}, and of {@code kiln.webhooks}, which must match it. */
     @WithDefault("6")
     int statusPartitions();
 

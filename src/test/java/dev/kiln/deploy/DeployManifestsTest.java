@@ -452,6 +452,7 @@ class DeployManifestsTest {
         int dispatch = Integer.parseInt(settings.effectiveDefault("kiln.topics.dispatch-partitions").orElseThrow());
         expected.put(dev.kiln.messaging.Topics.ITEMS, dispatch);
         expected.put(dev.kiln.messaging.Topics.CONTROL, dispatch);
+        expected.put(dev.kiln.messaging.Topics.WEBHOOKS, status);
         expected.put(dev.kiln.messaging.Topics.TENANTS,
                 Integer.parseInt(settings.effectiveDefault("kiln.topics.tenants-partitions").orElseThrow()));
         return expected;
