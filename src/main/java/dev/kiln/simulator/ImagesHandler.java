@@ -54,7 +54,6 @@ final class ImagesHandler implements HttpHandler {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the server is closing; a hang never answers
         } finally {
-            server.ended(context);
             if (!context.recorded) {
                 record(context, 0);
             }
@@ -62,8 +61,12 @@ final class ImagesHandler implements HttpHandler {
         }
     }
 
-    /** Logged before the answer is written, so a client that has its answer also finds it in the log. */
+    /**
+     * Logged, and no longer in progress, before the answer is written: a client that has its answer
+     * finds it in the log and no longer among the requests in progress.
+     */
     private void record(RequestContext context, int status) {
+        server.ended(context);
         context.recorded = true;
         server.record(context.toRecord(status));
     }

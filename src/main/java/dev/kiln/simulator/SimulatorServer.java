@@ -28,6 +28,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class SimulatorServer implements AutoCloseable {
 
+    /** Connections the kernel queues before the server accepts them (capped by {@code somaxconn}). */
+    static final int ACCEPT_BACKLOG = 4096;
+
     private final HttpServer http;
     private final ExecutorService executor;
     private final OrganisationRateLimiter rateLimiter;
@@ -45,8 +48,11 @@ public final class SimulatorServer implements AutoCloseable {
         ObjectMapper json = new ObjectMapper();
         ResponseWriter writer = new ResponseWriter(json);
         RenderRequestReader reader = new RenderRequestReader(json);
-        this.http = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 0);
-        // one virtual thread a request: hangs and latency sleeps cost nothing
+        // A load test opens hundreds of connections at once; the JDK's default backlog of 50 would
+        // drop the surplus SYNs, and their retransmission a second later would look like latency.
+        this.http = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), ACCEPT_BACKLOG);
+        // One virtual thread a request, never a bounded pool: hangs and latency sleeps park the
+        // virtual thread and free its carrier, so hundreds of slow renders are in flight at once.
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         http.setExecutor(executor);
         http.createContext("/v1/images/generations", new ImagesHandler("generations", this, reader, writer));
