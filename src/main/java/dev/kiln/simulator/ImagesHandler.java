@@ -105,14 +105,14 @@ final class ImagesHandler implements HttpHandler {
                         1, 0, Map.of()), request.input().model(), false);
             }
             if (fault == Fault.HANG) {
-                Thread.sleep(settings.hangMillis());
+                Thread.sleep(settings.scaledMillis(settings.hangMillis()));
                 throw serverError();
             }
             if (fault == Fault.SERVER_ERROR) {
                 throw serverError();
             }
             checkModeration(request.prompt(), settings, context);
-            Thread.sleep(settings.latencyFor(request.input().quality()).sampleMillis(server.random()));
+            Thread.sleep(settings.scaledMillis(settings.latencyFor(request.input().quality()).sampleMillis(server.random())));
             long created = System.currentTimeMillis() / 1000;
             if (fault == Fault.MALFORMED_JSON) {
                 record(context, 200);

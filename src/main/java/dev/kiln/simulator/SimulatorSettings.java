@@ -30,6 +30,10 @@ import java.util.stream.Collectors;
  * @param hangMillis        how long a {@link Fault#HANG} lasts
  * @param seed              the seed of the random draws (latency jitter, faults)
  * @param maxBodyBytes      the largest request body accepted
+ * @param timeScale         multiplies every simulated duration: the latencies with their jitter, the
+ *                          hang and the Batch API's completion delay; 1 by default, 0.05 plays a
+ *                          4-minute render in 12 s. Rate limits are not scaled: they are the real
+ *                          limits a client is measured against, per minute of wall-clock time
  */
 public record SimulatorSettings(
         String host,
@@ -47,7 +51,8 @@ public record SimulatorSettings(
         Map<Fault, Double> faultRates,
         long hangMillis,
         long seed,
-        long maxBodyBytes) {
+        long maxBodyBytes,
+        double timeScale) {
 
     /** The environment variables' common prefix. */
     public static final String ENV_PREFIX = "SIMULATOR_";
@@ -68,13 +73,16 @@ public record SimulatorSettings(
         if (requestsPerMinute < 0 || imagesPerMinute < 0 || burstSeconds <= 0 || hangMillis < 0 || maxBodyBytes <= 0) {
             throw new IllegalArgumentException("limits must not be negative and burst seconds must be positive");
         }
+        if (!(timeScale > 0) || Double.isInfinite(timeScale)) {
+            throw new IllegalArgumentException("the time scale must be a positive number: " + timeScale);
+        }
         moderationMarker = moderationMarker == null ? "" : moderationMarker;
     }
 
     /** No limits, no latency, no faults, any key but {@code sk-invalid} and {@code sk-forbidden}, a free port on 127.0.0.1. */
     public static SimulatorSettings defaults() {
         return new SimulatorSettings("127.0.0.1", 0, Set.of(), Set.of("sk-invalid"), Set.of("sk-forbidden"), 0, 0, 60,
-                Latency.NONE, Latency.NONE, Latency.NONE, "FORBIDDEN", Map.of(), 600_000, 42, 200L * 1024 * 1024);
+                Latency.NONE, Latency.NONE, Latency.NONE, "FORBIDDEN", Map.of(), 600_000, 42, 200L * 1024 * 1024, 1.0);
     }
 
     /** The defaults overridden by the process environment. */
@@ -99,6 +107,11 @@ public record SimulatorSettings(
             case "high" -> latencyHigh;
             default -> latencyMedium;
         };
+    }
+
+    /** A simulated duration in wall-clock milliseconds: {@code millis} times {@link #timeScale()}. */
+    public long scaledMillis(long millis) {
+        return Math.round(millis * timeScale);
     }
 
     /** These settings with every {@code SIMULATOR_*} variable of {@code env} applied. */
@@ -142,7 +155,8 @@ public record SimulatorSettings(
      * HIGH), {@code _MODERATION_MARKER}, {@code _FAULT_5XX_RATE}, {@code _FAULT_HANG_RATE},
      * {@code _FAULT_MALFORMED_JSON_RATE}, {@code _FAULT_TRUNCATED_B64_RATE},
      * {@code _FAULT_429_NO_RETRY_AFTER_RATE}, {@code _FAULT_WRONG_SIZE_RATE}, {@code _HANG_MS},
-     * {@code _SEED}, {@code _MAX_BODY_BYTES}.
+     * {@code _SEED}, {@code _MAX_BODY_BYTES}, {@code _TIME_SCALE} (a factor on every simulated
+     * duration, not on rate limits).
      *
      * @throws IllegalArgumentException for an unknown name or a malformed value
      */
@@ -169,6 +183,7 @@ public record SimulatorSettings(
                 case "SIMULATOR_HANG_MS" -> b.hangMillis(Long.parseLong(v));
                 case "SIMULATOR_SEED" -> b.seed(Long.parseLong(v));
                 case "SIMULATOR_MAX_BODY_BYTES" -> b.maxBodyBytes(Long.parseLong(v));
+                case "SIMULATOR_TIME_SCALE" -> b.timeScale(Double.parseDouble(v));
                 default -> b.faultRate(faultOfEnvName(envName), Double.parseDouble(v));
             }
         } catch (NumberFormatException e) {
@@ -209,6 +224,7 @@ public record SimulatorSettings(
         private long hangMillis;
         private long seed;
         private long maxBodyBytes;
+        private double timeScale;
 
         private Builder(SimulatorSettings s) {
             host = s.host;
@@ -227,6 +243,7 @@ public record SimulatorSettings(
             hangMillis = s.hangMillis;
             seed = s.seed;
             maxBodyBytes = s.maxBodyBytes;
+            timeScale = s.timeScale;
         }
 
         public Builder host(String v) { host = v; return this; }
@@ -246,6 +263,7 @@ public record SimulatorSettings(
         public Builder hangMillis(long v) { hangMillis = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
         public Builder maxBodyBytes(long v) { maxBodyBytes = v; return this; }
+        public Builder timeScale(double v) { timeScale = v; return this; }
 
         /** The latency of every quality at once. */
         public Builder latency(Latency v) {
@@ -258,7 +276,7 @@ public record SimulatorSettings(
         public SimulatorSettings build() {
             return new SimulatorSettings(host, port, acceptedApiKeys, rejectedApiKeys, forbiddenApiKeys, requestsPerMinute,
                     imagesPerMinute, burstSeconds, latencyLow, latencyMedium, latencyHigh, moderationMarker,
-                    faultRates, hangMillis, seed, maxBodyBytes);
+                    faultRates, hangMillis, seed, maxBodyBytes, timeScale);
         }
     }
 }

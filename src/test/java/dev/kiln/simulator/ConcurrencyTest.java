@@ -2,6 +2,7 @@ package dev.kiln.simulator;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -26,7 +27,7 @@ class ConcurrencyTest {
 
     @BeforeAll
     static void start() {
-        server = SimulatorServer.start(SimulatorSettings.defaults().toBuilder().latency(new Latency(1000, 0)).build());
+        server = SimulatorServer.start();
     }
 
     @AfterAll
@@ -34,8 +35,34 @@ class ConcurrencyTest {
         server.close();
     }
 
+    @BeforeEach
+    void oneSecondLatency() {
+        server.update(SimulatorSettings.defaults().toBuilder().latency(new Latency(1000, 0)).build());
+    }
+
     @Test
     void hundredsOfOneSecondRendersFinishInAboutOneSecond() throws Exception {
+        assertAllInFlightAtOnce(REQUESTS, 1000, 4000);
+    }
+
+    @Test
+    void theTimeScalePlaysSixHundredOneMinuteRendersInOneSecondAndAHalf() throws Exception {
+        // 60 s at a scale of 0.025 is 1.5 s; the rate limits stay unscaled and unlimited here
+        server.update(SimulatorSettings.defaults().toBuilder().latency(new Latency(60_000, 0)).timeScale(0.025).build());
+        assertAllInFlightAtOnce(600, 1500, 6000);
+    }
+
+    @Test
+    void theTimeScaleShortensHangs() {
+        server.update(SimulatorSettings.defaults().toBuilder().hangMillis(20_000).timeScale(0.005).build());
+        long start = System.nanoTime();
+        HttpResponse<byte[]> answer = new ImagesApiClient(server.baseUrl()).generate(
+                java.util.Map.of("model", "gpt-image-2", "prompt", "x"), Fault.HEADER, "hang");
+        assertThat(answer.statusCode()).isEqualTo(500);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(100L, 5000L);
+    }
+
+    private static void assertAllInFlightAtOnce(int requests, long minMillis, long maxMillis) throws Exception {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         // warm the JIT and the client so that the measured round is about waiting, not class loading
         http.send(request("warm-up"), HttpResponse.BodyHandlers.discarding());
@@ -53,7 +80,7 @@ class ConcurrencyTest {
         });
         long start = System.nanoTime();
         List<CompletableFuture<HttpResponse<Void>>> answers = new ArrayList<>();
-        for (int i = 0; i < REQUESTS; i++) {
+        for (int i = 0; i < requests; i++) {
             answers.add(http.sendAsync(request("a teapot " + i), HttpResponse.BodyHandlers.discarding()));
         }
         CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
@@ -61,9 +88,9 @@ class ConcurrencyTest {
         sampler.interrupt();
 
         assertThat(answers).allSatisfy(answer -> assertThat(answer.join().statusCode()).isEqualTo(200));
-        assertThat(peak.get()).as("renders in progress at once").isEqualTo(REQUESTS);
-        // serialized they would take 300 s, through a pool of 50 threads 6 s
-        assertThat(elapsedMillis).as("elapsed ms").isBetween(1000L, 4000L);
+        assertThat(peak.get()).as("renders in progress at once").isEqualTo(requests);
+        // serialized they would take minutes, through a pool of 50 threads several seconds
+        assertThat(elapsedMillis).as("elapsed ms").isBetween(minMillis, maxMillis);
     }
 
     private static HttpRequest request(String prompt) {

@@ -19,6 +19,16 @@ class SimulatorSettingsTest {
         assertThat(s.moderationMarker()).isEqualTo("FORBIDDEN");
         assertThat(s.faultRates().values()).containsOnly(0.0);
         assertThat(s.burstSeconds()).isEqualTo(60);
+        assertThat(s.timeScale()).isEqualTo(1.0);
+    }
+
+    @Test
+    void theTimeScaleMultipliesSimulatedDurations() {
+        SimulatorSettings s = SimulatorSettings.defaults().withEnv(Map.of("SIMULATOR_TIME_SCALE", "0.05"));
+        assertThat(s.timeScale()).isEqualTo(0.05);
+        assertThat(s.scaledMillis(240_000)).isEqualTo(12_000);
+        assertThatThrownBy(() -> s.withSetting("SIMULATOR_TIME_SCALE", "0")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> s.withSetting("SIMULATOR_TIME_SCALE", "-1")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
