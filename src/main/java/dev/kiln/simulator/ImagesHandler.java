@@ -6,6 +6,7 @@ import dev.kiln.image.Dimensions;
 import dev.kiln.image.GptImageRules;
 import dev.kiln.image.ImageFormat;
 import dev.kiln.image.ImageInfo;
+import dev.kiln.image.ImageTokens;
 import dev.kiln.image.Violation;
 
 import java.io.IOException;
@@ -90,7 +91,10 @@ final class ImagesHandler implements HttpHandler {
             checkRules(request);
             Optional<Fault> forced = forcedFault(exchange);
 
-            OrganisationRateLimiter.Decision decision = server.rateLimiter().tryAcquire(request.n());
+            // TPM charges what gpt-image-2 bills by far the most of: the output tokens of the images
+            long outputTokens = ImageTokens.outputPerImage(quality(request), Dimensions.resolve(request.input().size()))
+                    * request.n();
+            OrganisationRateLimiter.Decision decision = server.rateLimiter().tryAcquire(request.n(), outputTokens);
             headers.putAll(decision.headers());
             if (!decision.allowed()) {
                 server.countRateLimited();
@@ -102,7 +106,7 @@ final class ImagesHandler implements HttpHandler {
             if (fault == Fault.RATE_LIMIT_WITHOUT_RETRY_AFTER) {
                 server.countRateLimited();
                 throw rateLimited(new OrganisationRateLimiter.Decision(false, "requests", settings.requestsPerMinute(),
-                        1, 0, Map.of()), request.input().model(), false);
+                        settings.requestsPerMinute(), 1, 0, Map.of()), request.input().model(), false);
             }
             if (fault == Fault.HANG) {
                 Thread.sleep(settings.scaledMillis(settings.hangMillis()));
@@ -134,7 +138,7 @@ final class ImagesHandler implements HttpHandler {
         Dimensions drawn = fault == Fault.WRONG_SIZE ? halved(size) : size;
         ImageFormat format = input.outputFormat() == null ? ImageFormat.PNG : ImageFormat.fromName(input.outputFormat());
         boolean transparent = "transparent".equals(input.background());
-        String quality = input.quality() == null || input.quality().equals("auto") ? "medium" : input.quality();
+        String quality = quality(request);
         List<byte[]> images = new ArrayList<>();
         for (int i = 0; i < request.n(); i++) {
             byte[] image = ImageRenderer.render(request.prompt(), i, drawn, format, transparent, input.outputCompression());
@@ -159,6 +163,12 @@ final class ImagesHandler implements HttpHandler {
         metadata.put("usage", usageJson);
         record(context, 200);
         writer.images(exchange, created, images, metadata, headers);
+    }
+
+    /** The quality rendered: {@code auto} and none render at medium. */
+    private static String quality(RenderRequest request) {
+        String quality = request.input().quality();
+        return quality == null || quality.equals("auto") ? "medium" : quality;
     }
 
     private static Dimensions halved(Dimensions size) {
@@ -251,11 +261,15 @@ final class ImagesHandler implements HttpHandler {
     }
 
     private static ApiError rateLimited(OrganisationRateLimiter.Decision decision, String model, boolean withRetryAfter) {
-        String perMinute = decision.limitType().equals("images") ? "images per min (IPM)" : "requests per min (RPM)";
+        String perMinute = switch (decision.limitType()) {
+            case "images" -> "images per min (IPM)";
+            case "tokens" -> "tokens per min (TPM)";
+            default -> "requests per min (RPM)";
+        };
         long limit = decision.limit();
         String retryIn = withRetryAfter ? " Please try again in " + GoDuration.format(decision.retryAfterMillis()) + "." : "";
         String message = "Rate limit reached for " + model + " in organization org-kiln-simulator on " + perMinute
-                + ": Limit " + limit + ", Requested " + decision.requested() + "." + retryIn
+                + ": Limit " + limit + ", Used " + decision.used() + ", Requested " + decision.requested() + "." + retryIn
                 + " Visit https://platform.openai.com/account/rate-limits to learn more.";
         Map<String, String> headers = withRetryAfter
                 ? Map.of("retry-after", Long.toString((decision.retryAfterMillis() + 999) / 1000),

@@ -21,6 +21,8 @@ import java.util.stream.Collectors;
  *                          {@code sk-forbidden} by default
  * @param requestsPerMinute the organisation's RPM; 0 is unlimited
  * @param imagesPerMinute   the organisation's IPM; 0 is unlimited
+ * @param tokensPerMinute   the organisation's TPM; 0 is unlimited. A request is charged the output tokens
+ *                          of its images ({@link dev.kiln.image.ImageTokens#outputPerImage} times {@code n})
  * @param burstSeconds      how many seconds of the limits the buckets hold; 60 (a full minute) by default
  * @param latencyLow        delay of a {@code low} quality render
  * @param latencyMedium     delay of a {@code medium} (and {@code auto}) quality render
@@ -43,6 +45,7 @@ public record SimulatorSettings(
         Set<String> forbiddenApiKeys,
         int requestsPerMinute,
         int imagesPerMinute,
+        int tokensPerMinute,
         double burstSeconds,
         Latency latencyLow,
         Latency latencyMedium,
@@ -70,7 +73,7 @@ public record SimulatorSettings(
             rates.put(fault, rate);
         }
         faultRates = Map.copyOf(rates);
-        if (requestsPerMinute < 0 || imagesPerMinute < 0 || burstSeconds <= 0 || hangMillis < 0 || maxBodyBytes <= 0) {
+        if (requestsPerMinute < 0 || imagesPerMinute < 0 || tokensPerMinute < 0 || burstSeconds <= 0 || hangMillis < 0 || maxBodyBytes <= 0) {
             throw new IllegalArgumentException("limits must not be negative and burst seconds must be positive");
         }
         if (!(timeScale > 0) || Double.isInfinite(timeScale)) {
@@ -81,7 +84,7 @@ public record SimulatorSettings(
 
     /** No limits, no latency, no faults, any key but {@code sk-invalid} and {@code sk-forbidden}, a free port on 127.0.0.1. */
     public static SimulatorSettings defaults() {
-        return new SimulatorSettings("127.0.0.1", 0, Set.of(), Set.of("sk-invalid"), Set.of("sk-forbidden"), 0, 0, 60,
+        return new SimulatorSettings("127.0.0.1", 0, Set.of(), Set.of("sk-invalid"), Set.of("sk-forbidden"), 0, 0, 0, 60,
                 Latency.NONE, Latency.NONE, Latency.NONE, "FORBIDDEN", Map.of(), 600_000, 42, 200L * 1024 * 1024, 1.0);
     }
 
@@ -150,7 +153,7 @@ public record SimulatorSettings(
 
     /**
      * These settings with one variable applied. The names: {@code SIMULATOR_HOST}, {@code _PORT},
-     * {@code _API_KEYS} and {@code _REJECTED_API_KEYS} (comma-separated), {@code _RPM}, {@code _IPM},
+     * {@code _API_KEYS} and {@code _REJECTED_API_KEYS} (comma-separated), {@code _RPM}, {@code _IPM}, {@code _TPM},
      * {@code _BURST_SECONDS}, {@code _LATENCY_LOW_MS}, {@code _LATENCY_LOW_JITTER_MS} (and MEDIUM,
      * HIGH), {@code _MODERATION_MARKER}, {@code _FAULT_5XX_RATE}, {@code _FAULT_HANG_RATE},
      * {@code _FAULT_MALFORMED_JSON_RATE}, {@code _FAULT_TRUNCATED_B64_RATE},
@@ -172,6 +175,7 @@ public record SimulatorSettings(
                 case "SIMULATOR_FORBIDDEN_API_KEYS" -> b.forbiddenApiKeys(splitList(v));
                 case "SIMULATOR_RPM" -> b.requestsPerMinute(Integer.parseInt(v));
                 case "SIMULATOR_IPM" -> b.imagesPerMinute(Integer.parseInt(v));
+                case "SIMULATOR_TPM" -> b.tokensPerMinute(Integer.parseInt(v));
                 case "SIMULATOR_BURST_SECONDS" -> b.burstSeconds(Double.parseDouble(v));
                 case "SIMULATOR_LATENCY_LOW_MS" -> b.latencyLow(new Latency(Long.parseLong(v), latencyLow.jitterMillis()));
                 case "SIMULATOR_LATENCY_LOW_JITTER_MS" -> b.latencyLow(new Latency(latencyLow.meanMillis(), Long.parseLong(v)));
@@ -215,6 +219,7 @@ public record SimulatorSettings(
         private Set<String> forbiddenApiKeys;
         private int requestsPerMinute;
         private int imagesPerMinute;
+        private int tokensPerMinute;
         private double burstSeconds;
         private Latency latencyLow;
         private Latency latencyMedium;
@@ -234,6 +239,7 @@ public record SimulatorSettings(
             forbiddenApiKeys = s.forbiddenApiKeys;
             requestsPerMinute = s.requestsPerMinute;
             imagesPerMinute = s.imagesPerMinute;
+            tokensPerMinute = s.tokensPerMinute;
             burstSeconds = s.burstSeconds;
             latencyLow = s.latencyLow;
             latencyMedium = s.latencyMedium;
@@ -253,6 +259,7 @@ public record SimulatorSettings(
         public Builder forbiddenApiKeys(Set<String> v) { forbiddenApiKeys = v; return this; }
         public Builder requestsPerMinute(int v) { requestsPerMinute = v; return this; }
         public Builder imagesPerMinute(int v) { imagesPerMinute = v; return this; }
+        public Builder tokensPerMinute(int v) { tokensPerMinute = v; return this; }
         public Builder burstSeconds(double v) { burstSeconds = v; return this; }
         public Builder latencyLow(Latency v) { latencyLow = v; return this; }
         public Builder latencyMedium(Latency v) { latencyMedium = v; return this; }
@@ -275,7 +282,7 @@ public record SimulatorSettings(
 
         public SimulatorSettings build() {
             return new SimulatorSettings(host, port, acceptedApiKeys, rejectedApiKeys, forbiddenApiKeys, requestsPerMinute,
-                    imagesPerMinute, burstSeconds, latencyLow, latencyMedium, latencyHigh, moderationMarker,
+                    imagesPerMinute, tokensPerMinute, burstSeconds, latencyLow, latencyMedium, latencyHigh, moderationMarker,
                     faultRates, hangMillis, seed, maxBodyBytes, timeScale);
         }
     }

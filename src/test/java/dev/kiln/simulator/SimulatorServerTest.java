@@ -251,6 +251,34 @@ class SimulatorServerTest {
     }
 
     @Test
+    void tokensPerMinuteChargesOutputTokensAndAnswers429OfTypeTokens() {
+        // a medium 1024x1024 image is 1056 output tokens: two fit in 2500, the third does not
+        server.update(SimulatorSettings.defaults().toBuilder().tokensPerMinute(2500).build());
+        Map<String, Object> body = Map.of("model", "gpt-image-2", "prompt", "x", "quality", "medium", "size", "1024x1024");
+        HttpResponse<byte[]> first = client.generate(body);
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(first.headers().firstValue("x-ratelimit-limit-tokens")).hasValue("2500");
+        assertThat(Long.parseLong(first.headers().firstValue("x-ratelimit-remaining-tokens").orElseThrow()))
+                .isBetween(1444L, 1460L);
+        assertThat(first.headers().firstValue("x-ratelimit-reset-tokens")).get().asString().matches("2[45](\\.\\d+)?s");
+        assertThat(client.generate(body).statusCode()).isEqualTo(200);
+
+        HttpResponse<byte[]> limited = client.generate(body);
+        assertThat(limited.statusCode()).isEqualTo(429);
+        JsonNode error = ImagesApiClient.json(limited).path("error");
+        assertThat(error.path("type").asText()).isEqualTo("tokens");
+        assertThat(error.path("code").asText()).isEqualTo("rate_limit_exceeded");
+        // the bucket refills by some 42 tokens a second between the calls
+        assertThat(error.path("message").asText())
+                .matches("Rate limit reached for gpt-image-2 in organization \\S+ on tokens per min \\(TPM\\): "
+                        + "Limit 2500, Used 2\\d{3}, Requested 1056\\. Please try again in [\\d.]+m?s\\. .*");
+        assertThat(Long.parseLong(limited.headers().firstValue("x-ratelimit-remaining-tokens").orElseThrow()))
+                .isBetween(388L, 500L);
+        assertThat(limited.headers().firstValue("retry-after-ms")).isPresent();
+        assertThat(server.renderCount()).isEqualTo(2);
+    }
+
+    @Test
     void aRenderIsListedInProgressUntilItIsAnswered() throws Exception {
         server.update(SimulatorSettings.defaults().toBuilder().latency(new Latency(1500, 0)).build());
         var answer = java.util.concurrent.CompletableFuture.supplyAsync(() ->
