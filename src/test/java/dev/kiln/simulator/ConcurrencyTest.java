@@ -42,14 +42,14 @@ class ConcurrencyTest {
 
     @Test
     void hundredsOfOneSecondRendersFinishInAboutOneSecond() throws Exception {
-        assertAllInFlightAtOnce(REQUESTS, 1000, 4000);
+        assertAllInFlightAtOnce(REQUESTS, 1000, 10_000);
     }
 
     @Test
     void theTimeScalePlaysSixHundredOneMinuteRendersInOneSecondAndAHalf() throws Exception {
         // 60 s at a scale of 0.025 is 1.5 s; the rate limits stay unscaled and unlimited here
         server.update(SimulatorSettings.defaults().toBuilder().latency(new Latency(60_000, 0)).timeScale(0.025).build());
-        assertAllInFlightAtOnce(600, 1500, 6000);
+        assertAllInFlightAtOnce(600, 1500, 10_000);
     }
 
     @Test
@@ -89,7 +89,8 @@ class ConcurrencyTest {
 
         assertThat(answers).allSatisfy(answer -> assertThat(answer.join().statusCode()).isEqualTo(200));
         assertThat(peak.get()).as("renders in progress at once").isEqualTo(requests);
-        // serialized they would take minutes, through a pool of 50 threads several seconds
+        // serialized they would take minutes; the peak above is the real proof, the bound is loose
+        // because the build machine is shared
         assertThat(elapsedMillis).as("elapsed ms").isBetween(minMillis, maxMillis);
     }
 
