@@ -17,8 +17,9 @@ import java.util.Map;
  *
  * @param images   the encoded images, in order
  * @param metadata the answer's fields after {@code data}
+ * @param usage    the tokens in {@code metadata}'s {@code usage}
  */
-record ImageAnswer(List<byte[]> images, Map<String, Object> metadata) {
+record ImageAnswer(List<byte[]> images, Map<String, Object> metadata, TokenUsage usage) {
 
     /** Renders {@code request}; {@link Fault#WRONG_SIZE} and {@link Fault#TRUNCATED_B64} spoil the images. */
     static ImageAnswer render(RenderRequest request, Fault fault, SimulatorServer server) {
@@ -42,7 +43,7 @@ record ImageAnswer(List<byte[]> images, Map<String, Object> metadata) {
         metadata.put("quality", quality);
         metadata.put("size", size.toString());
         metadata.put("usage", usageJson(usage));
-        return new ImageAnswer(List.copyOf(images), metadata);
+        return new ImageAnswer(List.copyOf(images), metadata, usage);
     }
 
     /** {@code usage} as OpenAI spells it. */

@@ -36,6 +36,8 @@ import java.util.stream.Collectors;
  *                          hang and the Batch API's completion delay; 1 by default, 0.05 plays a
  *                          4-minute render in 12 s. Rate limits are not scaled: they are the real
  *                          limits a client is measured against, per minute of wall-clock time
+ * @param batchCompletionDelayMillis how long a Batch API batch takes from creation to {@code completed}
+ *                          (before the time scale), if rendering its lines takes no longer; 0 by default
  */
 public record SimulatorSettings(
         String host,
@@ -55,7 +57,8 @@ public record SimulatorSettings(
         long hangMillis,
         long seed,
         long maxBodyBytes,
-        double timeScale) {
+        double timeScale,
+        long batchCompletionDelayMillis) {
 
     /** The environment variables' common prefix. */
     public static final String ENV_PREFIX = "SIMULATOR_";
@@ -76,6 +79,9 @@ public record SimulatorSettings(
         if (requestsPerMinute < 0 || imagesPerMinute < 0 || tokensPerMinute < 0 || burstSeconds <= 0 || hangMillis < 0 || maxBodyBytes <= 0) {
             throw new IllegalArgumentException("limits must not be negative and burst seconds must be positive");
         }
+        if (batchCompletionDelayMillis < 0) {
+            throw new IllegalArgumentException("the batch completion delay must not be negative");
+        }
         if (!(timeScale > 0) || Double.isInfinite(timeScale)) {
             throw new IllegalArgumentException("the time scale must be a positive number: " + timeScale);
         }
@@ -85,7 +91,7 @@ public record SimulatorSettings(
     /** No limits, no latency, no faults, any key but {@code sk-invalid} and {@code sk-forbidden}, a free port on 127.0.0.1. */
     public static SimulatorSettings defaults() {
         return new SimulatorSettings("127.0.0.1", 0, Set.of(), Set.of("sk-invalid"), Set.of("sk-forbidden"), 0, 0, 0, 60,
-                Latency.NONE, Latency.NONE, Latency.NONE, "FORBIDDEN", Map.of(), 600_000, 42, 200L * 1024 * 1024, 1.0);
+                Latency.NONE, Latency.NONE, Latency.NONE, "FORBIDDEN", Map.of(), 600_000, 42, 200L * 1024 * 1024, 1.0, 0);
     }
 
     /** The defaults overridden by the process environment. */
@@ -159,7 +165,8 @@ public record SimulatorSettings(
      * {@code _FAULT_MALFORMED_JSON_RATE}, {@code _FAULT_TRUNCATED_B64_RATE},
      * {@code _FAULT_429_NO_RETRY_AFTER_RATE}, {@code _FAULT_WRONG_SIZE_RATE}, {@code _HANG_MS},
      * {@code _SEED}, {@code _MAX_BODY_BYTES}, {@code _TIME_SCALE} (a factor on every simulated
-     * duration, not on rate limits).
+     * duration, not on rate limits), {@code _BATCH_COMPLETION_DELAY} (a duration such as {@code 90s},
+     * {@code 10m}, {@code 1h}, {@code 250ms} or ISO-8601 {@code PT10M}; a bare number is milliseconds).
      *
      * @throws IllegalArgumentException for an unknown name or a malformed value
      */
@@ -188,12 +195,37 @@ public record SimulatorSettings(
                 case "SIMULATOR_SEED" -> b.seed(Long.parseLong(v));
                 case "SIMULATOR_MAX_BODY_BYTES" -> b.maxBodyBytes(Long.parseLong(v));
                 case "SIMULATOR_TIME_SCALE" -> b.timeScale(Double.parseDouble(v));
+                case "SIMULATOR_BATCH_COMPLETION_DELAY" -> b.batchCompletionDelayMillis(durationMillis(v));
                 default -> b.faultRate(faultOfEnvName(envName), Double.parseDouble(v));
             }
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(envName + ": not a number: " + value, e);
         }
         return b.build();
+    }
+
+    /** {@code 250ms}, {@code 90s}, {@code 10m}, {@code 1h}, {@code 1.5h}, {@code PT10M}, or bare milliseconds. */
+    static long durationMillis(String value) {
+        String v = value.trim().toLowerCase(Locale.ROOT);
+        if (v.startsWith("pt") || v.startsWith("p")) {
+            try {
+                return java.time.Duration.parse(v.toUpperCase(Locale.ROOT)).toMillis();
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new NumberFormatException("not a duration: " + value);
+            }
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)?").matcher(v);
+        if (!m.matches()) {
+            throw new NumberFormatException("not a duration: " + value);
+        }
+        double amount = Double.parseDouble(m.group(1));
+        long unitMillis = m.group(2) == null ? 1 : switch (m.group(2)) {
+            case "ms" -> 1;
+            case "s" -> 1000;
+            case "m" -> 60_000;
+            default -> 3_600_000;
+        };
+        return Math.round(amount * unitMillis);
     }
 
     private static Fault faultOfEnvName(String envName) {
@@ -230,6 +262,7 @@ public record SimulatorSettings(
         private long seed;
         private long maxBodyBytes;
         private double timeScale;
+        private long batchCompletionDelayMillis;
 
         private Builder(SimulatorSettings s) {
             host = s.host;
@@ -250,6 +283,7 @@ public record SimulatorSettings(
             seed = s.seed;
             maxBodyBytes = s.maxBodyBytes;
             timeScale = s.timeScale;
+            batchCompletionDelayMillis = s.batchCompletionDelayMillis;
         }
 
         public Builder host(String v) { host = v; return this; }
@@ -271,6 +305,7 @@ public record SimulatorSettings(
         public Builder seed(long v) { seed = v; return this; }
         public Builder maxBodyBytes(long v) { maxBodyBytes = v; return this; }
         public Builder timeScale(double v) { timeScale = v; return this; }
+        public Builder batchCompletionDelayMillis(long v) { batchCompletionDelayMillis = v; return this; }
 
         /** The latency of every quality at once. */
         public Builder latency(Latency v) {
@@ -283,7 +318,8 @@ public record SimulatorSettings(
         public SimulatorSettings build() {
             return new SimulatorSettings(host, port, acceptedApiKeys, rejectedApiKeys, forbiddenApiKeys, requestsPerMinute,
                     imagesPerMinute, tokensPerMinute, burstSeconds, latencyLow, latencyMedium, latencyHigh, moderationMarker,
-                    faultRates, hangMillis, seed, maxBodyBytes, timeScale);
+                    faultRates, hangMillis, seed, maxBodyBytes, timeScale,
+                    batchCompletionDelayMillis);
         }
     }
 }
