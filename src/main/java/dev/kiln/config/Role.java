@@ -4,22 +4,29 @@ package dev.kiln.config;
 public enum Role {
     /** REST intake and the status view. */
     API,
+    /** The Kafka Streams application that holds pending jobs and releases them fairly. */
+    DISPATCHER,
     /** Kafka consumer that renders jobs. */
     WORKER,
-    /** Both, as in the local run. */
+    /** All of them, as in the local run. */
     ALL;
 
     /** Whether this role serves the REST API and the status view. */
     public boolean runsApi() {
-        return this != WORKER;
+        return this == API || this == ALL;
+    }
+
+    /** Whether this role runs the dispatcher. */
+    public boolean runsDispatcher() {
+        return this == DISPATCHER || this == ALL;
     }
 
     /** Whether this role consumes and renders jobs. */
     public boolean runsWorker() {
-        return this != API;
+        return this == WORKER || this == ALL;
     }
 
-    /** Parses {@code api}, {@code worker} or {@code all}, ignoring case. */
+    /** Parses {@code api}, {@code dispatcher}, {@code worker} or {@code all}, ignoring case. */
     public static Role parse(String value) {
         if (value == null || value.isBlank()) {
             return ALL;
@@ -27,7 +34,7 @@ public enum Role {
         try {
             return valueOf(value.trim().toUpperCase(java.util.Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("KILN_ROLE must be api, worker or all, not '" + value + "'", e);
+            throw new IllegalArgumentException("KILN_ROLE must be api, dispatcher, worker or all, not '" + value + "'", e);
         }
     }
 }

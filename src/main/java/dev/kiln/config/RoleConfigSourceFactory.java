@@ -12,7 +12,9 @@ import java.util.Map;
 /**
  * Turns {@code KILN_ROLE} into the switches of the parts it starts. The Kafka channel of the
  * worker must be disabled before SmallRye wires it, which only configuration can do, so the role
- * is translated here rather than checked in code.
+ * is translated here rather than checked in code. The status view and the dispatcher start their
+ * own Kafka Streams instances and read the role themselves ({@link Role#runsApi()},
+ * {@link Role#runsDispatcher()}).
  */
 public class RoleConfigSourceFactory implements ConfigSourceFactory {
 

@@ -7,6 +7,8 @@ public final class EventTypes {
     public static final String JOB_REQUESTED = "kiln.job.requested";
     /** A batch was accepted. */
     public static final String BATCH_CREATED = "kiln.batch.created";
+    /** Every job of a batch has ended; the last event of a batch on {@code kiln.status}. */
+    public static final String BATCH_COMPLETED = "kiln.batch.completed";
     /** Prefix of every job state change. */
     public static final String JOB_PREFIX = "kiln.job.";
     /** The {@code source} of every event Kiln publishes. */

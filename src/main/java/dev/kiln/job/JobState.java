@@ -6,15 +6,17 @@ import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Locale;
 
 /**
- * The life of one job: {@code queued -> running -> succeeded | failed | cancelled}. A retry goes
- * from {@code running} back to {@code queued} with the attempt raised by one.
+ * The life of one job: {@code queued -> running -> succeeded | failed | cancelled | expired}. A
+ * retry goes from {@code running} back to {@code queued} with the attempt raised by one. The
+ * dispatcher ends pending jobs {@code cancelled} (a cancel) or {@code expired} (the batch's
+ * deadline passed before they started).
  */
 public enum JobState {
-    QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED;
+    QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, EXPIRED;
 
     /** Whether no further change can follow. */
     public boolean isTerminal() {
-        return this == SUCCEEDED || this == FAILED || this == CANCELLED;
+        return this == SUCCEEDED || this == FAILED || this == CANCELLED || this == EXPIRED;
     }
 
     /**
@@ -25,7 +27,7 @@ public enum JobState {
      * re-reported by a redelivered job (same outputs, so it is accepted as news).
      */
     public boolean acceptsMove(int attempt, JobState next, int nextAttempt) {
-        if (this == SUCCEEDED || this == CANCELLED) {
+        if (this == SUCCEEDED || this == CANCELLED || this == EXPIRED) {
             return false;
         }
         if (this == FAILED) {

@@ -7,10 +7,12 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -20,6 +22,7 @@ import java.util.concurrent.TimeUnit;
  * on a topic that does not exist, and topics auto-created by a client would get the broker's
  * default partition count rather than ours. {@code kiln.status} keeps time-based retention,
  * never compaction: the view is the fold of every event, so none may be dropped.
+ * {@code kiln.tenants} is compacted: only each tenant's latest record matters, kept for ever.
  */
 @ApplicationScoped
 public class TopicSetup {
@@ -42,10 +45,16 @@ public class TopicSetup {
         List<NewTopic> topics = new ArrayList<>();
         topics.add(topic(Topics.JOBS, config.jobsPartitions()));
         topics.add(topic(Topics.STATUS, config.statusPartitions()));
+        topics.add(topic(Topics.ITEMS, config.dispatchPartitions()));
+        topics.add(topic(Topics.CONTROL, config.dispatchPartitions()));
+        // Co-partitioned with kiln.status: the webhook notifier joins the two in one task.
+        topics.add(topic(Topics.WEBHOOKS, config.statusPartitions()));
         // SmallRye writes a retried or dead record to the partition number it came from, so these
         // topics need as many partitions as kiln.jobs.
         topics.add(topic(Topics.JOBS_DLQ, config.jobsPartitions()));
         config.retryTopics().forEach(name -> topics.add(topic(name, config.jobsPartitions())));
+        topics.add(topic(Topics.TENANTS, config.tenantsPartitions())
+                .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
         try (Admin admin = admins.create("kiln-topic-setup")) {
             for (NewTopic topic : topics) {
                 createOne(admin, topic);

@@ -10,8 +10,25 @@ public final class Topics {
     public static final String JOBS = "kiln.jobs";
     /** Topic of state changes, keyed by batch id. */
     public static final String STATUS = "kiln.status";
+    /**
+     * Staged jobs of accepted batches, keyed by batch id, read by the dispatcher. One partition, so
+     * that one active dispatcher task sees every tenant's backlog and shares fairly across all.
+     */
+    public static final String ITEMS = "kiln.items";
+    /**
+     * Cancel and retry commands, keyed by batch id. One partition, co-partitioned with
+     * {@link #ITEMS}; workers tail it to skip cancelled jobs they have not started.
+     */
+    public static final String CONTROL = "kiln.control";
+    /**
+     * Webhook deliveries and their attempts, keyed by batch id. It must have as many partitions as
+     * {@link #STATUS}: the notifier reads both in one Kafka Streams task per partition.
+     */
+    public static final String WEBHOOKS = "kiln.webhooks";
     /** Dead letters of jobs that could not be handled at all. */
     public static final String JOBS_DLQ = "kiln.jobs.dlq";
+    /** Compacted topic of tenants, keyed by tenant id: key hashes, quotas, sealed webhook secrets. */
+    public static final String TENANTS = "kiln.tenants";
 
     /** Outgoing channel to {@link #JOBS}. */
     public static final String JOBS_OUT = "jobs-out";

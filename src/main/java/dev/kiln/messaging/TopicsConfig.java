@@ -18,9 +18,19 @@ public interface TopicsConfig {
     @WithDefault("12")
     int jobsPartitions();
 
-    /** Partitions of {@code kiln.status}. */
+    /** Partitions of {@code kiln.status}, and of {@code kiln.webhooks}, which must match it. */
     @WithDefault("6")
     int statusPartitions();
+
+    /**
+     * Partitions of {@code kiln.items} and {@code kiln.control}. Must stay 1: the dispatcher's
+     * fairness needs one task that sees every tenant, and the two topics must be co-partitioned.
+     */
+    @WithDefault("1")
+    int dispatchPartitions();
+    /** Partitions of {@code kiln.tenants}: a handful of small records, read whole by every api replica. */
+    @WithDefault("1")
+    int tenantsPartitions();
 
     /** Replication factor of created topics; the broker's default when unset. */
     Optional<Short> replicationFactor();

@@ -18,8 +18,11 @@ import java.util.Map;
  *   <li>{@code POST /simulator/settings}: a JSON object of settings named like the environment
  *       variables without their prefix, in either case ({@code {"ipm": 5, "fault_5xx_rate": 0.5}});</li>
  *   <li>{@code GET /simulator/received}: the request log;</li>
- *   <li>{@code GET /simulator/stats}: {@code render_count}, {@code rate_limited_count}, {@code in_progress_count};</li>
- *   <li>{@code POST /simulator/reset}: forget the log, zero the counters.</li>
+ *   <li>{@code GET /simulator/batch-requests}: every batch line run, with its {@code batch_id} and {@code custom_id};</li>
+ *   <li>{@code GET /simulator/stats}: {@code render_count}, {@code rate_limited_count}, {@code in_progress_count},
+ *       {@code batch_count} (batches created), {@code batch_request_count} (batch lines run) and
+ *       {@code batch_render_count} (images rendered for them, also in {@code render_count});</li>
+ *   <li>{@code POST /simulator/reset}: forget the logs, zero the counters.</li>
  * </ul>
  */
 final class AdminHandler implements HttpHandler {
@@ -42,10 +45,15 @@ final class AdminHandler implements HttpHandler {
                 case "GET /simulator/settings" -> writer.json(exchange, 200, server.settings(), Map.of());
                 case "POST /simulator/settings" -> updateSettings(exchange);
                 case "GET /simulator/received" -> writer.json(exchange, 200, server.received().stream().map(AdminHandler::asJson).toList(), Map.of());
+                case "GET /simulator/batch-requests" -> writer.json(exchange, 200, server.receivedBatchRequests().stream()
+                        .map(AdminHandler::asJson).toList(), Map.of());
                 case "GET /simulator/stats" -> writer.json(exchange, 200, Map.of(
                         "render_count", server.renderCount(),
                         "rate_limited_count", server.rateLimitedCount(),
-                        "in_progress_count", server.inProgress().size()), Map.of());
+                        "in_progress_count", server.inProgress().size(),
+                        "batch_count", server.batchCount(),
+                        "batch_request_count", server.receivedBatchRequests().size(),
+                        "batch_render_count", server.batchRenderCount()), Map.of());
                 case "POST /simulator/reset" -> {
                     server.reset();
                     writer.json(exchange, 200, Map.of("reset", true), Map.of());
@@ -53,6 +61,14 @@ final class AdminHandler implements HttpHandler {
                 default -> writer.error(exchange, ApiError.invalid(null, "unknown_url", "No route " + route + "."), Map.of());
             }
         }
+    }
+
+    private static Map<String, Object> asJson(ReceivedBatchRequest r) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("batch_id", r.batchId());
+        out.put("custom_id", r.customId());
+        out.putAll(asJson(r.request()));
+        return out;
     }
 
     /** As a map, so that {@code receivedAt} needs no Jackson time module. */

@@ -11,7 +11,7 @@ import java.util.Optional;
 public enum Fault {
     /** 500 with OpenAI's {@code server_error} body. */
     SERVER_ERROR("5xx"),
-    /** No answer for {@link SimulatorSettings#hangMillis()}, then a 500 if the client is still there. */
+    /** No answer for {@link SimulatorSettings#hangMillis()} (times the time scale), then a 500 if the client is still there. */
     HANG("hang"),
     /** 200 with a JSON body cut off in the middle. */
     MALFORMED_JSON("malformed-json"),

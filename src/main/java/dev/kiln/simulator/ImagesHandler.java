@@ -3,22 +3,14 @@ package dev.kiln.simulator;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import dev.kiln.image.Dimensions;
-import dev.kiln.image.GptImageRules;
-import dev.kiln.image.ImageFormat;
-import dev.kiln.image.ImageInfo;
-import dev.kiln.image.Violation;
+import dev.kiln.image.ImageTokens;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Collectors;
 
 /**
  * {@code POST /v1/images/generations} and {@code POST /v1/images/edits}. The steps, in the order
@@ -54,7 +46,6 @@ final class ImagesHandler implements HttpHandler {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the server is closing; a hang never answers
         } finally {
-            server.ended(context);
             if (!context.recorded) {
                 record(context, 0);
             }
@@ -62,8 +53,12 @@ final class ImagesHandler implements HttpHandler {
         }
     }
 
-    /** Logged before the answer is written, so a client that has its answer also finds it in the log. */
+    /**
+     * Logged, and no longer in progress, before the answer is written: a client that has its answer
+     * finds it in the log and no longer among the requests in progress.
+     */
     private void record(RequestContext context, int status) {
+        server.ended(context);
         context.recorded = true;
         server.record(context.toRecord(status));
     }
@@ -77,120 +72,57 @@ final class ImagesHandler implements HttpHandler {
                 throw new ApiError(405, "invalid_request_error", null, "method_not_allowed",
                         "Only POST is supported here.", Map.of());
             }
-            authenticate(exchange, context, settings);
+            context.apiKey = Authentication.bearerKey(exchange);
+            Authentication.check(context.apiKey, settings);
             byte[] body = readBody(exchange, settings.maxBodyBytes());
             String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
             RenderRequest request = endpoint.equals("edits")
                     ? reader.readEdit(body, contentType, context)
                     : reader.readGeneration(body, contentType, context);
             headers.put(PROMPT_SHA256_HEADER, Hashes.sha256Hex(request.prompt()));
-            checkRules(request);
+            RequestChecks.checkRules(request);
             Optional<Fault> forced = forcedFault(exchange);
 
-            OrganisationRateLimiter.Decision decision = server.rateLimiter().tryAcquire(request.n());
+            // TPM charges what gpt-image-2 bills by far the most of: the output tokens of the images
+            long outputTokens = ImageTokens.outputPerImage(ImageAnswer.quality(request), Dimensions.resolve(request.input().size()))
+                    * request.n();
+            OrganisationRateLimiter.Decision decision = server.rateLimiter().tryAcquire(request.n(), outputTokens);
             headers.putAll(decision.headers());
             if (!decision.allowed()) {
                 server.countRateLimited();
                 throw rateLimited(decision, request.input().model(), true);
             }
             server.began(context);
-            Fault fault = forced.orElseGet(() -> randomFault(settings));
+            Fault fault = forced.orElseGet(() -> RequestChecks.randomFault(settings, server.random()));
             context.fault = fault;
             if (fault == Fault.RATE_LIMIT_WITHOUT_RETRY_AFTER) {
                 server.countRateLimited();
                 throw rateLimited(new OrganisationRateLimiter.Decision(false, "requests", settings.requestsPerMinute(),
-                        1, 0, Map.of()), request.input().model(), false);
+                        settings.requestsPerMinute(), 1, 0, Map.of()), request.input().model(), false);
             }
             if (fault == Fault.HANG) {
-                Thread.sleep(settings.hangMillis());
-                throw serverError();
+                Thread.sleep(settings.scaledMillis(settings.hangMillis()));
+                throw RequestChecks.serverError();
             }
             if (fault == Fault.SERVER_ERROR) {
-                throw serverError();
+                throw RequestChecks.serverError();
             }
-            checkModeration(request.prompt(), settings, context);
-            Thread.sleep(settings.latencyFor(request.input().quality()).sampleMillis(server.random()));
+            RequestChecks.checkModeration(request.prompt(), settings, context.requestId);
+            Thread.sleep(settings.scaledMillis(settings.latencyFor(request.input().quality()).sampleMillis(server.random())));
             long created = System.currentTimeMillis() / 1000;
             if (fault == Fault.MALFORMED_JSON) {
                 record(context, 200);
                 writer.malformed(exchange, created, headers);
                 return;
             }
-            render(exchange, context, request, fault, created, headers);
+            ImageAnswer answer = ImageAnswer.render(request, fault, server);
+            record(context, 200);
+            writer.images(exchange, created, answer.images(), answer.metadata(), headers);
         } catch (ApiError e) {
             headers.putAll(e.headers);
             record(context, e.status);
             writer.error(exchange, e, headers);
         }
-    }
-
-    private void render(HttpExchange exchange, RequestContext context, RenderRequest request, Fault fault, long created,
-                        Map<String, String> headers) throws IOException {
-        var input = request.input();
-        Dimensions size = Dimensions.resolve(input.size());
-        Dimensions drawn = fault == Fault.WRONG_SIZE ? halved(size) : size;
-        ImageFormat format = input.outputFormat() == null ? ImageFormat.PNG : ImageFormat.fromName(input.outputFormat());
-        boolean transparent = "transparent".equals(input.background());
-        String quality = input.quality() == null || input.quality().equals("auto") ? "medium" : input.quality();
-        List<byte[]> images = new ArrayList<>();
-        for (int i = 0; i < request.n(); i++) {
-            byte[] image = ImageRenderer.render(request.prompt(), i, drawn, format, transparent, input.outputCompression());
-            server.countRender();
-            images.add(fault == Fault.TRUNCATED_B64 ? Arrays.copyOf(image, image.length / 2 / 3 * 3) : image);
-        }
-        TokenUsage usage = TokenUsage.of(request.prompt(),
-                request.inputImages().stream().map(ImageInfo::dimensions).toList(), size, quality, request.n());
-        Map<String, Object> metadata = new LinkedHashMap<>();
-        metadata.put("background", transparent ? "transparent" : "opaque");
-        metadata.put("output_format", format.apiName());
-        metadata.put("quality", quality);
-        metadata.put("size", size.toString());
-        Map<String, Object> details = new LinkedHashMap<>();
-        details.put("text_tokens", usage.textTokens());
-        details.put("image_tokens", usage.imageTokens());
-        Map<String, Object> usageJson = new LinkedHashMap<>();
-        usageJson.put("input_tokens", usage.inputTokens());
-        usageJson.put("input_tokens_details", details);
-        usageJson.put("output_tokens", usage.outputTokens());
-        usageJson.put("total_tokens", usage.totalTokens());
-        metadata.put("usage", usageJson);
-        record(context, 200);
-        writer.images(exchange, created, images, metadata, headers);
-    }
-
-    private static Dimensions halved(Dimensions size) {
-        return new Dimensions(Math.max(16, size.width() / 2), Math.max(16, size.height() / 2));
-    }
-
-    private static void authenticate(HttpExchange exchange, RequestContext context, SimulatorSettings settings)
-            throws ApiError {
-        String authorization = exchange.getRequestHeaders().getFirst("Authorization");
-        String key = authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
-                ? authorization.substring(7).trim() : "";
-        context.apiKey = key.isEmpty() ? null : key;
-        if (key.isEmpty()) {
-            throw new ApiError(401, "invalid_request_error", null, null,
-                    "You didn't provide an API key. You need to provide your API key in an Authorization header "
-                            + "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", Map.of());
-        }
-        boolean accepted = settings.acceptedApiKeys().isEmpty() || settings.acceptedApiKeys().contains(key);
-        if (!accepted || settings.rejectedApiKeys().contains(key)) {
-            throw new ApiError(401, "invalid_request_error", null, "invalid_api_key",
-                    "Incorrect API key provided: " + redact(key) + ". You can find your API key at "
-                            + "https://platform.openai.com/account/api-keys.", Map.of());
-        }
-        if (settings.forbiddenApiKeys().contains(key)) {
-            throw new ApiError(403, "invalid_request_error", null, "organization_not_verified",
-                    "Your organization must be verified to use the model `gpt-image-2`.", Map.of());
-        }
-    }
-
-    /** OpenAI shows only the start and the end of a wrong key. */
-    private static String redact(String key) {
-        if (key.length() <= 8) {
-            return "*".repeat(key.length());
-        }
-        return key.substring(0, 4) + "*".repeat(Math.min(20, key.length() - 8)) + key.substring(key.length() - 4);
     }
 
     private static byte[] readBody(HttpExchange exchange, long maxBytes) throws IOException, ApiError {
@@ -202,15 +134,6 @@ final class ImagesHandler implements HttpHandler {
                         "The request body is larger than " + limit + " bytes.", Map.of());
             }
             return body;
-        }
-    }
-
-    private static void checkRules(RenderRequest request) throws ApiError {
-        List<Violation> violations = GptImageRules.validate(request.input());
-        if (!violations.isEmpty()) {
-            String message = violations.stream().map(v -> "Invalid '" + v.field() + "': " + v.reason() + ".")
-                    .collect(Collectors.joining(" "));
-            throw ApiError.invalid(violations.get(0).field(), "invalid_value", message);
         }
     }
 
@@ -226,43 +149,21 @@ final class ImagesHandler implements HttpHandler {
         return fault;
     }
 
-    /** Each fault gets its own draw, in declaration order; the first that hits wins. */
-    private Fault randomFault(SimulatorSettings settings) {
-        for (Fault fault : Fault.values()) {
-            double rate = settings.faultRates().get(fault);
-            if (rate > 0 && server.random().nextDouble() < rate) {
-                return fault;
-            }
-        }
-        return null;
-    }
-
-    private static void checkModeration(String prompt, SimulatorSettings settings, RequestContext context)
-            throws ApiError {
-        String marker = settings.moderationMarker();
-        if (!marker.isBlank() && prompt.toLowerCase(Locale.ROOT).contains(marker.toLowerCase(Locale.ROOT))) {
-            throw new ApiError(400, "image_generation_user_error", null, "moderation_blocked",
-                    "Your request was rejected by the safety system. If you believe this is an error, contact us "
-                            + "at help.openai.com and include the request ID " + context.requestId + ".", Map.of());
-        }
-    }
-
     private static ApiError rateLimited(OrganisationRateLimiter.Decision decision, String model, boolean withRetryAfter) {
-        String perMinute = decision.limitType().equals("images") ? "images per min (IPM)" : "requests per min (RPM)";
+        String perMinute = switch (decision.limitType()) {
+            case "images" -> "images per min (IPM)";
+            case "tokens" -> "tokens per min (TPM)";
+            default -> "requests per min (RPM)";
+        };
         long limit = decision.limit();
         String retryIn = withRetryAfter ? " Please try again in " + GoDuration.format(decision.retryAfterMillis()) + "." : "";
         String message = "Rate limit reached for " + model + " in organization org-kiln-simulator on " + perMinute
-                + ": Limit " + limit + ", Requested " + decision.requested() + "." + retryIn
+                + ": Limit " + limit + ", Used " + decision.used() + ", Requested " + decision.requested() + "." + retryIn
                 + " Visit https://platform.openai.com/account/rate-limits to learn more.";
         Map<String, String> headers = withRetryAfter
                 ? Map.of("retry-after", Long.toString((decision.retryAfterMillis() + 999) / 1000),
                         "retry-after-ms", Long.toString(decision.retryAfterMillis()))
                 : Map.of();
         return new ApiError(429, decision.limitType(), null, "rate_limit_exceeded", message, headers);
-    }
-
-    private static ApiError serverError() {
-        return new ApiError(500, "server_error", null, "server_error",
-                "The server had an error while processing your request. Sorry about that!", Map.of());
     }
 }

@@ -102,6 +102,71 @@ final class RenderRequestReader {
                 }
             }
         }
+        return edit(context, images, mask);
+    }
+
+    /**
+     * An edit in JSON, as the Batch API carries it (OpenAI's {@code EditImageBodyJsonParam}):
+     * {@code images} is an array of references and {@code mask} one reference, each
+     * {@code {"image_url": ...}} (a {@code data:} URL with base64 content, or an http(s) URL fetched
+     * here) or {@code {"file_id": ...}} (a file uploaded to {@code /v1/files}).
+     */
+    RenderRequest readJsonEdit(byte[] body, RequestContext context, FileStore files) throws ApiError {
+        JsonNode root;
+        try {
+            root = json.readTree(body);
+        } catch (IOException e) {
+            throw ApiError.invalid(null, "invalid_json", "We could not parse the JSON body of your request.");
+        }
+        if (root == null || !root.isObject()) {
+            throw ApiError.invalid(null, "invalid_json", "The body of your request must be a JSON object.");
+        }
+        List<MultipartForm.Part> images = new ArrayList<>();
+        MultipartForm.Part mask = null;
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> field = it.next();
+            String name = field.getKey();
+            JsonNode value = field.getValue();
+            if (value.isNull()) {
+                continue;
+            }
+            switch (name) {
+                case "images" -> {
+                    if (!value.isArray()) {
+                        throw ApiError.invalid("images", "invalid_type", "images must be an array of image references.");
+                    }
+                    for (JsonNode reference : value) {
+                        images.add(ImageReferences.resolve(reference, "images", files));
+                    }
+                }
+                case "mask" -> mask = ImageReferences.resolve(value, "mask", files);
+                case "prompt" -> {
+                    if (!value.isTextual()) {
+                        throw ApiError.invalid(name, "invalid_type", "prompt must be a string.");
+                    }
+                    context.prompt = value.asText();
+                }
+                default -> {
+                    if (!EDIT_PARAMS.contains(name)) {
+                        throw unknownParameter(name);
+                    }
+                    boolean wantsInteger = INTEGER_PARAMS.contains(name);
+                    if (wantsInteger && !(value.isIntegralNumber() && value.canConvertToInt())) {
+                        throw ApiError.invalid(name, "invalid_type", name + " must be an integer.");
+                    }
+                    if (!wantsInteger && !value.isTextual()) {
+                        throw ApiError.invalid(name, "invalid_type", name + " must be a string.");
+                    }
+                    context.params.put(name, value.asText());
+                }
+            }
+        }
+        return edit(context, images, mask);
+    }
+
+    /** The checks common to both edit bodies, from the images on. */
+    private RenderRequest edit(RequestContext context, List<MultipartForm.Part> images, MultipartForm.Part mask)
+            throws ApiError {
         context.imageCount = images.size();
         context.hasMask = mask != null;
         images.forEach(image -> context.imageSha256s.add(Hashes.sha256Hex(image.body())));

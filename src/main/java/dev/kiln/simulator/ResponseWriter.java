@@ -87,6 +87,16 @@ final class ResponseWriter {
         }
     }
 
+    /** A stored file's bytes, streamed. */
+    void file(HttpExchange exchange, java.nio.file.Path path, String contentType) throws IOException {
+        long size = java.nio.file.Files.size(path);
+        exchange.getResponseHeaders().set("Content-Type", contentType);
+        exchange.sendResponseHeaders(200, size == 0 ? -1 : size);
+        try (OutputStream out = exchange.getResponseBody()) {
+            java.nio.file.Files.copy(path, out);
+        }
+    }
+
     private static long base64Length(long bytes) {
         return 4 * ((bytes + 2) / 3);
     }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -22,11 +23,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * Besides the API it keeps, for tests, a log of every request received, the requests in progress,
  * how many images it rendered and how many 429s it answered.
  *
- * <p>Routes: {@code POST /v1/images/generations}, {@code POST /v1/images/edits}, {@code GET /health},
- * and for tests in other processes {@code GET|POST /simulator/settings}, {@code GET /simulator/received},
- * {@code GET /simulator/stats} and {@code POST /simulator/reset}.
+ * <p>Routes: {@code POST /v1/images/generations}, {@code POST /v1/images/edits}, the Files API
+ * ({@code POST /v1/files}, {@code GET /v1/files/{id}}, {@code GET /v1/files/{id}/content}), the
+ * Batch API ({@code POST /v1/batches}, {@code GET /v1/batches}, {@code GET /v1/batches/{id}},
+ * {@code POST /v1/batches/{id}/cancel}), {@code GET /health}, and for tests in other processes
+ * {@code GET|POST /simulator/settings}, {@code GET /simulator/received},
+ * {@code GET /simulator/batch-requests}, {@code GET /simulator/stats} and {@code POST /simulator/reset}.
  */
 public final class SimulatorServer implements AutoCloseable {
+
+    /** Connections the kernel queues before the server accepts them (capped by {@code somaxconn}). */
+    static final int ACCEPT_BACKLOG = 4096;
 
     private final HttpServer http;
     private final ExecutorService executor;
@@ -36,21 +43,35 @@ public final class SimulatorServer implements AutoCloseable {
     private final AtomicLong renders = new AtomicLong();
     private final AtomicLong rateLimited = new AtomicLong();
     private final Set<RequestContext> inProgress = ConcurrentHashMap.newKeySet();
+    private final FileStore files = new FileStore();
+    private final BatchLimits batchLimits;
+    private final Map<String, ProviderBatch> batches = new LinkedHashMap<>();
+    private final List<ReceivedBatchRequest> batchRequests = new ArrayList<>();
+    private final AtomicLong batchesCreated = new AtomicLong();
+    private final AtomicLong batchRenders = new AtomicLong();
+    private final BatchLineProcessor batchLines;
+    private final ObjectMapper json = new ObjectMapper();
     private volatile SimulatorSettings settings;
 
-    private SimulatorServer(SimulatorSettings settings) throws IOException {
+    private SimulatorServer(SimulatorSettings settings, BatchLimits batchLimits) throws IOException {
         this.settings = settings;
+        this.batchLimits = batchLimits;
         this.random = new Random(settings.seed());
         this.rateLimiter = new OrganisationRateLimiter(settings, System::nanoTime);
-        ObjectMapper json = new ObjectMapper();
         ResponseWriter writer = new ResponseWriter(json);
         RenderRequestReader reader = new RenderRequestReader(json);
-        this.http = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 0);
-        // one virtual thread a request: hangs and latency sleeps cost nothing
+        this.batchLines = new BatchLineProcessor(this, reader, json);
+        // A load test opens hundreds of connections at once; the JDK's default backlog of 50 would
+        // drop the surplus SYNs, and their retransmission a second later would look like latency.
+        this.http = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), ACCEPT_BACKLOG);
+        // One virtual thread a request, never a bounded pool: hangs and latency sleeps park the
+        // virtual thread and free its carrier, so hundreds of slow renders are in flight at once.
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         http.setExecutor(executor);
         http.createContext("/v1/images/generations", new ImagesHandler("generations", this, reader, writer));
         http.createContext("/v1/images/edits", new ImagesHandler("edits", this, reader, writer));
+        http.createContext("/v1/files", new FilesHandler(this, writer));
+        http.createContext("/v1/batches", new BatchApiHandler(this, json, writer));
         http.createContext("/health", exchange -> {
             writer.json(exchange, 200, Map.of("status", "UP"), Map.of());
             exchange.close();
@@ -67,8 +88,13 @@ public final class SimulatorServer implements AutoCloseable {
 
     /** Starts a simulator; port 0 picks a free port. */
     public static SimulatorServer start(SimulatorSettings settings) {
+        return start(settings, BatchLimits.OPENAI);
+    }
+
+    /** Starts a simulator with other Batch API limits than OpenAI's, for tests that reach them. */
+    static SimulatorServer start(SimulatorSettings settings, BatchLimits batchLimits) {
         try {
-            return new SimulatorServer(settings);
+            return new SimulatorServer(settings, batchLimits);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot bind the simulator to " + settings.host() + ":" + settings.port(), e);
         }
@@ -137,21 +163,95 @@ public final class SimulatorServer implements AutoCloseable {
         return inProgress.stream().map(context -> context.toRecord(0)).toList();
     }
 
-    /** Forgets the received requests and zeroes the counters; refills the rate-limit buckets. */
+    /**
+     * Every line of every batch run so far, in the order run. A line is listed once it has its
+     * result, so a test can wait for a batch to complete and then assert what it was sent.
+     */
+    public List<ReceivedBatchRequest> receivedBatchRequests() {
+        synchronized (batchRequests) {
+            return List.copyOf(batchRequests);
+        }
+    }
+
+    /** Batches created through {@code POST /v1/batches} so far. */
+    public long batchCount() {
+        return batchesCreated.get();
+    }
+
+    /** Images rendered for batch lines so far; also counted in {@link #renderCount()}. */
+    public long batchRenderCount() {
+        return batchRenders.get();
+    }
+
+    /**
+     * Forgets the received requests and batch lines and zeroes the counters; refills the
+     * rate-limit buckets. Files and batches stay, as they would at OpenAI.
+     */
     public void reset() {
         synchronized (received) {
             received.clear();
         }
+        synchronized (batchRequests) {
+            batchRequests.clear();
+        }
         renders.set(0);
         rateLimited.set(0);
+        batchesCreated.set(0);
+        batchRenders.set(0);
         rateLimiter.reconfigure(settings);
     }
 
-    /** Stops listening and ends requests still in progress, hung ones included. */
+    /** Stops listening, ends requests and batches still in progress, hung ones included, and deletes the files. */
     @Override
     public void close() {
         http.stop(0);
         executor.shutdownNow();
+        try {
+            executor.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        files.close();
+    }
+
+    FileStore files() {
+        return files;
+    }
+
+    BatchLimits batchLimits() {
+        return batchLimits;
+    }
+
+    ProviderBatch batch(String id) {
+        synchronized (batches) {
+            return batches.get(id);
+        }
+    }
+
+    /** Every batch, oldest first. */
+    List<ProviderBatch> batches() {
+        synchronized (batches) {
+            return List.copyOf(batches.values());
+        }
+    }
+
+    /** Registers a new batch and runs it on a virtual thread of its own. */
+    void startBatch(ProviderBatch batch) {
+        synchronized (batches) {
+            batches.put(batch.id(), batch);
+        }
+        batchesCreated.incrementAndGet();
+        executor.execute(new BatchRunner(batch, this, batchLines, json));
+    }
+
+    void recordBatchRequest(ReceivedBatchRequest request) {
+        synchronized (batchRequests) {
+            batchRequests.add(request);
+        }
+    }
+
+    void countBatchRenders(int images) {
+        batchRenders.addAndGet(images);
     }
 
     Random random() {

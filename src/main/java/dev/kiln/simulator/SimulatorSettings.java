@@ -21,6 +21,8 @@ import java.util.stream.Collectors;
  *                          {@code sk-forbidden} by default
  * @param requestsPerMinute the organisation's RPM; 0 is unlimited
  * @param imagesPerMinute   the organisation's IPM; 0 is unlimited
+ * @param tokensPerMinute   the organisation's TPM; 0 is unlimited. A request is charged the output tokens
+ *                          of its images ({@link dev.kiln.image.ImageTokens#outputPerImage} times {@code n})
  * @param burstSeconds      how many seconds of the limits the buckets hold; 60 (a full minute) by default
  * @param latencyLow        delay of a {@code low} quality render
  * @param latencyMedium     delay of a {@code medium} (and {@code auto}) quality render
@@ -30,6 +32,12 @@ import java.util.stream.Collectors;
  * @param hangMillis        how long a {@link Fault#HANG} lasts
  * @param seed              the seed of the random draws (latency jitter, faults)
  * @param maxBodyBytes      the largest request body accepted
+ * @param timeScale         multiplies every simulated duration: the latencies with their jitter, the
+ *                          hang and the Batch API's completion delay; 1 by default, 0.05 plays a
+ *                          4-minute render in 12 s. Rate limits are not scaled: they are the real
+ *                          limits a client is measured against, per minute of wall-clock time
+ * @param batchCompletionDelayMillis how long a Batch API batch takes from creation to {@code completed}
+ *                          (before the time scale), if rendering its lines takes no longer; 0 by default
  */
 public record SimulatorSettings(
         String host,
@@ -39,6 +47,7 @@ public record SimulatorSettings(
         Set<String> forbiddenApiKeys,
         int requestsPerMinute,
         int imagesPerMinute,
+        int tokensPerMinute,
         double burstSeconds,
         Latency latencyLow,
         Latency latencyMedium,
@@ -47,7 +56,9 @@ public record SimulatorSettings(
         Map<Fault, Double> faultRates,
         long hangMillis,
         long seed,
-        long maxBodyBytes) {
+        long maxBodyBytes,
+        double timeScale,
+        long batchCompletionDelayMillis) {
 
     /** The environment variables' common prefix. */
     public static final String ENV_PREFIX = "SIMULATOR_";
@@ -65,16 +76,22 @@ public record SimulatorSettings(
             rates.put(fault, rate);
         }
         faultRates = Map.copyOf(rates);
-        if (requestsPerMinute < 0 || imagesPerMinute < 0 || burstSeconds <= 0 || hangMillis < 0 || maxBodyBytes <= 0) {
+        if (requestsPerMinute < 0 || imagesPerMinute < 0 || tokensPerMinute < 0 || burstSeconds <= 0 || hangMillis < 0 || maxBodyBytes <= 0) {
             throw new IllegalArgumentException("limits must not be negative and burst seconds must be positive");
+        }
+        if (batchCompletionDelayMillis < 0) {
+            throw new IllegalArgumentException("the batch completion delay must not be negative");
+        }
+        if (!(timeScale > 0) || Double.isInfinite(timeScale)) {
+            throw new IllegalArgumentException("the time scale must be a positive number: " + timeScale);
         }
         moderationMarker = moderationMarker == null ? "" : moderationMarker;
     }
 
     /** No limits, no latency, no faults, any key but {@code sk-invalid} and {@code sk-forbidden}, a free port on 127.0.0.1. */
     public static SimulatorSettings defaults() {
-        return new SimulatorSettings("127.0.0.1", 0, Set.of(), Set.of("sk-invalid"), Set.of("sk-forbidden"), 0, 0, 60,
-                Latency.NONE, Latency.NONE, Latency.NONE, "FORBIDDEN", Map.of(), 600_000, 42, 200L * 1024 * 1024);
+        return new SimulatorSettings("127.0.0.1", 0, Set.of(), Set.of("sk-invalid"), Set.of("sk-forbidden"), 0, 0, 0, 60,
+                Latency.NONE, Latency.NONE, Latency.NONE, "FORBIDDEN", Map.of(), 600_000, 42, 200L * 1024 * 1024, 1.0, 0);
     }
 
     /** The defaults overridden by the process environment. */
@@ -99,6 +116,11 @@ public record SimulatorSettings(
             case "high" -> latencyHigh;
             default -> latencyMedium;
         };
+    }
+
+    /** A simulated duration in wall-clock milliseconds: {@code millis} times {@link #timeScale()}. */
+    public long scaledMillis(long millis) {
+        return Math.round(millis * timeScale);
     }
 
     /** These settings with every {@code SIMULATOR_*} variable of {@code env} applied. */
@@ -137,12 +159,14 @@ public record SimulatorSettings(
 
     /**
      * These settings with one variable applied. The names: {@code SIMULATOR_HOST}, {@code _PORT},
-     * {@code _API_KEYS} and {@code _REJECTED_API_KEYS} (comma-separated), {@code _RPM}, {@code _IPM},
+     * {@code _API_KEYS} and {@code _REJECTED_API_KEYS} (comma-separated), {@code _RPM}, {@code _IPM}, {@code _TPM},
      * {@code _BURST_SECONDS}, {@code _LATENCY_LOW_MS}, {@code _LATENCY_LOW_JITTER_MS} (and MEDIUM,
      * HIGH), {@code _MODERATION_MARKER}, {@code _FAULT_5XX_RATE}, {@code _FAULT_HANG_RATE},
      * {@code _FAULT_MALFORMED_JSON_RATE}, {@code _FAULT_TRUNCATED_B64_RATE},
      * {@code _FAULT_429_NO_RETRY_AFTER_RATE}, {@code _FAULT_WRONG_SIZE_RATE}, {@code _HANG_MS},
-     * {@code _SEED}, {@code _MAX_BODY_BYTES}.
+     * {@code _SEED}, {@code _MAX_BODY_BYTES}, {@code _TIME_SCALE} (a factor on every simulated
+     * duration, not on rate limits), {@code _BATCH_COMPLETION_DELAY} (a duration such as {@code 90s},
+     * {@code 10m}, {@code 1h}, {@code 250ms} or ISO-8601 {@code PT10M}; a bare number is milliseconds).
      *
      * @throws IllegalArgumentException for an unknown name or a malformed value
      */
@@ -158,6 +182,7 @@ public record SimulatorSettings(
                 case "SIMULATOR_FORBIDDEN_API_KEYS" -> b.forbiddenApiKeys(splitList(v));
                 case "SIMULATOR_RPM" -> b.requestsPerMinute(Integer.parseInt(v));
                 case "SIMULATOR_IPM" -> b.imagesPerMinute(Integer.parseInt(v));
+                case "SIMULATOR_TPM" -> b.tokensPerMinute(Integer.parseInt(v));
                 case "SIMULATOR_BURST_SECONDS" -> b.burstSeconds(Double.parseDouble(v));
                 case "SIMULATOR_LATENCY_LOW_MS" -> b.latencyLow(new Latency(Long.parseLong(v), latencyLow.jitterMillis()));
                 case "SIMULATOR_LATENCY_LOW_JITTER_MS" -> b.latencyLow(new Latency(latencyLow.meanMillis(), Long.parseLong(v)));
@@ -169,12 +194,38 @@ public record SimulatorSettings(
                 case "SIMULATOR_HANG_MS" -> b.hangMillis(Long.parseLong(v));
                 case "SIMULATOR_SEED" -> b.seed(Long.parseLong(v));
                 case "SIMULATOR_MAX_BODY_BYTES" -> b.maxBodyBytes(Long.parseLong(v));
+                case "SIMULATOR_TIME_SCALE" -> b.timeScale(Double.parseDouble(v));
+                case "SIMULATOR_BATCH_COMPLETION_DELAY" -> b.batchCompletionDelayMillis(durationMillis(v));
                 default -> b.faultRate(faultOfEnvName(envName), Double.parseDouble(v));
             }
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(envName + ": not a number: " + value, e);
         }
         return b.build();
+    }
+
+    /** {@code 250ms}, {@code 90s}, {@code 10m}, {@code 1h}, {@code 1.5h}, {@code PT10M}, or bare milliseconds. */
+    static long durationMillis(String value) {
+        String v = value.trim().toLowerCase(Locale.ROOT);
+        if (v.startsWith("pt") || v.startsWith("p")) {
+            try {
+                return java.time.Duration.parse(v.toUpperCase(Locale.ROOT)).toMillis();
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new NumberFormatException("not a duration: " + value);
+            }
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)?").matcher(v);
+        if (!m.matches()) {
+            throw new NumberFormatException("not a duration: " + value);
+        }
+        double amount = Double.parseDouble(m.group(1));
+        long unitMillis = m.group(2) == null ? 1 : switch (m.group(2)) {
+            case "ms" -> 1;
+            case "s" -> 1000;
+            case "m" -> 60_000;
+            default -> 3_600_000;
+        };
+        return Math.round(amount * unitMillis);
     }
 
     private static Fault faultOfEnvName(String envName) {
@@ -200,6 +251,7 @@ public record SimulatorSettings(
         private Set<String> forbiddenApiKeys;
         private int requestsPerMinute;
         private int imagesPerMinute;
+        private int tokensPerMinute;
         private double burstSeconds;
         private Latency latencyLow;
         private Latency latencyMedium;
@@ -209,6 +261,8 @@ public record SimulatorSettings(
         private long hangMillis;
         private long seed;
         private long maxBodyBytes;
+        private double timeScale;
+        private long batchCompletionDelayMillis;
 
         private Builder(SimulatorSettings s) {
             host = s.host;
@@ -218,6 +272,7 @@ public record SimulatorSettings(
             forbiddenApiKeys = s.forbiddenApiKeys;
             requestsPerMinute = s.requestsPerMinute;
             imagesPerMinute = s.imagesPerMinute;
+            tokensPerMinute = s.tokensPerMinute;
             burstSeconds = s.burstSeconds;
             latencyLow = s.latencyLow;
             latencyMedium = s.latencyMedium;
@@ -227,6 +282,8 @@ public record SimulatorSettings(
             hangMillis = s.hangMillis;
             seed = s.seed;
             maxBodyBytes = s.maxBodyBytes;
+            timeScale = s.timeScale;
+            batchCompletionDelayMillis = s.batchCompletionDelayMillis;
         }
 
         public Builder host(String v) { host = v; return this; }
@@ -236,6 +293,7 @@ public record SimulatorSettings(
         public Builder forbiddenApiKeys(Set<String> v) { forbiddenApiKeys = v; return this; }
         public Builder requestsPerMinute(int v) { requestsPerMinute = v; return this; }
         public Builder imagesPerMinute(int v) { imagesPerMinute = v; return this; }
+        public Builder tokensPerMinute(int v) { tokensPerMinute = v; return this; }
         public Builder burstSeconds(double v) { burstSeconds = v; return this; }
         public Builder latencyLow(Latency v) { latencyLow = v; return this; }
         public Builder latencyMedium(Latency v) { latencyMedium = v; return this; }
@@ -246,6 +304,8 @@ public record SimulatorSettings(
         public Builder hangMillis(long v) { hangMillis = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
         public Builder maxBodyBytes(long v) { maxBodyBytes = v; return this; }
+        public Builder timeScale(double v) { timeScale = v; return this; }
+        public Builder batchCompletionDelayMillis(long v) { batchCompletionDelayMillis = v; return this; }
 
         /** The latency of every quality at once. */
         public Builder latency(Latency v) {
@@ -257,8 +317,9 @@ public record SimulatorSettings(
 
         public SimulatorSettings build() {
             return new SimulatorSettings(host, port, acceptedApiKeys, rejectedApiKeys, forbiddenApiKeys, requestsPerMinute,
-                    imagesPerMinute, burstSeconds, latencyLow, latencyMedium, latencyHigh, moderationMarker,
-                    faultRates, hangMillis, seed, maxBodyBytes);
+                    imagesPerMinute, tokensPerMinute, burstSeconds, latencyLow, latencyMedium, latencyHigh, moderationMarker,
+                    faultRates, hangMillis, seed, maxBodyBytes, timeScale,
+                    batchCompletionDelayMillis);
         }
     }
 }

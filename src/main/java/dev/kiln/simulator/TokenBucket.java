@@ -58,6 +58,12 @@ final class TokenBucket {
         return (long) Math.floor(Math.max(0, tokens));
     }
 
+    /** What has been taken and not refilled yet: the capacity less what remains, at least 0. */
+    long used(long nowNanos) {
+        refill(nowNanos);
+        return (long) Math.ceil(capacity - Math.max(0, tokens));
+    }
+
     /** Nanoseconds until the bucket is full again. */
     long nanosUntilFull(long nowNanos) {
         refill(nowNanos);

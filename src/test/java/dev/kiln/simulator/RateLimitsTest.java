@@ -70,6 +70,36 @@ class RateLimitsTest {
         assertThat(limiter.headers()).isEmpty();
     }
 
+    @Test
+    void tokensPerMinuteChargesTheTokensAsked() {
+        OrganisationRateLimiter limiter = new OrganisationRateLimiter(SimulatorSettings.defaults().toBuilder()
+                .tokensPerMinute(6000).build(), nanos::get); // 100 tokens a second
+        OrganisationRateLimiter.Decision allowed = limiter.tryAcquire(1, 4160);
+        assertThat(allowed.allowed()).isTrue();
+        assertThat(allowed.headers()).containsEntry("x-ratelimit-limit-tokens", "6000")
+                .containsEntry("x-ratelimit-remaining-tokens", "1840")
+                .containsEntry("x-ratelimit-reset-tokens", "41.6s")
+                .doesNotContainKey("x-ratelimit-limit-requests");
+        OrganisationRateLimiter.Decision refused = limiter.tryAcquire(1, 4160);
+        assertThat(refused.allowed()).isFalse();
+        assertThat(refused.limitType()).isEqualTo("tokens");
+        assertThat(refused.used()).isEqualTo(4160);
+        assertThat(refused.requested()).isEqualTo(4160);
+        assertThat(refused.retryAfterMillis()).isBetween(23_200L, 23_201L); // 2320 tokens missing at 100 a second
+        advance(23_201);
+        assertThat(limiter.tryAcquire(1, 4160).allowed()).isTrue();
+    }
+
+    @Test
+    void aRefusedTokenChargeTakesNoRequestOrImage() {
+        OrganisationRateLimiter limiter = new OrganisationRateLimiter(SimulatorSettings.defaults().toBuilder()
+                .requestsPerMinute(10).imagesPerMinute(10).tokensPerMinute(1000).build(), nanos::get);
+        assertThat(limiter.tryAcquire(1, 1000).allowed()).isTrue();
+        assertThat(limiter.tryAcquire(1, 500).limitType()).isEqualTo("tokens");
+        assertThat(limiter.headers()).containsEntry("x-ratelimit-remaining-requests", "9")
+                .containsEntry("x-ratelimit-remaining-images", "9");
+    }
+
     private OrganisationRateLimiter limiter(int rpm, int ipm, double burstSeconds) {
         return new OrganisationRateLimiter(SimulatorSettings.defaults().toBuilder()
                 .requestsPerMinute(rpm).imagesPerMinute(ipm).burstSeconds(burstSeconds).build(), nanos::get);

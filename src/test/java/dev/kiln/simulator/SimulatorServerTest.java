@@ -213,11 +213,12 @@ class SimulatorServerTest {
 
     @Test
     void imagesPerMinuteAnswers429WithHeadersAndRecoversAfterRefill() throws InterruptedException {
-        // 600 IPM with a 0.2 s burst: the bucket holds 2 images and gains one every 100 ms
-        server.update(SimulatorSettings.defaults().toBuilder().imagesPerMinute(600).burstSeconds(0.2).build());
+        // 60 IPM with a 2 s burst: the bucket holds 2 images and gains one a second, slow enough
+        // that the first answer's rendering does not refill it before the second call asks for 2
+        server.update(SimulatorSettings.defaults().toBuilder().imagesPerMinute(60).burstSeconds(2).build());
         HttpResponse<byte[]> first = client.generate(Map.of("model", "gpt-image-2", "prompt", "x", "n", 2));
         assertThat(first.statusCode()).isEqualTo(200);
-        assertThat(first.headers().firstValue("x-ratelimit-limit-images")).hasValue("600");
+        assertThat(first.headers().firstValue("x-ratelimit-limit-images")).hasValue("60");
         assertThat(first.headers().firstValue("x-ratelimit-remaining-images")).hasValue("0");
         assertThat(first.headers().firstValue("x-ratelimit-reset-images")).get().asString().matches("\\d+(\\.\\d+)?m?s");
         assertThat(first.headers().firstValue("x-ratelimit-limit-requests")).isEmpty(); // RPM unlimited
@@ -229,8 +230,8 @@ class SimulatorServerTest {
         assertThat(error.path("type").asText()).isEqualTo("images");
         assertThat(error.path("message").asText()).contains("images per min").contains("Please try again in");
         long retryAfterMs = Long.parseLong(limited.headers().firstValue("retry-after-ms").orElseThrow());
-        assertThat(retryAfterMs).isBetween(1L, 250L);
-        assertThat(limited.headers().firstValue("retry-after")).hasValue("1");
+        assertThat(retryAfterMs).isBetween(1L, 2001L);
+        assertThat(limited.headers().firstValue("retry-after")).get().asString().matches("[12]");
         assertThat(server.rateLimitedCount()).isEqualTo(1);
         assertThat(server.renderCount()).isEqualTo(2);
 
@@ -248,6 +249,34 @@ class SimulatorServerTest {
         assertThat(ImagesApiClient.json(limited).path("error").path("type").asText()).isEqualTo("requests");
         assertThat(limited.headers().firstValue("x-ratelimit-remaining-requests")).hasValue("0");
         assertThat(Long.parseLong(limited.headers().firstValue("retry-after").orElseThrow())).isBetween(59L, 60L);
+    }
+
+    @Test
+    void tokensPerMinuteChargesOutputTokensAndAnswers429OfTypeTokens() {
+        // a medium 1024x1024 image is 1056 output tokens: two fit in 2500, the third does not
+        server.update(SimulatorSettings.defaults().toBuilder().tokensPerMinute(2500).build());
+        Map<String, Object> body = Map.of("model", "gpt-image-2", "prompt", "x", "quality", "medium", "size", "1024x1024");
+        HttpResponse<byte[]> first = client.generate(body);
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(first.headers().firstValue("x-ratelimit-limit-tokens")).hasValue("2500");
+        assertThat(Long.parseLong(first.headers().firstValue("x-ratelimit-remaining-tokens").orElseThrow()))
+                .isBetween(1444L, 1460L);
+        assertThat(first.headers().firstValue("x-ratelimit-reset-tokens")).get().asString().matches("2[45](\\.\\d+)?s");
+        assertThat(client.generate(body).statusCode()).isEqualTo(200);
+
+        HttpResponse<byte[]> limited = client.generate(body);
+        assertThat(limited.statusCode()).isEqualTo(429);
+        JsonNode error = ImagesApiClient.json(limited).path("error");
+        assertThat(error.path("type").asText()).isEqualTo("tokens");
+        assertThat(error.path("code").asText()).isEqualTo("rate_limit_exceeded");
+        // the bucket refills by some 42 tokens a second between the calls
+        assertThat(error.path("message").asText())
+                .matches("Rate limit reached for gpt-image-2 in organization \\S+ on tokens per min \\(TPM\\): "
+                        + "Limit 2500, Used 2\\d{3}, Requested 1056\\. Please try again in [\\d.]+m?s\\. .*");
+        assertThat(Long.parseLong(limited.headers().firstValue("x-ratelimit-remaining-tokens").orElseThrow()))
+                .isBetween(388L, 500L);
+        assertThat(limited.headers().firstValue("retry-after-ms")).isPresent();
+        assertThat(server.renderCount()).isEqualTo(2);
     }
 
     @Test

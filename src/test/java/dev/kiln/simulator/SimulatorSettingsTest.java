@@ -19,6 +19,30 @@ class SimulatorSettingsTest {
         assertThat(s.moderationMarker()).isEqualTo("FORBIDDEN");
         assertThat(s.faultRates().values()).containsOnly(0.0);
         assertThat(s.burstSeconds()).isEqualTo(60);
+        assertThat(s.timeScale()).isEqualTo(1.0);
+    }
+
+    @Test
+    void batchCompletionDelayTakesDurations() {
+        SimulatorSettings s = SimulatorSettings.defaults();
+        assertThat(s.batchCompletionDelayMillis()).isZero();
+        assertThat(s.withSetting("SIMULATOR_BATCH_COMPLETION_DELAY", "10m").batchCompletionDelayMillis()).isEqualTo(600_000);
+        assertThat(s.withSetting("SIMULATOR_BATCH_COMPLETION_DELAY", "1.5h").batchCompletionDelayMillis()).isEqualTo(5_400_000);
+        assertThat(s.withSetting("SIMULATOR_BATCH_COMPLETION_DELAY", "250ms").batchCompletionDelayMillis()).isEqualTo(250);
+        assertThat(s.withSetting("SIMULATOR_BATCH_COMPLETION_DELAY", "PT2M").batchCompletionDelayMillis()).isEqualTo(120_000);
+        assertThat(s.withSetting("SIMULATOR_BATCH_COMPLETION_DELAY", "1500").batchCompletionDelayMillis()).isEqualTo(1500);
+        assertThat(s.withArgs("--batch-completion-delay=30s").batchCompletionDelayMillis()).isEqualTo(30_000);
+        assertThatThrownBy(() -> s.withSetting("SIMULATOR_BATCH_COMPLETION_DELAY", "soon"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void theTimeScaleMultipliesSimulatedDurations() {
+        SimulatorSettings s = SimulatorSettings.defaults().withEnv(Map.of("SIMULATOR_TIME_SCALE", "0.05"));
+        assertThat(s.timeScale()).isEqualTo(0.05);
+        assertThat(s.scaledMillis(240_000)).isEqualTo(12_000);
+        assertThatThrownBy(() -> s.withSetting("SIMULATOR_TIME_SCALE", "0")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> s.withSetting("SIMULATOR_TIME_SCALE", "-1")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

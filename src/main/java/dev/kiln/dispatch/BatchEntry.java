@@ -1,0 +1,28 @@
+package dev.kiln.dispatch;
+
+import dev.kiln.job.Priority;
+
+import java.time.Instant;
+
+/**
+ * What the dispatcher remembers of a batch: the value of the batches store.
+ *
+ * @param batchId     the batch
+ * @param tenant      its owner
+ * @param priority    its priority
+ * @param deadline    its deadline, if any
+ * @param sequence    the order it arrived in, for the round-robin rings
+ * @param cancelled   whether a cancel of the whole batch arrived; items staged later end cancelled at once
+ * @param touchedAtMs the last time it was staged, cancelled or retried; its clean-up counts from here
+ */
+record BatchEntry(String batchId, String tenant, Priority priority, Instant deadline, long sequence,
+                  boolean cancelled, long touchedAtMs) {
+
+    BatchEntry touched(long nowMs) {
+        return new BatchEntry(batchId, tenant, priority, deadline, sequence, cancelled, nowMs);
+    }
+
+    BatchEntry cancelledAt(long nowMs) {
+        return new BatchEntry(batchId, tenant, priority, deadline, sequence, true, nowMs);
+    }
+}

@@ -1,0 +1,309 @@
+package dev.kiln.dispatch;
+
+import dev.kiln.job.BatchCommand;
+import dev.kiln.job.CancelRequested;
+import dev.kiln.job.EventTypes;
+import dev.kiln.job.JobError;
+import dev.kiln.job.JobState;
+import dev.kiln.job.JobStatusChanged;
+import dev.kiln.job.JobsStaged;
+import dev.kiln.job.RenderJobRequested;
+import dev.kiln.job.RetryRequested;
+import io.quarkus.logging.Log;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * The dispatcher's one processor: it stages jobs from {@code kiln.items}, applies commands from
+ * {@code kiln.control}, and on a wall-clock tick expires what passed its deadline and releases
+ * jobs to {@code kiln.jobs} while the window has room. Every store change and every record it
+ * forwards belong to the task's current exactly-once transaction, so a release and the removal
+ * of the job from the pending store commit together or not at all.
+ */
+final class DispatchProcessor implements Processor<String, Object, String, Object> {
+
+    private static final String CANCELLED_CODE = "cancelled";
+    private static final String EXPIRED_CODE = "deadline_exceeded";
+
+    private final DispatchTopology.Settings settings;
+    private final TenantWeights weights;
+    private final ReleaseGate gate;
+    private final DispatchMetrics metrics;
+
+    private ProcessorContext<String, Object> context;
+    private KeyValueStore<String, PendingJob> pending;
+    private KeyValueStore<String, BatchEntry> batches;
+    private KeyValueStore<String, LeftJob> left;
+    private Scheduler scheduler;
+    /** Batches with fresh pending jobs, by deadline (epoch ms). */
+    private final TreeMap<Long, Set<String>> deadlines = new TreeMap<>();
+    private long nextSequence;
+
+    DispatchProcessor(DispatchTopology.Settings settings, TenantWeights weights, ReleaseGate gate, DispatchMetrics metrics) {
+        this.settings = settings;
+        this.weights = weights;
+        this.gate = gate;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, Object> context) {
+        this.context = context;
+        pending = context.getStateStore(DispatchTopology.PENDING_STORE);
+        batches = context.getStateStore(DispatchTopology.BATCHES_STORE);
+        left = context.getStateStore(DispatchTopology.RELEASED_STORE);
+        rebuild();
+        context.schedule(settings.tick(), PunctuationType.WALL_CLOCK_TIME, this::tick);
+        context.schedule(settings.purgeInterval(), PunctuationType.WALL_CLOCK_TIME, this::purge);
+    }
+
+    /** Rebuilds the in-memory order from the stores, which the changelogs restored. */
+    private void rebuild() {
+        scheduler = new Scheduler(weights, settings.quantumImages());
+        deadlines.clear();
+        List<PendingJob> jobs = new ArrayList<>();
+        try (KeyValueIterator<String, PendingJob> all = pending.all()) {
+            all.forEachRemaining(entry -> jobs.add(entry.value));
+        }
+        jobs.sort(Comparator.comparingLong(PendingJob::batchSequence).thenComparingInt(p -> p.job().index()));
+        for (PendingJob job : jobs) {
+            scheduler.add(job.item());
+            trackDeadline(job);
+        }
+        long maxSequence = -1;
+        try (KeyValueIterator<String, BatchEntry> all = batches.all()) {
+            while (all.hasNext()) {
+                maxSequence = Math.max(maxSequence, all.next().value.sequence());
+            }
+        }
+        nextSequence = maxSequence + 1;
+        Log.infof("dispatcher task started with %d pending jobs (%d images)", scheduler.pendingJobs(), scheduler.pendingImages());
+        publishBacklog();
+    }
+
+    @Override
+    public void process(Record<String, Object> record) {
+        long now = context.currentSystemTimeMs();
+        switch (record.value()) {
+            case JobsStaged staged -> stage(staged, record.timestamp(), now);
+            case CancelRequested cancel -> cancel(cancel, now);
+            case RetryRequested retry -> retry(retry, now);
+            case null -> Log.debugf("skipping an empty record for %s", record.key());
+            default -> Log.warnf("skipping a %s for %s", record.value().getClass().getSimpleName(), record.key());
+        }
+        publishBacklog();
+    }
+
+    @Override
+    public void close() {
+        gate.reset();
+        metrics.reset();
+    }
+
+    private void stage(JobsStaged staged, long stagedAtMs, long now) {
+        if (staged.batchId() == null || staged.tenant() == null) {
+            Log.warnf("skipping staged jobs without batch or tenant");
+            return;
+        }
+        BatchEntry batch = batches.get(staged.batchId());
+        if (batch == null) {
+            batch = new BatchEntry(staged.batchId(), staged.tenant(), staged.priority(), staged.deadline(),
+                    nextSequence++, false, now);
+        }
+        batches.put(staged.batchId(), batch.touched(now));
+        boolean expired = staged.deadline() != null && staged.deadline().toEpochMilli() <= now;
+        for (RenderJobRequested job : staged.jobs()) {
+            String key = StoreKeys.pending(staged.batchId(), job.index());
+            if (pending.get(key) != null || left.get(StoreKeys.released(staged.batchId(), job.jobId())) != null) {
+                continue; // staged twice: the first copy is the one that counts
+            }
+            PendingJob entry = new PendingJob(job, staged.priority(), staged.deadline(), batch.sequence(),
+                    stagedAtMs, false, 0);
+            if (batch.cancelled()) {
+                publishStatus(job, JobState.CANCELLED, error(CANCELLED_CODE, "the batch was cancelled"), now);
+                metrics.cancelled(job.tenant());
+            } else if (expired) {
+                expire(key, entry, now);
+            } else {
+                pending.put(key, entry);
+                scheduler.add(entry.item());
+                trackDeadline(entry);
+            }
+        }
+    }
+
+    private void cancel(CancelRequested cancel, long now) {
+        BatchEntry batch = batches.get(cancel.batchId());
+        if (cancel.jobId() == null) {
+            // Remembered even before any item arrived, so items staged later end cancelled too.
+            BatchEntry marked = batch != null ? batch.cancelledAt(now)
+                    : new BatchEntry(cancel.batchId(), cancel.tenant(), null, null, nextSequence++, true, now);
+            batches.put(cancel.batchId(), marked);
+        }
+        JobError reason = cancel.reason() == null ? error(CANCELLED_CODE, "cancelled on request")
+                : error(cancel.reason(), "cancelled: " + cancel.reason());
+        for (KeyValue<String, PendingJob> entry : pendingOf(cancel.batchId())) {
+            RenderJobRequested job = entry.value.job();
+            if (cancel.jobId() != null && !cancel.jobId().equals(job.jobId())) {
+                continue;
+            }
+            pending.delete(entry.key);
+            scheduler.remove(job.batchId(), job.index());
+            publishStatus(job, JobState.CANCELLED, reason, now);
+            metrics.cancelled(job.tenant());
+        }
+    }
+
+    private void retry(RetryRequested retry, long now) {
+        BatchEntry batch = batches.get(retry.batchId());
+        if (batch == null || batch.cancelled()) {
+            Log.infof("ignoring a retry for %s batch %s", batch == null ? "unknown" : "cancelled", retry.batchId());
+            return;
+        }
+        batches.put(retry.batchId(), batch.touched(now));
+        int attempt = retry.attempt() == null ? 1 : retry.attempt();
+        long due = retry.notBefore() == null ? 0 : retry.notBefore().toEpochMilli();
+        for (String jobId : retry.jobIds()) {
+            LeftJob gone = left.get(StoreKeys.released(retry.batchId(), jobId));
+            if (gone == null) {
+                Log.debugf("ignoring a retry of %s: the dispatcher does not hold it", jobId);
+                continue;
+            }
+            String key = StoreKeys.pending(retry.batchId(), gone.job().index());
+            if (pending.get(key) != null) {
+                continue; // already waiting: a second retry changes nothing
+            }
+            RenderJobRequested job = gone.job().withAttempt(attempt);
+            PendingJob entry = new PendingJob(job, gone.priority(), null, gone.batchSequence(), now, true, due);
+            pending.put(key, entry);
+            scheduler.add(entry.item());
+            publishStatus(job, JobState.QUEUED, null, now);
+        }
+    }
+
+    private void tick(long now) {
+        expireDue(now);
+        release(now);
+        publishBacklog();
+    }
+
+    private void expireDue(long now) {
+        while (!deadlines.isEmpty() && deadlines.firstKey() <= now) {
+            for (String batchId : deadlines.pollFirstEntry().getValue()) {
+                for (KeyValue<String, PendingJob> entry : pendingOf(batchId)) {
+                    if (!entry.value.retry()) {
+                        pending.delete(entry.key);
+                        scheduler.remove(batchId, entry.value.job().index());
+                        expire(entry.key, entry.value, now);
+                    }
+                }
+            }
+        }
+    }
+
+    private void expire(String key, PendingJob entry, long now) {
+        RenderJobRequested job = entry.job();
+        left.put(StoreKeys.released(job.batchId(), job.jobId()),
+                new LeftJob(job, entry.priority(), entry.batchSequence(), now, true));
+        publishStatus(job, JobState.EXPIRED, error(EXPIRED_CODE, "not started by the batch's deadline " + entry.deadline()), now);
+        metrics.expired(job.tenant());
+    }
+
+    private void release(long now) {
+        int room = Math.min(gate.room(now), settings.maxReleasesPerTick());
+        metrics.window(gate.lastTarget(), gate.lastUnstarted());
+        for (int i = 0; i < room; i++) {
+            Scheduler.Item item = scheduler.poll(now);
+            if (item == null) {
+                return;
+            }
+            String key = item.key();
+            PendingJob entry = pending.get(key);
+            if (entry == null) {
+                Log.warnf("pending job %s was in the schedule but not in the store", key);
+                continue;
+            }
+            pending.delete(key);
+            RenderJobRequested job = entry.job();
+            // A re-released job gets a new event id: consumers that drop repeated ids must not drop it.
+            String id = entry.retry() ? job.jobId() + "/" + job.attempt() + "/" + now : job.jobId() + "/" + job.attempt();
+            context.forward(new Record<String, Object>(job.jobId(), job, now,
+                    CloudEventHeaders.of(id, EventTypes.JOB_REQUESTED, job.jobId(), Instant.ofEpochMilli(now))),
+                    DispatchTopology.JOBS_SINK);
+            left.put(StoreKeys.released(job.batchId(), job.jobId()),
+                    new LeftJob(job, entry.priority(), entry.batchSequence(), now, false));
+            gate.released(job.jobId(), now);
+            metrics.released(job.tenant(), entry.priority(), now - entry.stagedAtMs());
+        }
+    }
+
+    /** Forgets batches that have nothing pending and were last touched before the retention. */
+    private void purge(long now) {
+        long before = now - settings.retention().toMillis();
+        List<String> old = new ArrayList<>();
+        try (KeyValueIterator<String, BatchEntry> all = batches.all()) {
+            all.forEachRemaining(entry -> {
+                if (entry.value.touchedAtMs() < before && !scheduler.holds(entry.key)) {
+                    old.add(entry.key);
+                }
+            });
+        }
+        for (String batchId : old) {
+            List<String> keys = new ArrayList<>();
+            try (KeyValueIterator<String, LeftJob> jobs = left.prefixScan(StoreKeys.batchPrefix(batchId), Serdes.String().serializer())) {
+                jobs.forEachRemaining(entry -> keys.add(entry.key));
+            }
+            keys.forEach(left::delete);
+            batches.delete(batchId);
+        }
+        if (!old.isEmpty()) {
+            Log.infof("forgot %d batches past their retention", old.size());
+        }
+    }
+
+    private List<KeyValue<String, PendingJob>> pendingOf(String batchId) {
+        List<KeyValue<String, PendingJob>> jobs = new ArrayList<>();
+        try (KeyValueIterator<String, PendingJob> all = pending.prefixScan(StoreKeys.batchPrefix(batchId), Serdes.String().serializer())) {
+            all.forEachRemaining(jobs::add);
+        }
+        return jobs;
+    }
+
+    private void trackDeadline(PendingJob job) {
+        if (!job.retry() && job.deadline() != null) {
+            deadlines.computeIfAbsent(job.deadline().toEpochMilli(), d -> new HashSet<>()).add(job.job().batchId());
+        }
+    }
+
+    private void publishStatus(RenderJobRequested job, JobState state, JobError error, long now) {
+        Instant at = Instant.ofEpochMilli(now);
+        JobStatusChanged event = new JobStatusChanged(job.jobId(), job.batchId(), job.tenant(), job.itemId(),
+                job.index(), state, job.attempt(), null, error, null, at);
+        context.forward(new Record<String, Object>(job.batchId(), event, now,
+                CloudEventHeaders.of(UUID.randomUUID().toString(), event.eventType(), job.jobId(), at)),
+                DispatchTopology.STATUS_SINK);
+    }
+
+    private void publishBacklog() {
+        metrics.backlog(scheduler.pendingImagesByTenant(), scheduler.pendingImages(), scheduler.pendingJobs());
+    }
+
+    private static JobError error(String code, String message) {
+        return new JobError(code, message, false);
+    }
+}

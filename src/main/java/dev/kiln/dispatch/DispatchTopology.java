@@ -1,0 +1,79 @@
+package dev.kiln.dispatch;
+
+import dev.kiln.messaging.Topics;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
+import org.apache.kafka.streams.state.Stores;
+
+import java.time.Duration;
+import java.util.function.Function;
+
+/**
+ * The dispatcher's topology: {@code kiln.items} and {@code kiln.control} into one processor with
+ * three logged key-value stores, out to {@code kiln.jobs} and {@code kiln.status}. Both sources
+ * have one partition, so there is exactly one task: one place that sees every tenant's backlog.
+ * <pre>
+ * kiln.items ──┐                            ┌──&gt; kiln.jobs   (key job id)
+ *              ├──&gt; dispatch [pending, batches, released] ──┤
+ * kiln.control ┘                            └──&gt; kiln.status (key batch id)
+ * </pre>
+ */
+public final class DispatchTopology {
+
+    static final String ITEMS_SOURCE = "items";
+    static final String CONTROL_SOURCE = "control";
+    static final String PROCESSOR = "dispatch";
+    static final String JOBS_SINK = "jobs";
+    static final String STATUS_SINK = "status";
+    /** Jobs waiting for release, by batch and item index. */
+    static final String PENDING_STORE = "dispatch-pending";
+    /** Batches seen: priority, deadline, arrival order, cancelled. */
+    static final String BATCHES_STORE = "dispatch-batches";
+    /** Jobs released or expired, by batch and job id, kept for retries. */
+    static final String RELEASED_STORE = "dispatch-released";
+
+    /**
+     * The knobs of the processor.
+     *
+     * @param tick               how often the wall-clock punctuator expires and releases
+     * @param quantumImages      images per fair-share visit at weight 1
+     * @param maxReleasesPerTick most jobs released in one tick, which bounds one transaction
+     * @param retention          how long a batch with nothing pending is remembered (for retries)
+     * @param purgeInterval      how often batches past their retention are forgotten
+     */
+    public record Settings(Duration tick, int quantumImages, int maxReleasesPerTick, Duration retention,
+                           Duration purgeInterval) {
+    }
+
+    private DispatchTopology() {
+    }
+
+    /** The topology with RocksDB stores. */
+    static Topology build(Settings settings, TenantWeights weights, ReleaseGate gate, DispatchMetrics metrics) {
+        return build(settings, weights, gate, metrics, Stores::persistentKeyValueStore);
+    }
+
+    /**
+     * The topology with stores from {@code stores} (tests restore stores from a changelog).
+     * Every store is logged: its changelog topic, {@code <application id>-<store>-changelog}, is
+     * what a restarted or standby instance rebuilds it from.
+     */
+    static Topology build(Settings settings, TenantWeights weights, ReleaseGate gate, DispatchMetrics metrics,
+                          Function<String, KeyValueBytesStoreSupplier> stores) {
+        Topology topology = new Topology();
+        topology.addSource(ITEMS_SOURCE, Serdes.String().deserializer(), DispatchSerdes.staged(), Topics.ITEMS);
+        topology.addSource(CONTROL_SOURCE, Serdes.String().deserializer(), DispatchSerdes.commands(), Topics.CONTROL);
+        topology.addProcessor(PROCESSOR, () -> new DispatchProcessor(settings, weights, gate, metrics),
+                ITEMS_SOURCE, CONTROL_SOURCE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(stores.apply(PENDING_STORE), Serdes.String(),
+                DispatchSerdes.of(PendingJob.class)), PROCESSOR);
+        topology.addStateStore(Stores.keyValueStoreBuilder(stores.apply(BATCHES_STORE), Serdes.String(),
+                DispatchSerdes.of(BatchEntry.class)), PROCESSOR);
+        topology.addStateStore(Stores.keyValueStoreBuilder(stores.apply(RELEASED_STORE), Serdes.String(),
+                DispatchSerdes.of(LeftJob.class)), PROCESSOR);
+        topology.addSink(JOBS_SINK, Topics.JOBS, Serdes.String().serializer(), DispatchSerdes.writer(), PROCESSOR);
+        topology.addSink(STATUS_SINK, Topics.STATUS, Serdes.String().serializer(), DispatchSerdes.writer(), PROCESSOR);
+        return topology;
+    }
+}

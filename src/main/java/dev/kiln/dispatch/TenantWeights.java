@@ -1,0 +1,16 @@
+package dev.kiln.dispatch;
+
+/**
+ * A tenant's weight in the fair share: a tenant of weight 2 gets twice the images of a tenant of
+ * weight 1 while both have work pending. The tenant package supplies the real one from the
+ * tenant quotas; until then every tenant weighs 1 ({@link EqualTenantWeights}).
+ */
+@FunctionalInterface
+public interface TenantWeights {
+
+    /** The weight of {@code tenant}; positive. */
+    double weight(String tenant);
+
+    /** Every tenant weighs 1. */
+    TenantWeights EQUAL = tenant -> 1.0;
+}

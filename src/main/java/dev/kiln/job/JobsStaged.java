@@ -1,0 +1,38 @@
+package dev.kiln.job;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A chunk of an accepted batch's jobs on {@code kiln.items}, keyed by batch id. Intake writes a
+ * batch as one or more chunks in the transaction that accepts it, jobs in item order; the
+ * dispatcher holds them until their turn and then releases each, unchanged, to {@code kiln.jobs}.
+ * Tenant weights are not carried here: the dispatcher looks them up when it releases, so a
+ * changed quota applies to the backlog at once.
+ *
+ * @param batchId  the batch, also the Kafka key
+ * @param tenant   the owner; fair share is counted per tenant
+ * @param priority the batch's priority; {@code normal} when absent
+ * @param deadline when its items that have not started by then end {@code expired}; none when absent
+ * @param jobs     the jobs of this chunk, each with attempt 1, in item order
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record JobsStaged(
+        String batchId,
+        String tenant,
+        Priority priority,
+        Instant deadline,
+        List<RenderJobRequested> jobs) {
+
+    public JobsStaged {
+        priority = priority == null ? Priority.NORMAL : priority;
+        jobs = jobs == null ? List.of() : List.copyOf(jobs);
+    }
+
+    /** How many images the chunk asks for. */
+    public long images() {
+        return jobs.stream().mapToLong(RenderJobRequested::imageCount).sum();
+    }
+}

@@ -1,0 +1,156 @@
+package dev.kiln.dispatch;
+
+import dev.kiln.job.BatchCommand;
+import dev.kiln.job.ImageParameters;
+import dev.kiln.job.JobStatusChanged;
+import dev.kiln.job.JobsStaged;
+import dev.kiln.job.Priority;
+import dev.kiln.job.RenderJobRequested;
+import dev.kiln.messaging.JsonSerde;
+import dev.kiln.messaging.KilnJson;
+import dev.kiln.messaging.RenderJobRequestedDeserializer;
+import dev.kiln.messaging.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
+import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.test.TestRecord;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.stream.IntStream;
+
+/**
+ * The dispatcher's real topology on {@link TopologyTestDriver}, with the wall clock, the window
+ * target and the workers' starts under the test's control.
+ */
+final class DispatchHarness implements AutoCloseable {
+
+    static final String APPLICATION_ID = "kiln-dispatcher-test";
+    static final Instant START = Instant.parse("2026-11-21T10:00:00Z");
+    static final Duration TICK = Duration.ofMillis(200);
+    static final DispatchTopology.Settings SETTINGS = new DispatchTopology.Settings(TICK, 10, 500,
+            Duration.ofDays(30), Duration.ofMinutes(10));
+
+    final AtomicInteger target = new AtomicInteger(1000);
+    final UnstartedJobs unstarted = new UnstartedJobs(Duration.ofMinutes(10).toMillis());
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    final TopologyTestDriver driver;
+    private final TestInputTopic<String, Object> items;
+    private final TestInputTopic<String, Object> control;
+    private final TestOutputTopic<String, RenderJobRequested> jobs;
+    private final TestOutputTopic<String, byte[]> status;
+    private Instant now;
+
+    DispatchHarness(Path stateDir, TenantWeights weights) {
+        this(stateDir, weights, Stores::persistentKeyValueStore, START);
+    }
+
+    DispatchHarness(Path stateDir, TenantWeights weights, Function<String, KeyValueBytesStoreSupplier> stores, Instant start) {
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, APPLICATION_ID);
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        ReleaseGate gate = new ReleaseGate(target::get, unstarted);
+        driver = new TopologyTestDriver(DispatchTopology.build(SETTINGS, weights, gate, new DispatchMetrics(registry), stores),
+                props, start);
+        now = start;
+        JsonSerde.JsonSerializer json = new JsonSerde.JsonSerializer();
+        items = driver.createInputTopic(Topics.ITEMS, Serdes.String().serializer(), json);
+        control = driver.createInputTopic(Topics.CONTROL, Serdes.String().serializer(), json);
+        jobs = driver.createOutputTopic(Topics.JOBS, Serdes.String().deserializer(), new RenderJobRequestedDeserializer());
+        status = driver.createOutputTopic(Topics.STATUS, Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+    }
+
+    /** A job of {@code batchId} at {@code index} asking for {@code n} images. */
+    static RenderJobRequested job(String batchId, String tenant, int index, int n) {
+        ImageParameters parameters = new ImageParameters("gpt-image-2", "1024x1024", "low", null, "png", null, null, n, null);
+        return new RenderJobRequested(batchId + "-" + String.format("%06d", index), batchId, tenant, "SKU-" + index, index,
+                "a terracotta mug", parameters, List.of(), null, Map.of(), 1, START);
+    }
+
+    /** Stages a batch of {@code count} jobs of {@code n} images, in one chunk. */
+    JobsStaged stage(String batchId, String tenant, Priority priority, Instant deadline, int count, int n) {
+        return stage(batchId, tenant, priority, deadline, IntStream.range(0, count).mapToObj(i -> job(batchId, tenant, i, n)).toList());
+    }
+
+    JobsStaged stage(String batchId, String tenant, Priority priority, Instant deadline, List<RenderJobRequested> chunk) {
+        JobsStaged staged = new JobsStaged(batchId, tenant, priority, deadline, chunk);
+        items.pipeInput(batchId, staged, now);
+        return staged;
+    }
+
+    void command(BatchCommand command) {
+        control.pipeInput(command.batchId(), command, now);
+    }
+
+    /** Lets wall-clock time pass, tick by tick. */
+    void advance(Duration duration) {
+        long ticks = duration.toMillis() / TICK.toMillis();
+        for (long i = 0; i < ticks; i++) {
+            now = now.plus(TICK);
+            driver.advanceWallClockTime(TICK);
+        }
+    }
+
+    /** One tick. */
+    void tick() {
+        advance(TICK);
+    }
+
+    Instant now() {
+        return now;
+    }
+
+    /** Jobs released since the last call, with their headers. */
+    List<TestRecord<String, RenderJobRequested>> released() {
+        return jobs.readRecordsToList();
+    }
+
+    /** Status events published since the last call, with their headers. */
+    List<TestRecord<String, JobStatusChanged>> statusEvents() {
+        List<TestRecord<String, JobStatusChanged>> events = new ArrayList<>();
+        for (TestRecord<String, byte[]> record : status.readRecordsToList()) {
+            try {
+                events.add(new TestRecord<>(record.key(), KilnJson.MAPPER.readValue(record.value(), JobStatusChanged.class),
+                        record.headers(), record.getRecordTime()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return events;
+    }
+
+    /** Workers started these jobs: they no longer count against the window. */
+    void started(List<TestRecord<String, RenderJobRequested>> records) {
+        records.forEach(r -> unstarted.started(r.key()));
+    }
+
+    double gauge(String name, String... tags) {
+        var gauge = registry.find(name).tags(tags).gauge();
+        return gauge == null ? Double.NaN : gauge.value();
+    }
+
+    static String header(TestRecord<?, ?> record, String name) {
+        return CloudEventHeaders.get(record.headers(), name);
+    }
+
+    @Override
+    public void close() {
+        driver.close();
+    }
+}
