@@ -262,6 +262,8 @@ final class FakeWorld {
             public boolean create() { return false; }
             public int jobsPartitions() { return 12; }
             public int statusPartitions() { return 6; }
+            public int dispatchPartitions() { return 1; }
+            public int tenantsPartitions() { return 1; }
             public Optional<Short> replicationFactor() { return Optional.empty(); }
             public List<String> retryTopics() { return RETRY_TOPICS; }
         };
