@@ -1,6 +1,8 @@
 package dev.kiln.dispatch;
 
 import dev.kiln.config.KilnConfig;
+import dev.kiln.provider.ConcurrencyConfig;
+import dev.kiln.provider.ConcurrencyTarget;
 import dev.kiln.provider.RateConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.logging.Log;
@@ -38,6 +40,7 @@ public class DispatcherStreams {
     private final RateConfig rate;
     private final Map<String, Object> connection;
     private final TenantWeights weights;
+    private final ConcurrencyConfig concurrency;
     private final MeterRegistry registry;
     private final boolean enabled;
     private volatile KafkaStreams streams;
@@ -46,11 +49,12 @@ public class DispatcherStreams {
     private StatusTail tail;
     private Admin admin;
 
-    public DispatcherStreams(DispatcherConfig config, RateConfig rate, KilnConfig kiln, TenantWeights weights,
-                             MeterRegistry registry,
+    public DispatcherStreams(DispatcherConfig config, RateConfig rate, ConcurrencyConfig concurrency, KilnConfig kiln,
+                             TenantWeights weights, MeterRegistry registry,
                              @Identifier("default-kafka-broker") Map<String, Object> shared) {
         this.config = config;
         this.rate = rate;
+        this.concurrency = concurrency;
         this.connection = KafkaClientSettings.connection(shared);
         this.weights = weights;
         this.registry = registry;
@@ -65,7 +69,10 @@ public class DispatcherStreams {
         Map<String, Object> adminConfig = new HashMap<>(connection);
         adminConfig.put(AdminClientConfig.CLIENT_ID_CONFIG, "kiln-dispatcher-capacity");
         admin = Admin.create(adminConfig);
-        WorkerCapacity capacity = new WorkerCapacity(admin, config.workersGroup(), config.workerMaxInFlight());
+        // Without a rate limit each worker keeps the in-flight target's fallback, the same figure
+        // its ConcurrencyTarget uses; under a rate the window needs no capacity at all.
+        int perWorker = ConcurrencyTarget.of(concurrency, config.workerMaxInFlight()).withoutRate();
+        WorkerCapacity capacity = new WorkerCapacity(admin, config.workersGroup(), perWorker);
         ReleaseWindow window = new ReleaseWindow(rate.ipm(), config.lead(), rate.burst(), config.burstShare(),
                 config.minWindow(), config.maxWindow());
         ReleaseGate gate = new ReleaseGate(() -> window.target(capacity.current()), unstarted);

@@ -10,7 +10,8 @@ import java.time.Duration;
  * r      = KILN_RATE_IPM / 60                        images per second for the organisation
  * target = ceil(r × (lead + burstShare × burst))     when r &gt; 0
  *        = C                                         when there is no rate limit, where
- *          C = workers in the group × KILN_WORKER_MAX_IN_FLIGHT (one refill of every slot)
+ *          C = workers in the group × what each keeps in flight without a rate
+ *              (min(kiln.concurrency.without-rate, KILN_WORKER_MAX_IN_FLIGHT): one refill of every slot)
  * window = clamp(target, min, max)
  * </pre>
  * The count it is compared with ({@link UnstartedJobs}) leaves out jobs a worker has started
@@ -21,8 +22,12 @@ import java.time.Duration;
  * the provider's burst allowance at once when a backlog begins. With 250 IPM, a 5 s lead and a
  * quarter of a 10 s burst the window is 32 jobs: about 8 s of work.
  * <p>
- * Adaptive concurrency (issue 10) feeds this class through {@link #target(int)}'s capacity and,
- * later, a measured rate instead of the configured one.
+ * The workers size their calls in flight from the same figures ({@code dev.kiln.provider.ConcurrencyTarget}:
+ * their share of this rate times the latency they learn), so under a rate limit the window needs
+ * no capacity term: a worker takes a released job into a slot at once while it is below its
+ * target, and a job waiting for a slot has not been announced {@code running}, so it still counts
+ * here and the window bounds those too. Without a rate, {@link #target(int)} takes the capacity
+ * the workers' {@code ConcurrencyTarget} gives them.
  *
  * @param rateIpm    the organisation's images per minute; 0 means no limit
  * @param lead       seconds of work kept ready for the workers

@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The calls the workers can have in flight in all: members of the workers' consumer group times
- * each worker's maximum. Read in the background; the window needs it only when there is no rate
+ * The calls the workers can have in flight in all without a rate limit: members of the workers'
+ * consumer group times what each keeps in flight then ({@code ConcurrencyTarget#withoutRate}). Read in the background; the window needs it only when there is no rate
  * limit to size it from.
  */
 final class WorkerCapacity implements Runnable {

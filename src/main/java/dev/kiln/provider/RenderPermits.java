@@ -134,6 +134,19 @@ public class RenderPermits {
         spendAtMost(requests, rpm(), limits.remainingRequests(), limits.resetRequests());
     }
 
+    /**
+     * This worker's share of the limits in force as calls per second, for calls of
+     * {@code imagesPerCall} images each: {@code share × min(IPM / 60 / imagesPerCall, RPM / 60)},
+     * leaving out a limit that is unknown; 0 when neither is known. The 429 throttle is left out on
+     * purpose: it is temporary, and the calls it holds back wait for permits, not for slots.
+     */
+    public double callsPerSecond(double imagesPerCall) {
+        double perImage = ipm() > 0 ? ipm() / 60d / Math.max(1, imagesPerCall) : Double.POSITIVE_INFINITY;
+        double perRequest = rpm() > 0 ? rpm() / 60d : Double.POSITIVE_INFINITY;
+        double calls = Math.min(perImage, perRequest);
+        return Double.isInfinite(calls) ? 0 : calls * share;
+    }
+
     /** The organisation's images per minute in force: the configured limit or the provider's, whichever is lower. */
     double ipm() {
         return lowerKnown(config.ipm(), learnedIpm);

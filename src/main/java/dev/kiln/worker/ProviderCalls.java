@@ -2,6 +2,7 @@ package dev.kiln.worker;
 
 import dev.kiln.job.RenderJobRequested;
 import dev.kiln.provider.ImagesProvider;
+import dev.kiln.provider.LatencyTracker;
 import dev.kiln.provider.ProviderAccess;
 import dev.kiln.provider.ProviderAnswer;
 import dev.kiln.provider.ProviderFailure;
@@ -28,9 +29,10 @@ public class ProviderCalls {
     private final GracefulShutdown shutdown;
     private final WorkerMetrics metrics;
     private final InFlightJobs inFlight;
+    private final LatencyTracker latencies;
 
     public ProviderCalls(ImagesProvider provider, RenderPermits permits, ProviderAccess access, RetryPolicy policy,
-                         GracefulShutdown shutdown, WorkerMetrics metrics, InFlightJobs inFlight) {
+                         GracefulShutdown shutdown, WorkerMetrics metrics, InFlightJobs inFlight, LatencyTracker latencies) {
         this.provider = provider;
         this.permits = permits;
         this.access = access;
@@ -38,6 +40,7 @@ public class ProviderCalls {
         this.shutdown = shutdown;
         this.metrics = metrics;
         this.inFlight = inFlight;
+        this.latencies = latencies;
     }
 
     /** What a render came to. */
@@ -64,12 +67,20 @@ public class ProviderCalls {
             }
             inFlight.step(job.jobId(), Step.CALL_PROVIDER);
             long started = System.nanoTime();
-            ProviderAnswer answer = inputs.isEdit()
-                    ? provider.edit(job.prompt(), job.parameters(), inputs, folder)
-                    : provider.generate(job.prompt(), job.parameters(), folder);
+            // The latency the in-flight target plans with is learned from these calls.
+            LatencyTracker.Call timing = latencies.start(LatencyTracker.LatencyClass.of(job.parameters()));
+            ProviderAnswer answer;
+            try {
+                answer = inputs.isEdit()
+                        ? provider.edit(job.prompt(), job.parameters(), inputs, folder)
+                        : provider.generate(job.prompt(), job.parameters(), folder);
+            } finally {
+                timing.ended();
+            }
             Duration took = Duration.ofNanos(System.nanoTime() - started);
             switch (answer) {
                 case ProviderAnswer.Rendered(RenderedImages images) -> {
+                    latencies.record(LatencyTracker.LatencyClass.of(job.parameters()), took);
                     metrics.providerCall(inputs.isEdit(), null, took);
                     permits.onAnswered(images.limits());
                     return new Rendered(images);

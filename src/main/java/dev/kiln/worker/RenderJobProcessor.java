@@ -47,10 +47,11 @@ public class RenderJobProcessor {
     private final PriceConfig prices;
     private final WorkerMetrics metrics;
     private final InstanceIdentity instance;
+    private final InFlightLimiter slots;
 
     public RenderJobProcessor(OutputUploader outputs, ReferenceFetcher references, ProviderCalls calls,
                               OutputChecker checker, WorkFolders folders, PatientCalls patiently, RetryPolicy policy,
-                              PriceConfig prices, WorkerMetrics metrics, InstanceIdentity instance) {
+                              PriceConfig prices, WorkerMetrics metrics, InstanceIdentity instance, InFlightLimiter slots) {
         this.outputs = outputs;
         this.references = references;
         this.calls = calls;
@@ -61,6 +62,7 @@ public class RenderJobProcessor {
         this.prices = prices;
         this.metrics = metrics;
         this.instance = instance;
+        this.slots = slots;
     }
 
     /** Processes one delivery of {@code job}; never throws. */
@@ -86,6 +88,15 @@ public class RenderJobProcessor {
         if (earlier.isPresent()) {
             return conclude(job, new JobOutcome.Succeeded(earlier.get().images(), earlier.get().usage(), true));
         }
+        // Only the in-flight target's worth of jobs start at once; the rest wait here, not yet
+        // announced, so the dispatcher still counts them as not started. The slot is given back
+        // as soon as the call has ended.
+        try (InFlightLimiter.Slot slot = slots.acquire(job)) {
+            return started(job, slot);
+        }
+    }
+
+    private JobOutcome started(RenderJobRequested job, InFlightLimiter.Slot slot) throws JobAbandoned, InterruptedException {
         patiently.announce(job, Step.ANNOUNCE_RUNNING,
                 JobStatusChanged.of(job, JobState.RUNNING).withHolder(instance.id(), Instant.now()));
 
@@ -104,7 +115,9 @@ public class RenderJobProcessor {
                 return conclude(job, policy.afterReferenceFailure(job, e));
             }
             RenderedImages images;
-            switch (calls.render(job, inputs, folder)) {
+            ProviderCalls.Result result = calls.render(job, inputs, folder);
+            slot.close();
+            switch (result) {
                 case ProviderCalls.Ended(JobOutcome outcome) -> {
                     return conclude(job, outcome);
                 }

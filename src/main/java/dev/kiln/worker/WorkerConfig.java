@@ -10,10 +10,12 @@ import java.time.Duration;
 public interface WorkerConfig {
 
     /**
-     * Calls in flight at once in this process (env {@code KILN_WORKER_MAX_IN_FLIGHT}). Calls
-     * spend nearly all their time waiting on the provider, so this is far above the core count.
+     * The most calls in flight at once in this process (env {@code KILN_WORKER_MAX_IN_FLIGHT}): a
+     * ceiling, not a setting to tune. Below it the worker keeps what its share of the rate limits
+     * needs at the latency it observes ({@link InFlightTarget}); 512 covers Tier 5 at high quality
+     * (250 IPM × 120 s ≈ 500). A call in flight is a parked virtual thread and a socket.
      */
-    @WithDefault("16")
+    @WithDefault("512")
     int maxInFlight();
 
     /** Tries per job for retryable errors (5xx, timeouts, malformed answers); 429s do not count. */

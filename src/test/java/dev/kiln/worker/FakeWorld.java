@@ -11,7 +11,9 @@ import dev.kiln.messaging.InstanceIdentity;
 import dev.kiln.messaging.KafkaClientConfig;
 import dev.kiln.messaging.StatusPublisher;
 import dev.kiln.messaging.TopicsConfig;
+import dev.kiln.provider.ConcurrencyConfig;
 import dev.kiln.provider.ImagesProvider;
+import dev.kiln.provider.LatencyTracker;
 import dev.kiln.provider.PriceConfig;
 import dev.kiln.provider.ProviderAccess;
 import dev.kiln.provider.ProviderAnswer;
@@ -90,9 +92,10 @@ final class FakeWorld {
         PatientCalls patiently = new PatientCalls(policy, shutdown, storageHealth, status, inFlight);
         WorkerMetrics metrics = new WorkerMetrics(registry);
         ProviderCalls calls = new ProviderCalls(provider, new RenderPermits(rateConfig()), access, policy, shutdown,
-                metrics, inFlight);
+                metrics, inFlight, new LatencyTracker(50, 0.9, latencySeeds(), System::nanoTime));
+        InFlightLimiter slots = new InFlightLimiter(() -> 16, job -> { }, shutdown::isDraining);
         processor = new RenderJobProcessor(bucket, new NoReferences(), calls, new OutputChecker(), folders, patiently,
-                policy, priceConfig(), metrics, new InstanceIdentity(kafkaClientConfig(), 8080));
+                policy, priceConfig(), metrics, new InstanceIdentity(kafkaClientConfig(), 8080), slots);
     }
 
     /** A 1024x1024 low-quality PNG job at {@code attempt}. */
@@ -284,6 +287,11 @@ final class FakeWorld {
             public Duration callTimeout() { return Duration.ofSeconds(1); }
             public Duration healthInterval() { return Duration.ofSeconds(1); }
         };
+    }
+
+    private static ConcurrencyConfig.Seeds latencySeeds() {
+        return ConcurrencyConfig.Seeds.fixed(Duration.ofSeconds(20), Duration.ofSeconds(45), Duration.ofSeconds(120),
+                Duration.ofSeconds(120));
     }
 
     private static RateConfig rateConfig() {
