@@ -36,6 +36,17 @@ import java.util.concurrent.Executors;
  * straight into a file, so a worker with many calls in flight never holds whole answers in its
  * heap (the SDK would hold the base64 string and the decoded bytes of every image at once). An
  * edit's references go the other way the same way: streamed from their files as the request is sent.
+ *
+ * <p>Hundreds of calls wait at once (see {@code ConcurrencyTarget}), each on its own virtual
+ * thread, so the client speaks HTTP/1.1: the JDK's client then opens one connection per call in
+ * flight, with no cap per host, and keeps the idle ones for reuse ({@code jdk.httpclient.connectionPoolSize}
+ * is unbounded by default), so the pool follows the in-flight target up to
+ * {@code KILN_WORKER_MAX_IN_FLIGHT}. api.openai.com offers HTTP/2 (ALPN), but the JDK's client puts
+ * every HTTP/2 request to a host on one connection and fails the requests beyond the server's
+ * {@code SETTINGS_MAX_CONCURRENT_STREAMS} (often 100) with "too many concurrent streams"
+ * (JDK-8225647) instead of queueing them or opening another connection: at 500 calls in flight
+ * that would be failed calls, not savings. A call spends minutes waiting for one answer, so a
+ * connection per call costs a socket and its buffers, not throughput.
  */
 @ApplicationScoped
 public class ImagesApiClient implements ImagesProvider {
@@ -51,6 +62,7 @@ public class ImagesApiClient implements ImagesProvider {
         this.config = config;
         this.mapper = mapper;
         this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(config.connectTimeout())
                 .executor(Executors.newVirtualThreadPerTaskExecutor())
                 .build();

@@ -10,7 +10,6 @@ import io.smallrye.reactive.messaging.kafka.KafkaConsumer;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -20,9 +19,11 @@ import java.util.concurrent.TimeUnit;
  * Fetches as many jobs as the in-flight target needs, and no more. SmallRye's
  * {@code max-concurrency} and {@code max.poll.records} are fixed at start-up, so they are set to
  * the ceiling ({@code KILN_WORKER_MAX_IN_FLIGHT}) and a small batch; this gate pauses the
- * {@code jobs} consumer while more jobs wait for a slot ({@link InFlightLimiter#waiting()}) than
+ * {@code jobs} consumer while more held jobs are without a slot (held by {@link InFlightJobs}, minus
+ * {@link InFlightLimiter#inUse()}: waiting for one, on their way to it, or storing after their call) than
  * {@link InFlightTarget#fetchAhead()} (two seconds of this worker's calls, at least 4), and
- * resumes it once they have dropped below half of that. Checked every 100 ms.
+ * resumes it once they have dropped below half of that. Checked whenever a job joins or leaves
+ * the queue for a slot, and every 100 ms.
  *
  * <p>So a worker holds at most: the target's slots, the jobs after their call (checked and
  * stored), the fetch-ahead, and what one poll brought after the pause (up to
@@ -38,14 +39,19 @@ public class FetchGate {
 
     private final KafkaClientService kafka;
     private final InFlightLimiter limiter;
+    private final InFlightJobs jobs;
     private final InFlightTarget target;
     private final GracefulShutdown shutdown;
     private final KilnConfig kiln;
+    private static final long REPAUSE_NANOS = 100_000_000L;
+
     private volatile boolean paused;
+    private long lastPauseNanos;
     private ScheduledExecutorService ticker;
 
-    public FetchGate(KafkaClientService kafka, InFlightLimiter limiter, InFlightTarget target, GracefulShutdown shutdown,
-                     KilnConfig kiln) {
+    public FetchGate(KafkaClientService kafka, InFlightLimiter limiter, InFlightJobs jobs, InFlightTarget target,
+                     GracefulShutdown shutdown, KilnConfig kiln) {
+        this.jobs = jobs;
         this.kafka = kafka;
         this.limiter = limiter;
         this.target = target;
@@ -57,6 +63,10 @@ public class FetchGate {
         if (!kiln.parsedRole().runsWorker()) {
             return;
         }
+        // At once when a job joins the queue: a poll brings a batch every few milliseconds, far
+        // faster than any timer. The timer covers resumes and partitions a rebalance resumed.
+        limiter.onQueueChange(this::check);
+        jobs.onBegin(this::check);
         ticker = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("kiln-fetch-gate").factory());
         ticker.scheduleWithFixedDelay(this::check, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     }
@@ -72,17 +82,23 @@ public class FetchGate {
         return paused;
     }
 
-    private void check() {
+    private synchronized void check() {
         try {
             if (shutdown.isDraining()) {
                 return;
             }
-            int waiting = limiter.waiting();
+            // Held jobs without a slot: those waiting for one, and those still looking for stored
+            // outputs on their way there (a poll delivers a batch faster than S3 answers).
+            int waiting = Math.max(0, jobs.held() - limiter.inUse());
             int ahead = target.fetchAhead();
+            long now = System.nanoTime();
             if (waiting > ahead) {
-                // Again on every tick while paused: a rebalance, or SmallRye's own queue-based
+                // Again now and then while paused: a rebalance, or SmallRye's own queue-based
                 // resume, may have resumed partitions; pausing paused partitions does nothing.
-                setPaused(true);
+                if (!paused || now - lastPauseNanos > REPAUSE_NANOS) {
+                    lastPauseNanos = now;
+                    setPaused(true);
+                }
             } else if (paused && waiting <= ahead / 2) {
                 setPaused(false);
             }
@@ -91,23 +107,29 @@ public class FetchGate {
         }
     }
 
+    /** Asks the polling thread to pause or resume; never waits for it (this may run in a job's thread). */
     private void setPaused(boolean pause) {
         List<KafkaConsumer<Object, Object>> consumers = kafka.getConsumers(Topics.JOBS_IN);
         for (KafkaConsumer<Object, Object> consumer : consumers) {
             if (pause) {
-                consumer.pause().await().atMost(Duration.ofSeconds(5));
+                consumer.pause().subscribe().with(ignored -> { }, this::failed);
             } else {
-                consumer.resume().await().atMost(Duration.ofSeconds(5));
+                consumer.resume().subscribe().with(ignored -> {
+                    if (shutdown.isDraining()) {
+                        // The shutdown's pause may have come between the check and this resume.
+                        consumer.pause().subscribe().with(again -> { }, this::failed);
+                    }
+                }, this::failed);
             }
-        }
-        if (!pause && shutdown.isDraining()) {
-            // The shutdown's pause may have come between the check and this resume.
-            consumers.forEach(c -> c.pause().await().atMost(Duration.ofSeconds(5)));
         }
         if (paused != pause) {
             Log.debugf("fetch gate: %s fetching (%d jobs wait for a slot, fetch-ahead %d)", pause ? "paused" : "resumed",
-                    limiter.waiting(), target.fetchAhead());
+                    Math.max(0, jobs.held() - limiter.inUse()), target.fetchAhead());
         }
         paused = pause;
+    }
+
+    private void failed(Throwable e) {
+        Log.debugf("fetch gate: %s", e.toString());
     }
 }

@@ -24,6 +24,7 @@ public class InFlightJobs {
 
     private final Map<String, Entry> jobs = new ConcurrentHashMap<>();
     private final WorkerConfig config;
+    private volatile Runnable onBegin = () -> { };
 
     public InFlightJobs(WorkerConfig config, MeterRegistry registry) {
         this.config = config;
@@ -48,7 +49,18 @@ public class InFlightJobs {
             }
             Thread.sleep(200);
         }
+        onBegin.run();
         return true;
+    }
+
+    /** Jobs held now, whatever their step. */
+    int held() {
+        return jobs.size();
+    }
+
+    /** Runs {@code listener} whenever a delivery begins (the fetch gate counts held jobs). */
+    void onBegin(Runnable listener) {
+        this.onBegin = listener;
     }
 
     /** The job moved on to {@code step}: that is progress. */

@@ -41,6 +41,7 @@ public class InFlightLimiter {
     private final Condition changed = lock.newCondition();
     private final Deque<Object> queue = new ArrayDeque<>();
     private int inUse;
+    private volatile Runnable onQueueChange = () -> { };
 
     @Inject
     public InFlightLimiter(InFlightTarget target, GracefulShutdown shutdown, InFlightJobs jobs, MeterRegistry registry) {
@@ -89,10 +90,26 @@ public class InFlightLimiter {
      */
     Slot acquire(RenderJobRequested job) throws JobAbandoned, InterruptedException {
         noteJob.accept(job);
+        try {
+            return take(job);
+        } finally {
+            onQueueChange.run();
+        }
+    }
+
+    private Slot take(RenderJobRequested job) throws JobAbandoned, InterruptedException {
         Object ticket = new Object();
         lock.lockInterruptibly();
         try {
             queue.addLast(ticket);
+            if (queue.peekFirst() != ticket || inUse >= target.getAsInt()) {
+                lock.unlock();
+                try {
+                    onQueueChange.run();
+                } finally {
+                    lock.lock();
+                }
+            }
             try {
                 while (queue.peekFirst() != ticket || inUse >= target.getAsInt()) {
                     if (giveUp.getAsBoolean()) {
@@ -110,6 +127,11 @@ public class InFlightLimiter {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Runs {@code listener} (outside the lock) whenever a job joins or leaves the queue for a slot. */
+    void onQueueChange(Runnable listener) {
+        this.onQueueChange = listener;
     }
 
     /** Slots in use. */

@@ -41,7 +41,8 @@ public class InFlightTarget {
     private final Set<LatencyClass> gauged = ConcurrentHashMap.newKeySet();
     private int recentCount;
     private int next;
-    private long computedAt = Long.MIN_VALUE;
+    private long computedAt;
+    private boolean stale = true;
     private int cached;
     private double cachedCallsPerSecond;
 
@@ -64,7 +65,7 @@ public class InFlightTarget {
         recentImages[next] = Math.max(1, job.imageCount());
         next = (next + 1) % MIX;
         recentCount = Math.min(recentCount + 1, MIX);
-        computedAt = Long.MIN_VALUE;
+        stale = true;
         if (gauged.add(latencyClass)) {
             Gauge.builder("kiln.worker.call.latency", latencies, l -> l.latency(latencyClass).toMillis() / 1000.0)
                     .description("The latency this worker plans with, per quality and size: the moving percentile of its calls, "
@@ -77,9 +78,10 @@ public class InFlightTarget {
     /** The target now. */
     public synchronized int current() {
         long now = System.nanoTime();
-        if (now - computedAt < CACHE_NANOS) {
+        if (!stale && now - computedAt < CACHE_NANOS) {
             return cached;
         }
+        stale = false;
         computedAt = now;
         if (recentCount == 0) {
             // Nothing rendered yet: plan for the costliest class a first job could be.
