@@ -1,8 +1,8 @@
 package dev.kiln.batch;
 
-import dev.kiln.api.Problem.FieldError;
 import dev.kiln.image.GptImageRules;
 import dev.kiln.image.Violation;
+import dev.kiln.job.FieldError;
 import dev.kiln.job.ImageParameters;
 import dev.kiln.reference.ReferenceFetchConfig;
 import dev.kiln.reference.ReferenceFetcher;

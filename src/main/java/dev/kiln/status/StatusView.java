@@ -1,11 +1,12 @@
 package dev.kiln.status;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.kiln.api.Problem;
-import dev.kiln.api.ProblemException;
+import dev.kiln.job.BatchLookup;
 import dev.kiln.job.JobIds;
 import dev.kiln.job.JobState;
+import dev.kiln.job.ServiceUnavailableException;
 import dev.kiln.messaging.KilnJson;
+import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.state.KeyValueIterator;
@@ -13,19 +14,55 @@ import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** Reads batches and jobs from the local copy of the status view. */
+/**
+ * Reads batches and jobs from the local copy of the status view. It is also intake's
+ * {@link BatchLookup}: a replay and the wait for a new batch read the same view a GET does.
+ */
 @ApplicationScoped
-public class StatusView {
+public class StatusView implements BatchLookup {
 
     private static final ObjectMapper JSON = KilnJson.MAPPER;
+    /** How long a client waits before retrying while the view loads: it loads in seconds. */
+    private static final Duration STARTING_RETRY_AFTER = Duration.ofSeconds(2);
     private final StatusViewStreams streams;
+    private final StatusViewConfig config;
 
-    public StatusView(StatusViewStreams streams) {
+    public StatusView(StatusViewStreams streams, StatusViewConfig config) {
         this.streams = streams;
+        this.config = config;
+    }
+
+    @Override
+    public Optional<KnownBatch> find(String batchId) {
+        return batch(batchId).map(b -> new KnownBatch(b.id(), b.externalId(), b.state(), b.items(), b.images(),
+                b.requestSha256(), b.createdAt()));
+    }
+
+    @Override
+    public boolean awaitVisible(String batchId) {
+        long deadline = System.nanoTime() + config.visibilityTimeout().toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (batch(batchId).isPresent()) {
+                    return true;
+                }
+            } catch (ServiceUnavailableException starting) {
+                // the view is still loading; keep waiting within the deadline
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        Log.warnf("batch %s is accepted but not yet visible in the status view", batchId);
+        return false;
     }
 
     /** The batch, if the view has it. */
@@ -87,8 +124,8 @@ public class StatusView {
     }
 
     private ReadOnlyKeyValueStore<String, byte[]> store() {
-        return streams.store().orElseThrow(() -> new ProblemException(Problem.of(503, "view-starting",
-                "Status view starting", "the status view is still loading; try again shortly")));
+        return streams.store().orElseThrow(() -> new ServiceUnavailableException("view-starting",
+                "Status view starting", "the status view is still loading; try again shortly", STARTING_RETRY_AFTER));
     }
 
     private static <T> Optional<T> read(byte[] bytes, Class<T> type) {

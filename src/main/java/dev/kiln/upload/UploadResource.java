@@ -1,8 +1,7 @@
 package dev.kiln.upload;
 
-import dev.kiln.api.Problem;
-import dev.kiln.api.ProblemException;
 import dev.kiln.config.KilnConfig;
+import dev.kiln.job.NotFoundException;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -23,7 +22,7 @@ import java.net.URI;
  * at /v1/uploads would hide the sub-paths of the others.
  */
 @Path("/v1")
-@Produces({MediaType.APPLICATION_JSON, Problem.MEDIA_TYPE})
+@Produces({MediaType.APPLICATION_JSON, "application/problem+json"})
 @Blocking
 public class UploadResource {
 
@@ -51,7 +50,6 @@ public class UploadResource {
     @GET
     @Path("/uploads/{id}")
     public Upload get(@PathParam("id") String id) {
-        return intake.find(kiln.defaultTenant(), id).orElseThrow(() ->
-                new ProblemException(Problem.of(404, "not-found", "Not found", "no upload " + id)));
+        return intake.find(kiln.defaultTenant(), id).orElseThrow(() -> new NotFoundException("upload", id));
     }
 }

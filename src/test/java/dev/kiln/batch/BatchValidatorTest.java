@@ -1,6 +1,6 @@
 package dev.kiln.batch;
 
-import dev.kiln.api.Problem.FieldError;
+import dev.kiln.job.FieldError;
 import dev.kiln.reference.ReferenceFetchConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
