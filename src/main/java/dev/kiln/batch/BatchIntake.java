@@ -155,8 +155,7 @@ public class BatchIntake {
     /** One job per item, with the defaults merged in and the references resolved. */
     private List<RenderJobRequested> plan(String batchId, String tenant, BatchRequest request,
                                           List<ResolvedReferences> resolved, Instant now) {
-        ImageParameters base = new ImageParameters(config.defaultModel(), null, null, null, null, null, null, null, null)
-                .overriddenBy(BatchValidator.defaultsOf(request).parameters());
+        ImageParameters base = BatchValidator.defaultsOf(request).parameters().withDefaultModel(config.defaultModel());
         return IntStream.range(0, request.items().size())
                 .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, resolved.get(i), now))
                 .toList();
@@ -165,11 +164,9 @@ public class BatchIntake {
     private static RenderJobRequested plan(String batchId, String tenant, int index, BatchItem item,
                                            ImageParameters base, ResolvedReferences refs, Instant now) {
         ImageParameters parameters = base.overriddenBy(item.parameters());
-        if (!refs.isEdit() && parameters.inputFidelity() != null) {
+        if (!refs.isEdit()) {
             // A default input_fidelity is meant for the batch's edits; a generation must not send it.
-            parameters = new ImageParameters(parameters.model(), parameters.size(), parameters.quality(),
-                    parameters.background(), parameters.outputFormat(), parameters.outputCompression(),
-                    parameters.moderation(), parameters.n(), null);
+            parameters = parameters.forGeneration();
         }
         return new RenderJobRequested(JobIds.jobId(batchId, index), batchId, tenant, item.id(), index, item.prompt(),
                 parameters, refs.locations(), refs.maskLocation(),

@@ -1,5 +1,8 @@
 package dev.kiln.batch;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.job.InvalidRequestException;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
@@ -27,9 +30,11 @@ public class BatchResource {
     private static final int MAX_IDEMPOTENCY_KEY = 255;
 
     private final BatchIntake intake;
+    private final BatchRequestReader reader;
 
-    public BatchResource(BatchIntake intake) {
+    public BatchResource(BatchIntake intake, ObjectMapper mapper) {
         this.intake = intake;
+        this.reader = new BatchRequestReader(mapper);
     }
 
     /**
@@ -40,11 +45,9 @@ public class BatchResource {
     @Path("/batches")
     @Consumes(MediaType.APPLICATION_JSON)
     @Blocking
-    public Response submit(BatchRequest request, @HeaderParam("Idempotency-Key") String idempotencyKey,
-                           @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) {
-        if (request == null) {
-            throw InvalidRequestException.of("body", "is required");
-        }
+    public Response submit(JsonNode body, @HeaderParam("Idempotency-Key") String idempotencyKey,
+                           @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) throws JsonProcessingException {
+        BatchRequest request = reader.read(body);
         if (dryRun) {
             // Nothing is created, so there is nothing for an Idempotency-Key to name: it is ignored.
             return Response.ok(intake.dryRun(request)).build();

@@ -206,7 +206,7 @@ final class ImagesHandler implements HttpHandler {
     }
 
     private static void checkRules(RenderRequest request) throws ApiError {
-        List<Violation> violations = GptImageRules.validate(request.input());
+        List<Violation> violations = GptImageRules.validate(request.prompt(), request.input());
         if (!violations.isEmpty()) {
             String message = violations.stream().map(v -> "Invalid '" + v.field() + "': " + v.reason() + ".")
                     .collect(Collectors.joining(" "));
