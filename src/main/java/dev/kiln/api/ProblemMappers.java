@@ -17,7 +17,9 @@ import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+import org.jboss.resteasy.reactive.server.core.multipart.MultipartParser;
 
+import java.io.IOException;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -86,6 +88,25 @@ public class ProblemMappers {
             reason += " (at line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
         }
         return respond(Problem.invalid(List.of(new FieldError(field, reason))));
+    }
+
+    /** The multipart parser's word for a part whose headers it cannot read. */
+    @ServerExceptionMapper
+    public Response malformedMultipart(MultipartParser.MalformedMessageException e) {
+        return respond(Problem.invalid(List.of(new FieldError("body",
+                "is not valid multipart/form-data: a part's headers cannot be read"))));
+    }
+
+    /**
+     * A checked I/O failure that reaches this far comes from reading the request body: Kiln wraps
+     * its own I/O failures. The multipart parser reports a body that ends before its closing
+     * boundary (or never names the declared boundary) as "Connection terminated parsing
+     * multipart request".
+     */
+    @ServerExceptionMapper
+    public Response unreadableBody(IOException e) {
+        return respond(Problem.invalid(List.of(new FieldError("body", "could not be read: " + e.getMessage()
+                + "; check that the body ends with the closing boundary declared in Content-Type"))));
     }
 
     @ServerExceptionMapper

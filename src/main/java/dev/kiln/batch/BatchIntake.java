@@ -149,7 +149,7 @@ public class BatchIntake {
 
     /** Announces a job as queued, then hands it to the workers. */
     private Uni<Void> enqueue(RenderJobRequested job) {
-        return status.jobChanged(JobStatusChanged.of(job, JobState.QUEUED)).chain(() -> jobs.publish(job));
+        return status.jobChanged(JobStatusChanged.accepted(job)).chain(() -> jobs.publish(job));
     }
 
     /** One job per item, with the defaults merged in and the references resolved. */

@@ -1,15 +1,17 @@
 package dev.kiln.batch;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.BeanDescription;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.introspect.AnnotatedMember;
 import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
 import dev.kiln.job.FieldError;
 import dev.kiln.job.InvalidRequestException;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
@@ -34,13 +36,14 @@ public final class BatchRequestReader {
     /** The fields of a webhook object, which is not built yet either (a URL string is). */
     static final Set<String> WEBHOOK_FIELDS = Set.of("url", "events");
 
-    private final ObjectMapper mapper;
+    /** Binds strictly: an {@code n} of 1.5 is an error, not 1. */
+    private final ObjectReader binder;
     private final Set<String> batchFields;
     private final Set<String> defaultsFields;
     private final Set<String> itemFields;
 
     public BatchRequestReader(ObjectMapper mapper) {
-        this.mapper = mapper;
+        this.binder = mapper.readerFor(BatchRequest.class).without(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
         this.batchFields = fieldsOf(mapper, BatchRequest.class);
         this.defaultsFields = fieldsOf(mapper, BatchDefaults.class);
         this.itemFields = fieldsOf(mapper, BatchItem.class);
@@ -50,9 +53,9 @@ public final class BatchRequestReader {
      * The request in {@code body}.
      *
      * @throws InvalidRequestException naming every unknown or not yet supported field, or a body that is no object
-     * @throws JsonProcessingException when a field has the wrong type (the exception names its path)
+     * @throws IOException when a field has the wrong type (the exception names its path)
      */
-    public BatchRequest read(JsonNode body) throws JsonProcessingException {
+    public BatchRequest read(JsonNode body) throws IOException {
         if (body == null || body.isNull() || body.isMissingNode()) {
             throw InvalidRequestException.of("body", "is required: a JSON object with items");
         }
@@ -81,7 +84,7 @@ public final class BatchRequestReader {
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
         }
-        return mapper.treeToValue(body, BatchRequest.class);
+        return binder.readValue(body);
     }
 
     private static void checkFields(String path, JsonNode node, Set<String> known, List<FieldError> errors) {

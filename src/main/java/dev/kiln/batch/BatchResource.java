@@ -1,6 +1,5 @@
 package dev.kiln.batch;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.job.InvalidRequestException;
@@ -15,6 +14,7 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
+import java.io.IOException;
 import java.net.URI;
 import java.util.Optional;
 
@@ -46,7 +46,7 @@ public class BatchResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Blocking
     public Response submit(JsonNode body, @HeaderParam("Idempotency-Key") String idempotencyKey,
-                           @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) throws JsonProcessingException {
+                           @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) throws IOException {
         BatchRequest request = reader.read(body);
         if (dryRun) {
             // Nothing is created, so there is nothing for an Idempotency-Key to name: it is ignored.
