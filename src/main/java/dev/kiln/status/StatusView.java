@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Reads batches and jobs from the local copy of the status view. It is also intake's
@@ -31,6 +32,8 @@ public class StatusView implements BatchLookup {
     private static final Duration STARTING_RETRY_AFTER = Duration.ofSeconds(2);
     private final StatusViewStreams streams;
     private final StatusViewConfig config;
+    /** Serialises the opening and closing of range iterators: see {@link #openRange}. */
+    private final ReentrantLock iteratorLock = new ReentrantLock();
 
     public StatusView(StatusViewStreams streams, StatusViewConfig config) {
         this.streams = streams;
@@ -96,7 +99,7 @@ public class StatusView implements BatchLookup {
         String to = StatusStoreKeys.job(batchId, StatusStoreKeys.MAX_INDEX);
         int lastIndex = afterIndex;
         boolean more = false;
-        try (KeyValueIterator<String, byte[]> it = store().range(from, to)) {
+        try (KeyValueIterator<String, byte[]> it = openRange(from, to)) {
             while (it.hasNext()) {
                 KeyValue<String, byte[]> entry = it.next();
                 JobView job = read(entry.value, JobView.class).orElseThrow();
@@ -121,6 +124,61 @@ public class StatusView implements BatchLookup {
      * @param lastIndex the index to continue after, when there are more
      */
     public record ItemsPage(List<JobView> jobs, Optional<Integer> lastIndex) {
+    }
+
+    /**
+     * A range iterator whose opening and closing are serialised with every other's. Kafka Streams
+     * 4.1.1 counts a store's open iterators in {@code OpenIterators}, which registers a metric
+     * when the count goes from 0 to 1 and removes it when it goes back, without a lock: two pages
+     * read at once could close an iterator whose metric the other had never registered, a
+     * NullPointerException in {@code OpenIterators.remove} (KAFKA-19678, fixed in 4.1.2; see
+     * the pom for why Kiln is not on it yet). Only the opening and closing wait; the scans still
+     * run side by side. The status view's own writer only gets and puts, never iterates.
+     */
+    private KeyValueIterator<String, byte[]> openRange(String from, String to) {
+        ReadOnlyKeyValueStore<String, byte[]> store = store();
+        KeyValueIterator<String, byte[]> range;
+        iteratorLock.lock();
+        try {
+            range = store.range(from, to);
+        } finally {
+            iteratorLock.unlock();
+        }
+        return new SerialisedClose(range);
+    }
+
+    /** Closes its iterator under {@link #iteratorLock}. */
+    private final class SerialisedClose implements KeyValueIterator<String, byte[]> {
+        private final KeyValueIterator<String, byte[]> iterator;
+
+        SerialisedClose(KeyValueIterator<String, byte[]> iterator) {
+            this.iterator = iterator;
+        }
+
+        @Override
+        public boolean hasNext() {
+            return iterator.hasNext();
+        }
+
+        @Override
+        public KeyValue<String, byte[]> next() {
+            return iterator.next();
+        }
+
+        @Override
+        public String peekNextKey() {
+            return iterator.peekNextKey();
+        }
+
+        @Override
+        public void close() {
+            iteratorLock.lock();
+            try {
+                iterator.close();
+            } finally {
+                iteratorLock.unlock();
+            }
+        }
     }
 
     private ReadOnlyKeyValueStore<String, byte[]> store() {

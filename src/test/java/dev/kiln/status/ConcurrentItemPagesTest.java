@@ -41,7 +41,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * Item pages read from 8 threads while the view is being written: every read answers 200. Range
  * scans of one store from several threads once failed now and then with a NullPointerException
- * in Kafka Streams' open-iterator metrics (KAFKA-19678, fixed in 4.1.2).
+ * in Kafka Streams' open-iterator metrics (KAFKA-19678); {@code StatusView} serialises the
+ * opening and closing of its iterators.
  */
 @QuarkusTest
 @QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
