@@ -7,7 +7,6 @@ import dev.kiln.job.FieldError;
 import dev.kiln.job.ImageParameters;
 import dev.kiln.job.InvalidRequestException;
 import dev.kiln.job.JobIds;
-import dev.kiln.job.JobState;
 import dev.kiln.messaging.JobPublisher;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.messaging.KilnJson;
