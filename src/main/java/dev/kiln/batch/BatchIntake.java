@@ -1,20 +1,18 @@
 package dev.kiln.batch;
 
-import dev.kiln.api.Problem;
-import dev.kiln.api.ProblemException;
 import dev.kiln.config.KilnConfig;
 import dev.kiln.job.BatchCreated;
+import dev.kiln.job.BatchLookup;
+import dev.kiln.job.FieldError;
 import dev.kiln.job.ImageParameters;
+import dev.kiln.job.InvalidRequestException;
 import dev.kiln.job.JobIds;
-import dev.kiln.job.JobState;
 import dev.kiln.messaging.JobPublisher;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.messaging.KilnJson;
 import dev.kiln.job.RenderJobRequested;
-import dev.kiln.status.BatchView;
+import dev.kiln.job.ServiceUnavailableException;
 import dev.kiln.messaging.StatusPublisher;
-import dev.kiln.status.StatusView;
-import dev.kiln.status.StatusViewConfig;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
@@ -22,6 +20,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -38,29 +37,30 @@ import java.util.stream.IntStream;
 @ApplicationScoped
 public class BatchIntake {
 
+    /** A Kafka that did not confirm a whole batch in the publish timeout is unlikely to within seconds. */
+    private static final Duration NOT_ACCEPTED_RETRY_AFTER = Duration.ofSeconds(10);
+
     private final BatchValidator validator;
     private final ReferenceResolver references;
     private final BatchEstimator estimator;
     private final JobPublisher jobs;
     private final StatusPublisher status;
-    private final StatusView view;
+    private final BatchLookup batches;
     private final IntakeConfig config;
-    private final StatusViewConfig viewConfig;
     private final KilnConfig kiln;
     /** Serialises concurrent requests with one key in this replica, so a double click makes one batch. */
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
     public BatchIntake(BatchValidator validator, ReferenceResolver references, BatchEstimator estimator,
-                       JobPublisher jobs, StatusPublisher status, StatusView view,
-                       IntakeConfig config, StatusViewConfig viewConfig, KilnConfig kiln) {
+                       JobPublisher jobs, StatusPublisher status, BatchLookup batches,
+                       IntakeConfig config, KilnConfig kiln) {
         this.validator = validator;
         this.references = references;
         this.estimator = estimator;
         this.jobs = jobs;
         this.status = status;
-        this.view = view;
+        this.batches = batches;
         this.config = config;
-        this.viewConfig = viewConfig;
         this.kiln = kiln;
     }
 
@@ -76,7 +76,7 @@ public class BatchIntake {
         ReentrantLock lock = keyLocks.computeIfAbsent(batchId, k -> new ReentrantLock());
         lock.lock();
         try {
-            Optional<BatchView> earlier = view.batch(batchId);
+            Optional<BatchLookup.KnownBatch> earlier = batches.find(batchId);
             if (earlier.isPresent()) {
                 return replay(earlier.get(), requestSha);
             }
@@ -87,10 +87,9 @@ public class BatchIntake {
         }
     }
 
-    private BatchAccepted replay(BatchView earlier, String requestSha) {
+    private BatchAccepted replay(BatchLookup.KnownBatch earlier, String requestSha) {
         if (!requestSha.equals(earlier.requestSha256())) {
-            throw new ProblemException(Problem.of(422, "idempotency-key-reused", "Idempotency key reused",
-                    "this Idempotency-Key was used for a different request (batch " + earlier.id() + ")"));
+            throw new IdempotencyKeyReusedException(earlier.id());
         }
         return new BatchAccepted(earlier.id(), earlier.externalId(), earlier.state().wireName(), earlier.items(),
                 earlier.images(), earlier.createdAt(), true);
@@ -108,9 +107,9 @@ public class BatchIntake {
     }
 
     private void validate(BatchRequest request, String tenant) {
-        List<Problem.FieldError> errors = validator.validate(request, tenant);
+        List<FieldError> errors = validator.validate(request, tenant);
         if (!errors.isEmpty()) {
-            throw new ProblemException(Problem.invalid(errors));
+            throw new InvalidRequestException(errors);
         }
     }
 
@@ -118,7 +117,7 @@ public class BatchIntake {
     private List<ResolvedReferences> resolve(BatchRequest request, String tenant) {
         ReferenceResolver.Resolution resolution = references.resolve(request, tenant);
         if (!resolution.errors().isEmpty()) {
-            throw new ProblemException(Problem.invalid(resolution.errors()));
+            throw new InvalidRequestException(resolution.errors());
         }
         return resolution.items();
     }
@@ -138,23 +137,24 @@ public class BatchIntake {
                     .await().atMost(config.publishTimeout());
         } catch (RuntimeException e) {
             Log.errorf("batch %s was not accepted: Kafka did not acknowledge it (%s)", batchId, e.getMessage());
-            throw new ProblemException(Problem.of(503, "not-accepted", "Batch not accepted",
-                    "Kafka did not acknowledge the batch; nothing was accepted. Retry with the same Idempotency-Key."));
+            throw new ServiceUnavailableException("not-accepted", "Batch not accepted",
+                    "Kafka did not acknowledge the batch; nothing was accepted. Retry with the same Idempotency-Key.",
+                    NOT_ACCEPTED_RETRY_AFTER);
         }
-        awaitVisible(batchId);
+        // The client's first GET on this replica should find the batch; it is accepted either way.
+        batches.awaitVisible(batchId);
         return new BatchAccepted(batchId, request.externalId(), "queued", planned.size(), images, now, false);
     }
 
     /** Announces a job as queued, then hands it to the workers. */
     private Uni<Void> enqueue(RenderJobRequested job) {
-        return status.jobChanged(JobStatusChanged.of(job, JobState.QUEUED)).chain(() -> jobs.publish(job));
+        return status.jobChanged(JobStatusChanged.accepted(job)).chain(() -> jobs.publish(job));
     }
 
     /** One job per item, with the defaults merged in and the references resolved. */
     private List<RenderJobRequested> plan(String batchId, String tenant, BatchRequest request,
                                           List<ResolvedReferences> resolved, Instant now) {
-        ImageParameters base = new ImageParameters(config.defaultModel(), null, null, null, null, null, null, null, null)
-                .overriddenBy(BatchValidator.defaultsOf(request).parameters());
+        ImageParameters base = BatchValidator.defaultsOf(request).parameters().withDefaultModel(config.defaultModel());
         return IntStream.range(0, request.items().size())
                 .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, resolved.get(i), now))
                 .toList();
@@ -163,39 +163,13 @@ public class BatchIntake {
     private static RenderJobRequested plan(String batchId, String tenant, int index, BatchItem item,
                                            ImageParameters base, ResolvedReferences refs, Instant now) {
         ImageParameters parameters = base.overriddenBy(item.parameters());
-        if (!refs.isEdit() && parameters.inputFidelity() != null) {
+        if (!refs.isEdit()) {
             // A default input_fidelity is meant for the batch's edits; a generation must not send it.
-            parameters = new ImageParameters(parameters.model(), parameters.size(), parameters.quality(),
-                    parameters.background(), parameters.outputFormat(), parameters.outputCompression(),
-                    parameters.moderation(), parameters.n(), null);
+            parameters = parameters.forGeneration();
         }
         return new RenderJobRequested(JobIds.jobId(batchId, index), batchId, tenant, item.id(), index, item.prompt(),
                 parameters, refs.locations(), refs.maskLocation(),
                 item.metadata() == null ? Map.of() : item.metadata(), 1, now);
-    }
-
-    /**
-     * Waits briefly for this replica's view to show the batch, so that the client's first GET (or
-     * a replay of the same key) finds it. The batch is accepted either way: Kafka holds it.
-     */
-    private void awaitVisible(String batchId) {
-        long deadline = System.nanoTime() + viewConfig.visibilityTimeout().toNanos();
-        while (System.nanoTime() < deadline) {
-            try {
-                if (view.batch(batchId).isPresent()) {
-                    return;
-                }
-            } catch (ProblemException starting) {
-                // the view is still loading; keep waiting within the deadline
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-        Log.warnf("batch %s is accepted but not yet visible in the status view", batchId);
     }
 
     private static byte[] canonical(BatchRequest request) {

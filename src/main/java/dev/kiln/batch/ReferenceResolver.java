@@ -1,10 +1,9 @@
 package dev.kiln.batch;
 
-import dev.kiln.api.Problem;
-import dev.kiln.api.Problem.FieldError;
-import dev.kiln.api.ProblemException;
 import dev.kiln.image.Dimensions;
 import dev.kiln.image.ImageFormat;
+import dev.kiln.job.FieldError;
+import dev.kiln.job.ServiceUnavailableException;
 import dev.kiln.storage.ImageMetadata;
 import dev.kiln.storage.ObjectStore;
 import dev.kiln.storage.ObjectStore.StoredObject;
@@ -13,6 +12,7 @@ import dev.kiln.reference.ReferenceFetchConfig;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -35,6 +35,9 @@ import java.util.stream.Stream;
  */
 @ApplicationScoped
 public class ReferenceResolver {
+
+    /** An S3 outage is rarely over in less. */
+    private static final Duration STORAGE_RETRY_AFTER = Duration.ofSeconds(5);
 
     private static final Set<String> IMAGE_TYPES = Set.of(
             ImageFormat.PNG.contentType(), ImageFormat.JPEG.contentType(), ImageFormat.WEBP.contentType());
@@ -62,7 +65,7 @@ public class ReferenceResolver {
      * Resolves every reference of {@code request} for {@code tenant}. Each distinct reference is
      * looked up once, however many items share it (series consistency repeats the defaults').
      *
-     * @throws ProblemException 503 when the bucket cannot be reached
+     * @throws ServiceUnavailableException when the bucket cannot be reached
      */
     public Resolution resolve(BatchRequest request, String tenant) {
         BatchDefaults defaults = BatchValidator.defaultsOf(request);
@@ -146,10 +149,11 @@ public class ReferenceResolver {
         }
     }
 
-    private static ProblemException unavailable(Throwable cause) {
+    private static ServiceUnavailableException unavailable(Throwable cause) {
         Log.errorf("reference look-up failed: %s", String.valueOf(cause));
-        return new ProblemException(Problem.of(503, "storage-unavailable", "Storage unavailable",
-                "the bucket could not be reached to check the reference images; nothing was accepted. Retry later."));
+        return new ServiceUnavailableException("storage-unavailable", "Storage unavailable",
+                "the bucket could not be reached to check the reference images; nothing was accepted. Retry later.",
+                STORAGE_RETRY_AFTER);
     }
 
     /** The forms and the stat results of one batch's references. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The event on {@code kiln.status} for one job's state change.
@@ -18,7 +19,9 @@ import java.util.List;
  * @param outputs stored images, on {@code succeeded}
  * @param error   why, on {@code failed} (and on {@code queued} after a retryable error)
  * @param usage   what the render consumed, on {@code succeeded}
- * @param at      when it happened
+ * @param at       when it happened
+ * @param metadata the client's item metadata, on the job's first {@code queued} event only (the
+ *                 status view keeps it from there)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobStatusChanged(
@@ -32,7 +35,14 @@ public record JobStatusChanged(
         List<JobOutput> outputs,
         JobError error,
         Usage usage,
-        Instant at) {
+        Instant at,
+        Map<String, Object> metadata) {
+
+    /** An event without metadata, as every event but a job's first is. */
+    public JobStatusChanged(String jobId, String batchId, String tenant, String itemId, int index, JobState state,
+                            int attempt, List<JobOutput> outputs, JobError error, Usage usage, Instant at) {
+        this(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at, null);
+    }
 
     /** The CloudEvents type of this event, e.g. {@code kiln.job.succeeded}. */
     public String eventType() {
@@ -45,13 +55,22 @@ public record JobStatusChanged(
                 state, job.attempt(), null, null, null, Instant.now());
     }
 
+    /** The event that announces a newly accepted job, with the client's item metadata. */
+    public static JobStatusChanged accepted(RenderJobRequested job) {
+        return new JobStatusChanged(job.jobId(), job.batchId(), job.tenant(), job.itemId(), job.index(),
+                JobState.QUEUED, job.attempt(), null, null, null, Instant.now(),
+                job.metadata() == null || job.metadata().isEmpty() ? null : job.metadata());
+    }
+
     /** This event with a failure reason. */
     public JobStatusChanged withError(JobError reason) {
-        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, reason, usage, at);
+        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, reason, usage, at,
+                metadata);
     }
 
     /** This event with outputs and usage. */
     public JobStatusChanged withResult(List<JobOutput> images, Usage consumed) {
-        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, images, error, consumed, at);
+        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, images, error, consumed, at,
+                metadata);
     }
 }

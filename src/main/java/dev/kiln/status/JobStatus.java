@@ -7,6 +7,7 @@ import dev.kiln.storage.ObjectStore;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One job as the API shows it, with a presigned URL for every output.
@@ -23,10 +24,11 @@ import java.util.List;
  * @param createdAt  when queued
  * @param startedAt  when the current attempt started
  * @param finishedAt when it ended
+ * @param metadata   the client's item metadata, as submitted
  */
 public record JobStatus(String id, String batchId, String itemId, int index, String state, int attempt,
                         JobError error, List<Output> outputs, Usage usage, Instant createdAt,
-                        Instant startedAt, Instant finishedAt) {
+                        Instant startedAt, Instant finishedAt, Map<String, Object> metadata) {
 
     /**
      * One output image.
@@ -50,7 +52,7 @@ public record JobStatus(String id, String batchId, String itemId, int index, Str
                 .map(o -> output(o, store))
                 .toList();
         return new JobStatus(job.id(), job.batchId(), job.itemId(), job.index(), job.state().wireName(), job.attempt(),
-                job.error(), outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt());
+                job.error(), outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt(), job.metadata());
     }
 
     private static Output output(JobOutput o, ObjectStore store) {

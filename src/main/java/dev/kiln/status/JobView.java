@@ -8,6 +8,7 @@ import dev.kiln.job.Usage;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What the status view knows of one job.
@@ -24,6 +25,7 @@ import java.util.List;
  * @param createdAt  when queued
  * @param startedAt  when the current attempt started running
  * @param finishedAt when it ended
+ * @param metadata   the client's item metadata, from the job's first event
  */
 public record JobView(
         String id,
@@ -37,14 +39,16 @@ public record JobView(
         Usage usage,
         Instant createdAt,
         Instant startedAt,
-        Instant finishedAt) {
+        Instant finishedAt,
+        Map<String, Object> metadata) {
 
     /** The view of a job first heard of through {@code event}. */
     public static JobView from(JobStatusChanged event) {
         return new JobView(event.jobId(), event.batchId(), event.itemId(), event.index(), event.state(),
                 event.attempt(), event.error(), event.outputs(), event.usage(), event.at(),
                 event.state() == JobState.RUNNING ? event.at() : null,
-                event.state().isTerminal() ? event.at() : null);
+                event.state().isTerminal() ? event.at() : null,
+                event.metadata());
     }
 
     /** This job after {@code event}, keeping what the event does not restate. */
@@ -56,6 +60,7 @@ public record JobView(
                 event.usage() != null ? event.usage() : usage,
                 createdAt,
                 next == JobState.RUNNING ? event.at() : startedAt,
-                next.isTerminal() ? event.at() : null);
+                next.isTerminal() ? event.at() : null,
+                event.metadata() != null ? event.metadata() : metadata);
     }
 }

@@ -1,8 +1,8 @@
 package dev.kiln.status;
 
-import dev.kiln.api.Problem;
-import dev.kiln.api.ProblemException;
+import dev.kiln.job.InvalidRequestException;
 import dev.kiln.job.JobState;
+import dev.kiln.job.NotFoundException;
 import dev.kiln.storage.ObjectStore;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.GET;
@@ -101,11 +101,11 @@ public class StatusResource {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(("i:" + lastIndex).getBytes(StandardCharsets.UTF_8));
     }
 
-    private static ProblemException notFound(String what, String id) {
-        return new ProblemException(Problem.of(404, "not-found", "Not found", "no " + what + " " + id));
+    private static NotFoundException notFound(String what, String id) {
+        return new NotFoundException(what, id);
     }
 
-    private static ProblemException invalid(String field, String reason) {
-        return new ProblemException(Problem.invalid(List.of(new Problem.FieldError(field, reason))));
+    private static InvalidRequestException invalid(String field, String reason) {
+        return InvalidRequestException.of(field, reason);
     }
 }
