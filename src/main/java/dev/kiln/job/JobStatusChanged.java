@@ -22,6 +22,9 @@ import java.util.Map;
  * @param at       when it happened
  * @param metadata the client's item metadata, on the job's first {@code queued} event only (the
  *                 status view keeps it from there)
+ * @param worker   on {@code running}: the worker instance that holds the job ({@code KILN_INSTANCE_ID}),
+ *                 so that a job left running by a dead worker says whose it was
+ * @param since    on {@code running}: since when that worker holds it
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobStatusChanged(
@@ -36,12 +39,14 @@ public record JobStatusChanged(
         JobError error,
         Usage usage,
         Instant at,
-        Map<String, Object> metadata) {
+        Map<String, Object> metadata,
+        String worker,
+        Instant since) {
 
-    /** An event without metadata, as every event but a job's first is. */
+    /** An event without metadata or holder, as most events are. */
     public JobStatusChanged(String jobId, String batchId, String tenant, String itemId, int index, JobState state,
                             int attempt, List<JobOutput> outputs, JobError error, Usage usage, Instant at) {
-        this(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at, null);
+        this(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at, null, null, null);
     }
 
     /** The CloudEvents type of this event, e.g. {@code kiln.job.succeeded}. */
@@ -59,18 +64,24 @@ public record JobStatusChanged(
     public static JobStatusChanged accepted(RenderJobRequested job) {
         return new JobStatusChanged(job.jobId(), job.batchId(), job.tenant(), job.itemId(), job.index(),
                 JobState.QUEUED, job.attempt(), null, null, null, Instant.now(),
-                job.metadata() == null || job.metadata().isEmpty() ? null : job.metadata());
+                job.metadata() == null || job.metadata().isEmpty() ? null : job.metadata(), null, null);
     }
 
     /** This event with a failure reason. */
     public JobStatusChanged withError(JobError reason) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, reason, usage, at,
-                metadata);
+                metadata, worker, since);
     }
 
     /** This event with outputs and usage. */
     public JobStatusChanged withResult(List<JobOutput> images, Usage consumed) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, images, error, consumed, at,
-                metadata);
+                metadata, worker, since);
+    }
+
+    /** This event naming the worker that holds the job and since when. */
+    public JobStatusChanged withHolder(String holder, Instant heldSince) {
+        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at,
+                metadata, holder, heldSince);
     }
 }

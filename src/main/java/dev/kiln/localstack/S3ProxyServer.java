@@ -80,16 +80,31 @@ public final class S3ProxyServer implements AutoCloseable {
      * @param secretKey the secret key clients sign with
      */
     public static S3ProxyServer start(Path jar, Path dataDir, int port, String accessKey, String secretKey) {
+        return start(jar, dataDir, port, accessKey, secretKey, false);
+    }
+
+    /**
+     * Starts s3proxy as {@link #start(Path, Path, int, String, String)} does; with
+     * {@code logRequests} its log ({@link #log()}) names every request it receives, so that a test
+     * can count the uploads of each key across restarts (the log is appended to, never replaced).
+     */
+    public static S3ProxyServer start(Path jar, Path dataDir, int port, String accessKey, String secretKey,
+                                      boolean logRequests) {
         int httpPort = Ports.orFree(port);
         Path log = dataDir.resolve("s3proxy.log");
         Process process;
         try {
             Path buckets = Files.createDirectories(dataDir.resolve("buckets"));
             Path settings = writeSettings(dataDir, buckets, httpPort, accessKey, secretKey);
-            process = new ProcessBuilder(command(jar, settings))
+            ProcessBuilder builder = new ProcessBuilder(command(jar, settings))
                     .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                    .start();
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            if (logRequests) {
+                // s3proxy's logback configuration reads these; at debug it logs one line per request.
+                builder.environment().put("LOG_LEVEL", "debug");
+                builder.environment().put("JETTY_LOG_LEVEL", "info");
+            }
+            process = builder.start();
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot start s3proxy from " + jar, e);
         }
@@ -129,6 +144,50 @@ public final class S3ProxyServer implements AutoCloseable {
     /** The directory that holds the buckets, the settings and the log. */
     public Path dataDir() {
         return dataDir;
+    }
+
+    /** The log file s3proxy writes to. */
+    public Path log() {
+        return dataDir.resolve("s3proxy.log");
+    }
+
+    /** Whether the child process runs (a suspended one counts as running). */
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** SIGKILL: the server is gone at once, mid-request, as in a crash. */
+    public void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** SIGSTOP: the server hangs; its port still accepts connections, nothing answers them. */
+    public void suspend() {
+        signal("STOP");
+    }
+
+    /** SIGCONT after {@link #suspend()}. */
+    public void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String name) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+            if (kill.waitFor() != 0) {
+                throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Stops the child process and waits for it. Calling it twice is harmless. */

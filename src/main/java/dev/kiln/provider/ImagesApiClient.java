@@ -38,10 +38,7 @@ import java.util.concurrent.Executors;
  * edit's references go the other way the same way: streamed from their files as the request is sent.
  */
 @ApplicationScoped
-public class ImagesApiClient {
-
-    /** The code of the failure thrown when shutdown interrupts a call. */
-    public static final String INTERRUPTED = "interrupted";
+public class ImagesApiClient implements ImagesProvider {
 
     /** Error bodies are small JSON; a cap keeps a misbehaving server from filling the heap. */
     private static final int MAX_ERROR_BODY = 64 * 1024;
@@ -59,13 +56,8 @@ public class ImagesApiClient {
                 .build();
     }
 
-    /**
-     * {@code POST /images/generations}: renders {@code prompt} with {@code parameters} and decodes
-     * every image into {@code workDir}.
-     *
-     * @throws ProviderException for every answer that is not images, classified by what to do next
-     */
-    public RenderedImages generate(String prompt, ImageParameters parameters, Path workDir) {
+    @Override
+    public ProviderAnswer generate(String prompt, ImageParameters parameters, Path workDir) throws InterruptedException {
         ObjectNode body = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);
         body.remove("input_fidelity");
         body.put("prompt", prompt);
@@ -80,14 +72,12 @@ public class ImagesApiClient {
     }
 
     /**
-     * {@code POST /images/edits}: renders {@code prompt} from the fetched references (one
-     * {@code image[]} part each, in order) and the optional mask, as multipart/form-data streamed
-     * from the files, and decodes every image into {@code workDir}. Answers are handled exactly
-     * as for {@link #generate}.
-     *
-     * @throws ProviderException for every answer that is not images, classified by what to do next
+     * {@inheritDoc} One {@code image[]} part per reference, in order, and the optional mask, as
+     * multipart/form-data streamed from the files.
      */
-    public RenderedImages edit(String prompt, ImageParameters parameters, FetchedReferences references, Path workDir) {
+    @Override
+    public ProviderAnswer edit(String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
+            throws InterruptedException {
         MultipartFormPublisher form = new MultipartFormPublisher();
         ObjectNode fields = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);
         try {
@@ -112,7 +102,7 @@ public class ImagesApiClient {
             }
         } catch (FileNotFoundException e) {
             // The work folder is the worker's own; a file vanishing from it is a local fault worth a retry.
-            throw ProviderException.transientFault("reference_missing", "a fetched reference disappeared before upload", e);
+            return ProviderAnswer.transientFault("reference_missing", "a fetched reference disappeared before upload");
         }
         HttpRequest request = HttpRequest.newBuilder(URI.create(config.effectiveBaseUrl() + "/images/edits"))
                 .timeout(config.timeoutFor(parameters == null ? null : parameters.quality()))
@@ -125,26 +115,27 @@ public class ImagesApiClient {
     }
 
     /** Sends a prepared request and turns the answer into images or a classified failure. */
-    RenderedImages send(HttpRequest request, Path workDir) {
+    ProviderAnswer send(HttpRequest request, Path workDir) throws InterruptedException {
         HttpResponse<InputStream> response;
         try {
             response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
         } catch (HttpTimeoutException e) {
-            throw ProviderException.transientFault("provider_timeout",
-                    "the provider did not answer within " + request.timeout().map(Duration::toString).orElse("the timeout"), e);
+            return ProviderAnswer.transientFault("provider_timeout",
+                    "the provider did not answer within " + request.timeout().map(Duration::toString).orElse("the timeout"));
         } catch (IOException e) {
-            throw ProviderException.transientFault("provider_unreachable", "connection to the provider failed: " + e.getClass().getSimpleName(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw ProviderException.transientFault(INTERRUPTED, "the call was interrupted by shutdown", e);
+            return ProviderAnswer.transientFault("provider_unreachable", "connection to the provider failed: " + e.getClass().getSimpleName());
         }
         try (InputStream in = response.body()) {
             if (response.statusCode() != 200) {
-                throw classify(response, readError(in));
+                return new ProviderAnswer.Failed(classify(response, readError(in)));
             }
-            return decode(in, workDir, RateLimitHeaders.from(response.headers(), null));
+            return new ProviderAnswer.Rendered(decode(in, workDir, RateLimitHeaders.from(response.headers(), null)));
         } catch (IOException e) {
-            throw ProviderException.transientFault("malformed_response", "the provider's answer could not be read: " + e.getMessage(), e);
+            if (Thread.currentThread().isInterrupted()) {
+                // Shutdown closed the stream under the decoder: not the provider's fault.
+                throw new InterruptedException("the call was interrupted while its answer was read");
+            }
+            return ProviderAnswer.transientFault("malformed_response", "the provider's answer could not be read: " + e.getMessage());
         }
     }
 
@@ -210,7 +201,7 @@ public class ImagesApiClient {
         return new String(in.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
     }
 
-    private ProviderException classify(HttpResponse<?> response, String body) {
+    private ProviderFailure classify(HttpResponse<?> response, String body) {
         int status = response.statusCode();
         String code = null;
         String message = null;
@@ -226,19 +217,19 @@ public class ImagesApiClient {
         }
         if (status == 429) {
             RateLimitHeaders limits = RateLimitHeaders.from(response.headers(), message);
-            return new ProviderException(ProviderException.Kind.RATE_LIMITED, code == null ? "rate_limit_exceeded" : code,
-                    message, limits.retryAfter().orElse(null), null);
+            return new ProviderFailure(ProviderFailure.Kind.RATE_LIMITED, code == null ? "rate_limit_exceeded" : code,
+                    message, limits.retryAfter().orElse(null));
         }
         if (status == 401 || status == 403) {
-            return new ProviderException(ProviderException.Kind.UNAUTHORIZED, code == null ? "unauthorized" : code,
-                    "the provider refused the API key (HTTP " + status + ")", null, null);
+            return new ProviderFailure(ProviderFailure.Kind.UNAUTHORIZED, code == null ? "unauthorized" : code,
+                    "the provider refused the API key (HTTP " + status + ")", null);
         }
         if (status >= 400 && status < 500 && status != 408 && status != 409) {
-            return new ProviderException(ProviderException.Kind.REJECTED, code == null ? "invalid_request_error" : code,
-                    message, null, null);
+            return new ProviderFailure(ProviderFailure.Kind.REJECTED, code == null ? "invalid_request_error" : code,
+                    message, null);
         }
-        return ProviderException.transientFault(code == null ? "provider_error" : code,
-                "the provider failed (HTTP " + status + "): " + message, null);
+        return ProviderFailure.transientFault(code == null ? "provider_error" : code,
+                "the provider failed (HTTP " + status + "): " + message);
     }
 
     private byte[] writeJson(JsonNode body) {

@@ -4,6 +4,7 @@ import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 
 /**
  * Whether the provider accepts our key. After a 401 or 403 no job can succeed and failing them
@@ -24,15 +25,19 @@ public class ProviderAccess {
     }
 
     /**
-     * Blocks for as long as the key is refused, running {@code check} every 200 ms so that the
-     * caller can give up by throwing (at shutdown the job is abandoned unacknowledged, to be
-     * delivered again after the restart).
+     * Blocks for as long as the key is refused, asking {@code giveUp} every 200 ms (at shutdown
+     * the job is left unacknowledged, to be delivered again after the restart).
+     *
+     * @return true once calls are allowed, false when {@code giveUp} said so first
      */
-    public void awaitAuthorized(Runnable check) throws InterruptedException {
+    public boolean awaitAuthorized(BooleanSupplier giveUp) throws InterruptedException {
         while (refusal.get() != null) {
-            check.run();
+            if (giveUp.getAsBoolean()) {
+                return false;
+            }
             Thread.sleep(200);
         }
+        return true;
     }
 
     /** Whether calls are currently refused. */

@@ -4,6 +4,7 @@ import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.time.Duration;
+import java.util.function.BooleanSupplier;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -64,18 +65,24 @@ public class RenderPermits {
      * Blocks until one request for {@code imageCount} images may be made. Callers are served in
      * the order they asked: when each waiter raced for the next token, an unlucky job could wait
      * far longer than the rest, holding back its partition's committed offset and the batch's end.
-     * {@code check} runs at least once a second while waiting, so that the caller can give up by
-     * throwing (a shutdown).
+     * {@code giveUp} is asked at least once a second while waiting (a shutdown).
+     *
+     * @return true when the permits are taken, false when {@code giveUp} said so first
      */
-    public void acquire(int imageCount, Runnable check) throws InterruptedException {
+    public boolean acquire(int imageCount, BooleanSupplier giveUp) throws InterruptedException {
         turn.lockInterruptibly();
         try {
             long wait;
-            check.run();
+            if (giveUp.getAsBoolean()) {
+                return false;
+            }
             while ((wait = tryAcquire(imageCount, System.nanoTime())) > 0) {
-                check.run();
+                if (giveUp.getAsBoolean()) {
+                    return false;
+                }
                 Thread.sleep(Duration.ofNanos(Math.min(wait, 1_000_000_000L)));
             }
+            return true;
         } finally {
             turn.unlock();
         }

@@ -46,6 +46,8 @@ public class ReferenceFetcher {
      * Fetches and checks the job's references; {@link FetchedReferences#NONE} for a generation.
      *
      * @throws ReferenceException see its {@link ReferenceException#retryable()}
+     * @throws StorageException when S3 fails while an object reference is read: a storage fault,
+     *                          which the worker waits out, not a fault of the reference
      */
     public FetchedReferences fetch(RenderJobRequested job, Path workDir) {
         List<String> sources = job.referenceImages() == null ? List.of() : job.referenceImages();
@@ -106,12 +108,7 @@ public class ReferenceFetcher {
             throw ReferenceException.permanent(ReferenceException.REFUSED, "object key " + key
                     + " is not under the job's tenant (" + prefix + ")");
         }
-        Optional<InputStream> object;
-        try {
-            object = store.open(key);
-        } catch (StorageException e) {
-            throw ReferenceException.transientFault("cannot read object " + key + " from the bucket", e);
-        }
+        Optional<InputStream> object = store.open(key);
         if (object.isEmpty()) {
             throw ReferenceException.permanent(ReferenceException.NOT_FOUND, "no object " + key + " in the bucket");
         }
@@ -128,7 +125,7 @@ public class ReferenceFetcher {
                 out.write(buffer, 0, read);
             }
         } catch (IOException e) {
-            throw ReferenceException.transientFault("reading object " + key + " failed: " + e.getClass().getSimpleName(), e);
+            throw new StorageException("reading object " + key + " failed: " + e.getClass().getSimpleName(), e);
         }
     }
 

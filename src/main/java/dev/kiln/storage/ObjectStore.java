@@ -18,16 +18,31 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 
-/** Kiln's bucket: the only class that talks to S3. */
+/**
+ * Kiln's bucket: the only class that talks to S3. Every call is bounded by the timeouts of
+ * {@link S3Config} and reports to {@link StorageHealth}, whose state readiness and intake read.
+ */
 @ApplicationScoped
 public class ObjectStore {
 
     private final MinioClient client;
     private final S3Config config;
+    private final StorageHealth health;
 
-    public ObjectStore(MinioClient client, S3Config config) {
+    public ObjectStore(MinioClient client, S3Config config, StorageHealth health) {
         this.client = client;
         this.config = config;
+        this.health = health;
+    }
+
+    /** One cheap call to tell whether S3 answers; the result goes to {@link StorageHealth}. */
+    void probe() {
+        try {
+            client.bucketExists(BucketExistsArgs.builder().bucket(config.bucket()).build());
+            health.succeeded();
+        } catch (Exception e) {
+            health.failed("probe", e);
+        }
     }
 
     /** Creates the bucket if it does not exist yet. */
@@ -36,7 +51,9 @@ public class ObjectStore {
             if (!client.bucketExists(BucketExistsArgs.builder().bucket(config.bucket()).build())) {
                 client.makeBucket(MakeBucketArgs.builder().bucket(config.bucket()).build());
             }
+            health.succeeded();
         } catch (Exception e) {
+            health.failed("bucket", e);
             throw new StorageException("cannot reach bucket " + config.bucket() + " at " + config.endpoint(), e);
         }
     }
@@ -51,7 +68,9 @@ public class ObjectStore {
                     .contentType(contentType)
                     .userMetadata(metadata)
                     .build());
+            health.succeeded();
         } catch (Exception e) {
+            health.failed("put", e);
             throw new StorageException("cannot store " + key, e);
         }
     }
@@ -60,13 +79,17 @@ public class ObjectStore {
     public Optional<StoredObject> stat(String key) {
         try {
             StatObjectResponse stat = client.statObject(StatObjectArgs.builder().bucket(config.bucket()).object(key).build());
+            health.succeeded();
             return Optional.of(new StoredObject(key, stat.size(), stat.contentType(), lowerCaseKeys(stat.userMetadata())));
         } catch (ErrorResponseException e) {
             if (isMissing(e)) {
+                health.succeeded();
                 return Optional.empty();
             }
+            health.failed("stat", e);
             throw new StorageException("cannot stat " + key, e);
         } catch (Exception e) {
+            health.failed("stat", e);
             throw new StorageException("cannot stat " + key, e);
         }
     }
@@ -78,13 +101,18 @@ public class ObjectStore {
      */
     public Optional<InputStream> open(String key) {
         try {
-            return Optional.of(client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key).build()));
+            InputStream in = client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key).build());
+            health.succeeded();
+            return Optional.of(in);
         } catch (ErrorResponseException e) {
             if (isMissing(e)) {
+                health.succeeded();
                 return Optional.empty();
             }
+            health.failed("get", e);
             throw new StorageException("cannot read " + key, e);
         } catch (Exception e) {
+            health.failed("get", e);
             throw new StorageException("cannot read " + key, e);
         }
     }

@@ -65,6 +65,26 @@ public class OutputUploader {
         return Optional.of(new StoredResult(images, usage));
     }
 
+    /**
+     * Uploads the job's checked images with their metadata. After a failed try
+     * ({@code afterFailure}), an image already stored with the same SHA-256 is not written again:
+     * a timed-out upload may well have landed.
+     *
+     * @throws StorageException when S3 fails; the images stay on disk for the next try
+     */
+    public List<JobOutput> storeAll(RenderJobRequested job, List<CheckedImage> images, Usage usage, boolean afterFailure) {
+        List<JobOutput> stored = new ArrayList<>();
+        for (CheckedImage image : images) {
+            Optional<ObjectStore.StoredObject> existing = afterFailure ? store.stat(keyOf(job, image.index())) : Optional.empty();
+            if (existing.isPresent() && image.sha256().equals(existing.get().metadata().get(SHA256))) {
+                stored.add(output(job, image));
+            } else {
+                stored.add(put(job, image, usage));
+            }
+        }
+        return stored;
+    }
+
     /** Uploads one checked image with its metadata. */
     public JobOutput put(RenderJobRequested job, CheckedImage image, Usage usage) {
         String key = keyOf(job, image.index());
@@ -74,7 +94,11 @@ public class OutputUploader {
         meta.put(HEIGHT, Integer.toString(image.height()));
         meta.put(USAGE, formatUsage(usage));
         store.put(key, image.file(), image.format().contentType(), meta);
-        return new JobOutput(image.index(), key, image.format().contentType(), image.bytes(),
+        return output(job, image);
+    }
+
+    private static JobOutput output(RenderJobRequested job, CheckedImage image) {
+        return new JobOutput(image.index(), keyOf(job, image.index()), image.format().contentType(), image.bytes(),
                 image.width(), image.height(), image.sha256());
     }
 

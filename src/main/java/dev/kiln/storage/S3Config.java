@@ -36,4 +36,38 @@ public interface S3Config {
     /** Create the bucket at start-up when it is missing (off where the bucket is provisioned separately). */
     @WithDefault("true")
     boolean createBucket();
+
+    /**
+     * How long to wait for a TCP connection to S3 (env {@code KILN_S3_CONNECT_TIMEOUT}). A refused
+     * port fails at once; this bounds an unroutable or overloaded endpoint.
+     */
+    @WithDefault("PT5S")
+    Duration connectTimeout();
+
+    /**
+     * The longest wait for any one read from S3, such as the answer to an upload (env
+     * {@code KILN_S3_READ_TIMEOUT}). A hung server (a stopped process, a full disk) is noticed
+     * after this long instead of holding a job's slot for ever; an answer of a healthy server
+     * comes in milliseconds, even for a 45 MB upload, which S3 acknowledges once it has it.
+     */
+    @WithDefault("PT30S")
+    Duration readTimeout();
+
+    /** The longest wait for any one write to S3, such as a slice of an upload (env {@code KILN_S3_WRITE_TIMEOUT}). */
+    @WithDefault("PT30S")
+    Duration writeTimeout();
+
+    /**
+     * The longest one S3 call may take in all, a 4K upload included (env {@code KILN_S3_CALL_TIMEOUT}):
+     * a server that trickles bytes never trips the read or write timeout.
+     */
+    @WithDefault("PT2M")
+    Duration callTimeout();
+
+    /**
+     * How often storage is probed while no call has succeeded lately, so that readiness and
+     * {@link StorageHealth} notice an outage (and its end) when no job is touching S3.
+     */
+    @WithDefault("PT5S")
+    Duration healthInterval();
 }

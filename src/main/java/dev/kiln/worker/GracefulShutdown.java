@@ -16,10 +16,10 @@ import java.util.List;
  * Lets a worker stop without losing or repeating work. On SIGTERM (Quarkus' {@link ShutdownEvent},
  * fired before SmallRye closes its Kafka clients) it pauses the {@code jobs} consumer, refuses to
  * start any further job, and waits until the renders already started have finished or
- * {@code kiln.worker.shutdown-deadline} has passed. A started job that has not called the provider
- * yet (waiting for a rate permit, say) gives up instead ({@link AbandonedAtShutdownException}).
+ * {@code kiln.worker.shutdown-deadline} has passed. A started job that is waiting (for a rate
+ * permit, a 429, S3 or Kafka) gives up instead and ends {@link JobOutcome.LeftForRedelivery}.
  *
- * <p>A job delivered after that point is held, never acknowledged: the throttled commit strategy
+ * <p>A job left that way is held, never acknowledged: the throttled commit strategy
  * commits a partition only up to its first unacknowledged record, so the held job and everything
  * after it are delivered again to whichever worker owns the partition next (SmallRye's own
  * graceful shutdown of the channel is off: it would only wait for these held jobs). A render still
@@ -44,7 +44,7 @@ public class GracefulShutdown {
     /**
      * Registers the start of one job's processing.
      *
-     * @return false once shutdown has begun: the caller must then {@link #holdForRedelivery()}
+     * @return false once shutdown has begun: the caller must then leave the job for redelivery
      */
     public synchronized boolean tryStart() {
         if (draining) {
@@ -68,12 +68,23 @@ public class GracefulShutdown {
     /**
      * Sleeps for {@code wait}, in slices of at most 200 ms, but returns as soon as shutdown
      * begins: a job waiting out a delay is not worth keeping the drain waiting for.
+     *
+     * @return true when the whole wait passed, false when shutdown cut it short
      */
-    public void sleepUnlessDraining(Duration wait) throws InterruptedException {
+    public boolean sleepUnlessDraining(Duration wait) throws InterruptedException {
         long end = System.nanoTime() + wait.toNanos();
-        for (long left = wait.toNanos(); left > 0 && !isDraining(); left = end - System.nanoTime()) {
+        for (long left = wait.toNanos(); left > 0; left = end - System.nanoTime()) {
+            if (isDraining()) {
+                return false;
+            }
             Thread.sleep(Duration.ofNanos(Math.min(left, 200_000_000L)));
         }
+        return !isDraining();
+    }
+
+    /** From now on no job starts, and every wait gives up. */
+    synchronized void beginDrain() {
+        draining = true;
     }
 
     /** Jobs being processed right now. */
@@ -81,25 +92,11 @@ public class GracefulShutdown {
         return inFlight;
     }
 
-    /**
-     * Blocks the calling job until the process ends, so that it is neither acknowledged nor sent
-     * to a retry topic (either would move the committed offset past it). Quarkus interrupts such
-     * threads only after the Kafka clients are closed, when nothing can be committed any more.
-     *
-     * @throws InterruptedException always, eventually
-     */
-    public void holdForRedelivery() throws InterruptedException {
-        Thread.sleep(Long.MAX_VALUE);
-        throw new InterruptedException("unreachable: a held job waits for the process to end");
-    }
-
     void onShutdown(@Observes ShutdownEvent event) throws InterruptedException {
         if (!kiln.parsedRole().runsWorker()) {
             return;
         }
-        synchronized (this) {
-            draining = true;
-        }
+        beginDrain();
         pauseFetching();
         long deadline = System.nanoTime() + config.shutdownDeadline().toNanos();
         int left = awaitIdle(deadline);

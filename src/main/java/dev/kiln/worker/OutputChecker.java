@@ -1,7 +1,6 @@
 package dev.kiln.worker;
 
 import dev.kiln.image.CheckedImage;
-import dev.kiln.provider.ProviderException;
 import dev.kiln.provider.RenderedImages;
 import dev.kiln.storage.OutputUploader;
 import dev.kiln.image.Dimensions;
@@ -31,39 +30,47 @@ import java.util.Optional;
 @ApplicationScoped
 public class OutputChecker {
 
-    /** The checked images, in order. */
-    public List<CheckedImage> check(RenderJobRequested job, RenderedImages rendered) {
+    /** The checked images, in order, or why the answer is not usable. */
+    public OutputCheck check(RenderJobRequested job, RenderedImages rendered) {
         if (rendered.files().size() != job.imageCount()) {
-            throw wrong("asked for " + job.imageCount() + " images, got " + rendered.files().size());
+            return wrong("asked for " + job.imageCount() + " images, got " + rendered.files().size());
         }
         ImageFormat expectedFormat = OutputUploader.formatOf(job);
         String size = job.parameters() == null ? null : job.parameters().size();
         Optional<Dimensions> expectedSize = size == null || "auto".equals(size) ? Optional.empty() : Dimensions.parse(size);
         List<CheckedImage> checked = new ArrayList<>();
         for (int i = 0; i < rendered.files().size(); i++) {
-            checked.add(checkOne(i, rendered.files().get(i), expectedFormat, expectedSize));
+            Path file = rendered.files().get(i);
+            try {
+                Optional<ImageInfo> info = ImageProbe.probe(file);
+                String problem = info.isEmpty() ? "image " + i + " is not a PNG, JPEG or WebP"
+                        : problem(i, file, info.get(), expectedFormat, expectedSize);
+                if (problem != null) {
+                    return wrong(problem);
+                }
+                checked.add(new CheckedImage(i, file, info.get().format(), info.get().width(), info.get().height(),
+                        Files.size(file), sha256(file)));
+            } catch (IOException e) {
+                return new OutputCheck.Rejected("unreadable_output", "image " + i + " could not be read: " + e.getMessage());
+            }
         }
-        return checked;
+        return new OutputCheck.Passed(checked);
     }
 
-    private CheckedImage checkOne(int index, Path file, ImageFormat expectedFormat, Optional<Dimensions> expectedSize) {
-        try {
-            ImageInfo info = ImageProbe.probe(file).orElseThrow(() -> wrong("image " + index + " is not a PNG, JPEG or WebP"));
-            if (info.format() != expectedFormat) {
-                throw wrong("image " + index + " is " + info.format().extension() + ", asked for " + expectedFormat.extension());
-            }
-            if (expectedSize.isPresent()
-                    && (info.width() != expectedSize.get().width() || info.height() != expectedSize.get().height())) {
-                throw wrong("image " + index + " is " + info.width() + "x" + info.height() + ", asked for "
-                        + expectedSize.get().width() + "x" + expectedSize.get().height());
-            }
-            if (!ImageIntegrity.isComplete(file, info.format())) {
-                throw wrong("image " + index + " is truncated");
-            }
-            return new CheckedImage(index, file, info.format(), info.width(), info.height(), Files.size(file), sha256(file));
-        } catch (IOException e) {
-            throw ProviderException.transientFault("unreadable_output", "image " + index + " could not be read", e);
+    private static String problem(int index, Path file, ImageInfo info, ImageFormat expectedFormat,
+                                  Optional<Dimensions> expectedSize) throws IOException {
+        if (info.format() != expectedFormat) {
+            return "image " + index + " is " + info.format().extension() + ", asked for " + expectedFormat.extension();
         }
+        if (expectedSize.isPresent()
+                && (info.width() != expectedSize.get().width() || info.height() != expectedSize.get().height())) {
+            return "image " + index + " is " + info.width() + "x" + info.height() + ", asked for "
+                    + expectedSize.get().width() + "x" + expectedSize.get().height();
+        }
+        if (!ImageIntegrity.isComplete(file, info.format())) {
+            return "image " + index + " is truncated";
+        }
+        return null;
     }
 
     private static String sha256(Path file) throws IOException {
@@ -75,7 +82,7 @@ public class OutputChecker {
         }
     }
 
-    private static ProviderException wrong(String message) {
-        return ProviderException.transientFault("invalid_output", message, null);
+    private static OutputCheck wrong(String message) {
+        return new OutputCheck.Rejected("invalid_output", message);
     }
 }

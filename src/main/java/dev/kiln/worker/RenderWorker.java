@@ -1,23 +1,33 @@
 package dev.kiln.worker;
 
-import dev.kiln.messaging.JobPublisher;
 import dev.kiln.job.RenderJobRequested;
+import dev.kiln.messaging.JobPublisher;
 import dev.kiln.messaging.Topics;
+import io.quarkus.logging.Log;
 import io.smallrye.common.annotation.RunOnVirtualThread;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import io.smallrye.reactive.messaging.kafka.fault.KafkaDelayedRetryTopic;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Message;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
- * The worker role's Kafka consumer. Each job runs on its own virtual thread; SmallRye caps how
- * many run at once ({@code KILN_WORKER_MAX_IN_FLIGHT}) and stops asking Kafka for more while
- * that many are in flight, so jobs are never buffered without bound. The offset of a job is
- * committed only after this method returns (every status event already acknowledged); a
- * {@link RetryLaterException} nacks it into the delayed-retry topics. Once shutdown has begun
- * ({@link GracefulShutdown}) a job not yet sent to the provider is left for another worker.
+ * The worker role's Kafka consumer, and the only place that turns a {@link JobOutcome} into what
+ * Kafka sees:
+ * <ul>
+ *   <li>{@code Succeeded}, {@code Failed}: ack; the offset is committed;</li>
+ *   <li>{@code RetryLater}: nack into SmallRye's delayed-retry topics ({@link RetryPolicy} only
+ *       asks for it while a retry topic will take the job, never the dead-letter topic);</li>
+ *   <li>{@code LeftForRedelivery}: hold, never ack, so that the commit stops before the job and
+ *       Kafka delivers it again; a job from a retry topic is put back on {@code kiln.jobs} instead,
+ *       since the retry consumer commits past held records.</li>
+ * </ul>
+ * Each job runs on its own virtual thread; SmallRye caps how many run at once
+ * ({@code KILN_WORKER_MAX_IN_FLIGHT}) and stops asking Kafka for more while that many are in flight.
  */
 @ApplicationScoped
 public class RenderWorker {
@@ -25,58 +35,120 @@ public class RenderWorker {
     private final RenderJobProcessor processor;
     private final RetryJitter jitter;
     private final GracefulShutdown shutdown;
+    private final InFlightJobs inFlight;
     private final JobPublisher jobs;
+    private final RetryPolicy policy;
 
-    public RenderWorker(RenderJobProcessor processor, RetryJitter jitter, GracefulShutdown shutdown, JobPublisher jobs) {
+    public RenderWorker(RenderJobProcessor processor, RetryJitter jitter, GracefulShutdown shutdown,
+                        InFlightJobs inFlight, JobPublisher jobs, RetryPolicy policy) {
         this.processor = processor;
         this.jitter = jitter;
         this.shutdown = shutdown;
+        this.inFlight = inFlight;
         this.jobs = jobs;
+        this.policy = policy;
     }
 
     /** Renders one delivered job. */
     @Incoming(Topics.JOBS_IN)
     @RunOnVirtualThread
-    public void render(RenderJobRequested job, IncomingKafkaRecordMetadata<String, RenderJobRequested> record)
-            throws InterruptedException {
+    public CompletionStage<Void> render(Message<RenderJobRequested> message) {
+        IncomingKafkaRecordMetadata<?, ?> record = message.getMetadata(IncomingKafkaRecordMetadata.class).orElseThrow();
         // SmallRye counts redeliveries from the retry topics in a header; the job itself still
         // says attempt 1, as it was published.
         int retries = KafkaDelayedRetryTopic.getRetryHeader(record.getHeaders());
-        RenderJobRequested attempt = job.withAttempt(job.attempt() + retries);
+        RenderJobRequested job = message.getPayload().withAttempt(message.getPayload().attempt() + retries);
         boolean fromRetryTopic = retries > 0;
-        if (fromRetryTopic) {
-            // Before the job counts as started, so a shutdown never waits for a jitter.
-            shutdown.sleepUnlessDraining(jitter.extraDelay(record.getTopic()));
-        }
-        if (!shutdown.tryStart()) {
-            leave(attempt, fromRetryTopic);
-            return;
-        }
-        boolean abandoned = false;
         try {
-            processor.process(attempt);
-        } catch (AbandonedAtShutdownException e) {
-            abandoned = true;
-        } finally {
-            shutdown.finished();
-        }
-        if (abandoned) {
-            leave(attempt, fromRetryTopic);
+            return settle(message, job, fromRetryTopic, run(job, record.getTopic(), fromRetryTopic));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return settle(message, job, fromRetryTopic, new JobOutcome.LeftForRedelivery("interrupted"));
         }
     }
 
-    /**
-     * Leaves a job the stopping worker will not render for another worker. A job of
-     * {@code kiln.jobs} is held unacknowledged: its partition's commit stops before it. SmallRye's
-     * delayed-retry consumer commits the latest acknowledged offset instead, so holding would not
-     * keep a retried job; it goes back to {@code kiln.jobs} with its attempt number, and its
-     * retry record is acknowledged once Kafka holds the copy.
-     */
-    private void leave(RenderJobRequested job, boolean fromRetryTopic) throws InterruptedException {
-        if (fromRetryTopic) {
-            jobs.publish(job).await().atMost(Duration.ofSeconds(30));
-            return;
+    private JobOutcome run(RenderJobRequested job, String topic, boolean fromRetryTopic) throws InterruptedException {
+        // Before the job counts as started, so a shutdown never waits for a jitter.
+        if (fromRetryTopic && !shutdown.sleepUnlessDraining(jitter.extraDelay(topic))) {
+            return new JobOutcome.LeftForRedelivery("shutdown began during the retry jitter");
         }
-        shutdown.holdForRedelivery();
+        if (!shutdown.tryStart()) {
+            return new JobOutcome.LeftForRedelivery("shutdown began before the job started");
+        }
+        try {
+            if (!inFlight.begin(job.jobId(), shutdown::isDraining)) {
+                return new JobOutcome.LeftForRedelivery("another delivery of the job was still running at shutdown");
+            }
+            try {
+                return processor.process(job);
+            } finally {
+                inFlight.end(job.jobId());
+            }
+        } finally {
+            shutdown.finished();
+        }
+    }
+
+    private CompletionStage<Void> settle(Message<RenderJobRequested> message, RenderJobRequested job,
+                                         boolean fromRetryTopic, JobOutcome outcome) {
+        return switch (outcome) {
+            case JobOutcome.Succeeded s -> message.ack();
+            case JobOutcome.Failed f -> message.ack();
+            case JobOutcome.RetryLater r -> nack(message, job, r);
+            case JobOutcome.LeftForRedelivery l -> fromRetryTopic ? putBack(message, job) : hold();
+        };
+    }
+
+    /**
+     * Sends the job to its retry topic. A nack that fails (the broker is away) would fail the
+     * channel, so it is tried again until Kafka takes it; {@code queued} is announced already.
+     */
+    private CompletionStage<Void> nack(Message<RenderJobRequested> message, RenderJobRequested job, JobOutcome.RetryLater retry) {
+        RetryRequested reason = new RetryRequested(job, retry);
+        for (int failures = 1; ; failures++) {
+            try {
+                message.nack(reason).toCompletableFuture().get();
+                return CompletableFuture.completedFuture(null);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return hold();
+            } catch (Exception e) {
+                Log.warnf("job %s: handing it to the retry topic failed (try %d): %s", job.jobId(), failures, e.toString());
+                try {
+                    if (!shutdown.sleepUnlessDraining(policy.backoff(failures))) {
+                        return hold();
+                    }
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    return hold();
+                }
+            }
+        }
+    }
+
+    /** A retried job left at shutdown goes back to {@code kiln.jobs} with its attempt number. */
+    private CompletionStage<Void> putBack(Message<RenderJobRequested> message, RenderJobRequested job) {
+        try {
+            jobs.publish(job).await().atMost(Duration.ofSeconds(30));
+            return message.ack();
+        } catch (RuntimeException e) {
+            Log.warnf("job %s: could not put it back on kiln.jobs at shutdown (%s); its retry record stays unacknowledged",
+                    job.jobId(), e.toString());
+            return hold();
+        }
+    }
+
+    /** Never completes: neither acknowledged nor nacked, the job is delivered again after a restart or rebalance. */
+    private static CompletionStage<Void> hold() {
+        return new CompletableFuture<>();
+    }
+
+    /** The reason a job is nacked; SmallRye copies its message into the retry record's headers. */
+    static final class RetryRequested extends Exception {
+
+        RetryRequested(RenderJobRequested job, JobOutcome.RetryLater retry) {
+            super(job.jobId() + " attempt " + job.attempt() + ": " + retry.reason().code() + ": " + retry.reason().message(),
+                    null, false, false);
+        }
     }
 }

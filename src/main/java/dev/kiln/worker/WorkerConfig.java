@@ -41,7 +41,41 @@ public interface WorkerConfig {
     @WithDefault("PT60S")
     Duration shutdownDeadline();
 
-    /** Where decoded images wait for upload; one folder per job, removed afterwards. */
+    /**
+     * Where decoded images wait for upload: one folder per job id, removed once the images are
+     * stored. A render that could not be stored before the worker stopped stays here, so the next
+     * delivery of the job to this worker uploads it instead of paying for it again; keep it on a
+     * volume that survives a container restart.
+     */
     @WithDefault("${java.io.tmpdir}/kiln-work")
     String workDir();
+
+    /** How long a render kept for a job that never came back to this worker stays on disk. */
+    @WithDefault("P2D")
+    Duration keptRenderRetention();
+
+    /**
+     * Waits between tries of a storage (or status) call that failed. Such a wait never spends an
+     * attempt: the job keeps its slot and tries again for as long as it is held.
+     */
+    Backoff storageBackoff();
+
+    /**
+     * A job with no progress (no step begun) for this long is counted as stuck
+     * ({@code kiln_worker_jobs_stuck}) and logged once. The default is above the longest legitimate
+     * step: a high-quality call's timeout (6 min) plus the longest 429 wait.
+     */
+    @WithDefault("PT10M")
+    Duration stuckAfter();
+
+    /** Doubling waits between a first and a longest one. */
+    interface Backoff {
+        /** The first wait. */
+        @WithDefault("PT1S")
+        Duration initial();
+
+        /** The longest wait; an outage of an hour is retried every this long. */
+        @WithDefault("PT15S")
+        Duration max();
+    }
 }

@@ -1,6 +1,6 @@
 package dev.kiln.worker;
 
-import dev.kiln.provider.ProviderException;
+import dev.kiln.provider.ProviderFailure;
 import dev.kiln.job.Usage;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -20,7 +20,7 @@ import java.util.Locale;
 public class WorkerMetrics {
 
     /** How one delivery of a job ended. */
-    public enum JobOutcome { SUCCEEDED, ALREADY_STORED, FAILED, RETRIED }
+    public enum Ended { SUCCEEDED, ALREADY_STORED, FAILED, RETRIED, LEFT_FOR_REDELIVERY }
 
     private final MeterRegistry registry;
     private final Counter images;
@@ -40,7 +40,7 @@ public class WorkerMetrics {
     }
 
     /** One provider call ended: {@code failure} is null for an answer with images. */
-    public void providerCall(boolean edit, ProviderException.Kind failure, Duration took) {
+    public void providerCall(boolean edit, ProviderFailure.Kind failure, Duration took) {
         String endpoint = edit ? "edits" : "generations";
         String tag = failure == null ? "ok" : failure.name().toLowerCase(Locale.ROOT);
         Counter.builder("kiln.provider.calls").description("Calls to the Images API by endpoint and outcome")
@@ -50,7 +50,7 @@ public class WorkerMetrics {
     }
 
     /** One delivery of a job ended. */
-    public void jobEnded(JobOutcome outcome) {
+    public void jobEnded(Ended outcome) {
         Counter.builder("kiln.jobs.ended").description("Job deliveries by how they ended")
                 .tag("outcome", outcome.name().toLowerCase(Locale.ROOT)).register(registry).increment();
     }

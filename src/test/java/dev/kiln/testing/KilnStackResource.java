@@ -42,6 +42,9 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
     private static volatile S3ProxyServer s3;
     private static volatile RunningSimulator simulator;
 
+    /** Set before {@link #start()} to have the S3 server log every request (see {@link S3ProxyServer#log()}). */
+    public static volatile boolean logS3Requests;
+
     private final Deque<AutoCloseable> running = new ArrayDeque<>();
     private Path root;
 
@@ -49,9 +52,12 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
     public Map<String, String> start() {
         try {
             root = Files.createTempDirectory("kiln-stack-");
-            kafka = started(EmbeddedKafkaBroker.start(root.resolve("kafka"), 0));
-            s3 = started(S3ProxyServer.start(S3ProxyServer.defaultJar(), root.resolve("s3"), 0,
-                    S3_ACCESS_KEY, S3_SECRET_KEY));
+            kafka = EmbeddedKafkaBroker.start(root.resolve("kafka"), 0);
+            running.push(() -> kafka.close());
+            s3 = S3ProxyServer.start(S3ProxyServer.defaultJar(), root.resolve("s3"), 0, S3_ACCESS_KEY, S3_SECRET_KEY,
+                    logS3Requests);
+            // Closed through a lambda: restartS3() replaces the server.
+            running.push(() -> s3.close());
             simulator = started(SimulatorLauncher.startSimulator(Ports.freePort()));
         } catch (IOException | RuntimeException e) {
             stop();
@@ -89,6 +95,29 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
     /** The running Kafka broker. */
     public static EmbeddedKafkaBroker kafka() {
         return require(kafka, "Kafka broker");
+    }
+
+    /**
+     * Starts the S3 server again on the same port over the same data, as an operator restarting
+     * it would; the old process must have ended ({@link S3ProxyServer#kill()}).
+     */
+    public static S3ProxyServer restartS3() {
+        S3ProxyServer old = s3();
+        s3 = S3ProxyServer.start(S3ProxyServer.defaultJar(), old.dataDir(), old.port(), S3_ACCESS_KEY, S3_SECRET_KEY,
+                logS3Requests);
+        return s3;
+    }
+
+    /** Stops the broker, keeping its data and port for {@link #startKafkaAgain()}. */
+    public static void stopKafka() {
+        kafka().close();
+    }
+
+    /** Starts the broker again on the same port over the same data. */
+    public static EmbeddedKafkaBroker startKafkaAgain() {
+        EmbeddedKafkaBroker old = kafka();
+        kafka = EmbeddedKafkaBroker.start(old.dataDir(), old.port());
+        return kafka;
     }
 
     /** The running S3 API server. */

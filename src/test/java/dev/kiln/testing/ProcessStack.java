@@ -39,9 +39,11 @@ public final class ProcessStack implements AutoCloseable {
     private final HttpClient http = HttpClient.newHttpClient();
     private final MinioClient minio;
     private final String runId = Long.toString(System.currentTimeMillis(), 36);
+    private final Map<String, String> common;
     private KilnProcess api;
 
-    private ProcessStack() {
+    private ProcessStack(Map<String, String> common) {
+        this.common = Map.copyOf(common);
         serverProperties = servers.start();
         minio = MinioClient.builder().endpoint(KilnStackResource.s3Endpoint())
                 .credentials(KilnStackResource.S3_ACCESS_KEY, KilnStackResource.S3_SECRET_KEY).build();
@@ -49,9 +51,17 @@ public final class ProcessStack implements AutoCloseable {
 
     /** Starts the servers and the api process. */
     public static ProcessStack start() {
-        ProcessStack stack = new ProcessStack();
+        return start(Map.of());
+    }
+
+    /**
+     * Starts the servers and the api process; {@code common} configures every process of the
+     * stack (the retry topics, say, which the api creates and the workers use).
+     */
+    public static ProcessStack start(Map<String, String> common) {
+        ProcessStack stack = new ProcessStack(common);
         try {
-            stack.api = stack.startProcess("api", "api", Map.of(), List.of("-Xmx512m"));
+            stack.api = stack.startProcess("api", "api", "api", Map.of(), List.of("-Xmx512m"));
             stack.api.awaitReady(START_TIMEOUT);
             return stack;
         } catch (RuntimeException e) {
@@ -77,7 +87,15 @@ public final class ProcessStack implements AutoCloseable {
      * @param properties configuration on top of the stack's, e.g. {@code kiln.rate.ipm}
      */
     public KilnProcess startWorker(String name, Map<String, String> properties, List<String> jvmOptions) {
-        return startProcess(name, "worker", properties, jvmOptions);
+        return startProcess(name, name, "worker", properties, jvmOptions);
+    }
+
+    /**
+     * Starts a worker as the same instance as an earlier one named {@code identity} (a crashed
+     * container coming back): the same {@code KILN_INSTANCE_ID} and work folder, a log of its own.
+     */
+    public KilnProcess restartWorker(String identity, String name, Map<String, String> properties, List<String> jvmOptions) {
+        return startProcess(identity, name, "worker", properties, jvmOptions);
     }
 
     /** Starts {@code count} workers at once and waits until every one is ready. */
@@ -206,11 +224,13 @@ public final class ProcessStack implements AutoCloseable {
         servers.stop();
     }
 
-    private KilnProcess startProcess(String name, String role, Map<String, String> properties, List<String> jvmOptions) {
+    private KilnProcess startProcess(String identity, String name, String role, Map<String, String> properties,
+                                     List<String> jvmOptions) {
         Map<String, String> all = new HashMap<>(serverProperties);
-        // Each process keeps its own files.
-        all.put("kiln.worker.work-dir", serverProperties.get("kiln.worker.work-dir") + "-" + name);
-        all.put("kiln.status-view.state-dir", serverProperties.get("kiln.status-view.state-dir") + "-" + name);
+        // Each process keeps its own files, and its own instance id for Kafka static membership.
+        all.put("kiln.worker.work-dir", serverProperties.get("kiln.worker.work-dir") + "-" + identity);
+        all.put("kiln.status-view.state-dir", serverProperties.get("kiln.status-view.state-dir") + "-" + identity);
+        all.put("kiln.kafka.instance-id", identity + "-" + runId);
         // A killed worker's partitions move after the session timeout: the broker's smallest (6 s)
         // rather than Kafka's default 45 s, so that a crash test takes seconds.
         all.put("mp.messaging.incoming.jobs.session.timeout.ms", "6000");
@@ -219,6 +239,7 @@ public final class ProcessStack implements AutoCloseable {
         // The packaged jar runs the prod profile, whose api refuses to start without keys; these
         // processes test the worker, not authentication.
         all.put("kiln.auth.mode", "off");
+        all.putAll(common);
         all.putAll(properties);
         KilnProcess process = KilnProcess.start(name + "-" + runId, role, all, jvmOptions);
         processes.add(process);

@@ -66,6 +66,21 @@ class RetryJitterTest {
             public String workDir() {
                 return "unused";
             }
+
+            @Override
+            public Duration keptRenderRetention() {
+                return Duration.ofDays(2);
+            }
+
+            @Override
+            public Backoff storageBackoff() {
+                return null;
+            }
+
+            @Override
+            public Duration stuckAfter() {
+                return Duration.ofMinutes(10);
+            }
         };
     }
 }

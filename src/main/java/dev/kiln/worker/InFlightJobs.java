@@ -1,0 +1,97 @@
+package dev.kiln.worker;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.logging.Log;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The jobs this worker holds right now, with the step each is in and since when. It keeps one
+ * delivery of a job at a time (a rebalance can deliver a job again while its first delivery still
+ * runs here; the second waits, then finds the stored images instead of paying again), and it
+ * exports the stuck-job check: {@code kiln_worker_jobs_stuck} counts jobs whose current step has
+ * lasted longer than {@code kiln.worker.stuck-after}, each logged once;
+ * {@code kiln_worker_oldest_step_seconds} is the age of the longest current step.
+ */
+@ApplicationScoped
+public class InFlightJobs {
+
+    private final Map<String, Entry> jobs = new ConcurrentHashMap<>();
+    private final WorkerConfig config;
+
+    public InFlightJobs(WorkerConfig config, MeterRegistry registry) {
+        this.config = config;
+        Gauge.builder("kiln.worker.jobs.stuck", this, InFlightJobs::stuck)
+                .description("Jobs held by this worker with no progress for longer than kiln.worker.stuck-after")
+                .register(registry);
+        Gauge.builder("kiln.worker.oldest.step", this, j -> j.oldestStep().toMillis() / 1000.0)
+                .description("How long the longest current step of a held job has lasted").baseUnit("seconds")
+                .register(registry);
+    }
+
+    /**
+     * Registers a delivery of {@code jobId}; waits while another delivery of the same job runs here.
+     *
+     * @return false when {@code giveUp} said so before the other delivery ended
+     */
+    boolean begin(String jobId, BooleanSupplier giveUp) throws InterruptedException {
+        Instant now = Instant.now();
+        while (jobs.putIfAbsent(jobId, new Entry(Step.LOOK_FOR_STORED, now, now)) != null) {
+            if (giveUp.getAsBoolean()) {
+                return false;
+            }
+            Thread.sleep(200);
+        }
+        return true;
+    }
+
+    /** The job moved on to {@code step}: that is progress. */
+    void step(String jobId, Step step) {
+        jobs.computeIfPresent(jobId, (id, e) -> new Entry(step, e.since(), Instant.now()));
+    }
+
+    /** The delivery ended, however. */
+    void end(String jobId) {
+        jobs.remove(jobId);
+    }
+
+    /** Jobs whose current step has lasted longer than {@code kiln.worker.stuck-after}. */
+    int stuck() {
+        Instant limit = Instant.now().minus(config.stuckAfter());
+        int count = 0;
+        for (Map.Entry<String, Entry> job : jobs.entrySet()) {
+            Entry e = job.getValue();
+            if (e.stepSince().isBefore(limit)) {
+                count++;
+                if (!e.reported() && jobs.replace(job.getKey(), e, e.markReported())) {
+                    Log.warnf("job %s is stuck: it has waited to %s since %s (held since %s)", job.getKey(),
+                            e.step().description(), e.stepSince(), e.since());
+                }
+            }
+        }
+        return count;
+    }
+
+    private Duration oldestStep() {
+        Instant now = Instant.now();
+        return jobs.values().stream().map(e -> Duration.between(e.stepSince(), now)).max(Duration::compareTo)
+                .orElse(Duration.ZERO);
+    }
+
+    private record Entry(Step step, Instant since, Instant stepSince, boolean reported) {
+
+        Entry(Step step, Instant since, Instant stepSince) {
+            this(step, since, stepSince, false);
+        }
+
+        Entry markReported() {
+            return new Entry(step, since, stepSince, true);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package dev.kiln.worker;
+
+import dev.kiln.job.JobError;
+import dev.kiln.job.JobOutput;
+import dev.kiln.job.Usage;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * How one delivery of a job ended, as {@link RenderJobProcessor} decides it with
+ * {@link RetryPolicy}. Every outcome but {@link LeftForRedelivery} has already been announced on
+ * {@code kiln.status}; {@link RenderWorker} alone turns it into ack, nack or hold.
+ */
+public sealed interface JobOutcome {
+
+    /** The images are stored and {@code succeeded} is announced: ack. */
+    record Succeeded(List<JobOutput> outputs, Usage usage, boolean alreadyStored) implements JobOutcome {
+    }
+
+    /**
+     * This attempt failed and another may succeed; {@code queued} with the next attempt number is
+     * announced: nack into the delayed-retry topic, which brings the job back after {@code delay}.
+     */
+    record RetryLater(JobError reason, Duration delay) implements JobOutcome {
+    }
+
+    /** The job failed for good and {@code failed} is announced with the reason: ack. */
+    record Failed(JobError error) implements JobOutcome {
+    }
+
+    /**
+     * The worker is stopping and the job did not finish here; nothing is announced and no
+     * attempt is spent: hold it unacknowledged so that Kafka delivers it again. Images rendered
+     * but not yet stored stay in this worker's work folder under the job id.
+     */
+    record LeftForRedelivery(String reason) implements JobOutcome {
+    }
+}

@@ -1,0 +1,96 @@
+package dev.kiln.worker;
+
+import dev.kiln.job.RenderJobRequested;
+import dev.kiln.provider.ImagesProvider;
+import dev.kiln.provider.ProviderAccess;
+import dev.kiln.provider.ProviderAnswer;
+import dev.kiln.provider.ProviderFailure;
+import dev.kiln.provider.RenderPermits;
+import dev.kiln.provider.RenderedImages;
+import dev.kiln.reference.FetchedReferences;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * One render of a job within the organisation's limits: wait while the key is refused, take a
+ * rate permit, call the provider, and wait out 429s, none of which spends an attempt. Every wait
+ * gives up when the worker starts to stop; a call already made is let finish.
+ */
+@ApplicationScoped
+public class ProviderCalls {
+
+    private final ImagesProvider provider;
+    private final RenderPermits permits;
+    private final ProviderAccess access;
+    private final RetryPolicy policy;
+    private final GracefulShutdown shutdown;
+    private final WorkerMetrics metrics;
+    private final InFlightJobs inFlight;
+
+    public ProviderCalls(ImagesProvider provider, RenderPermits permits, ProviderAccess access, RetryPolicy policy,
+                         GracefulShutdown shutdown, WorkerMetrics metrics, InFlightJobs inFlight) {
+        this.provider = provider;
+        this.permits = permits;
+        this.access = access;
+        this.policy = policy;
+        this.shutdown = shutdown;
+        this.metrics = metrics;
+        this.inFlight = inFlight;
+    }
+
+    /** What a render came to. */
+    sealed interface Result {
+    }
+
+    /** Images on disk, not checked yet. */
+    record Rendered(RenderedImages images) implements Result {
+    }
+
+    /** The provider failed in a way that ends this delivery, as {@link RetryPolicy} decided. */
+    record Ended(JobOutcome outcome) implements Result {
+    }
+
+    Result render(RenderJobRequested job, FetchedReferences inputs, Path folder) throws JobAbandoned, InterruptedException {
+        while (true) {
+            inFlight.step(job.jobId(), Step.AWAIT_KEY);
+            if (!access.awaitAuthorized(shutdown::isDraining)) {
+                throw new JobAbandoned(job.jobId(), Step.AWAIT_KEY);
+            }
+            inFlight.step(job.jobId(), Step.AWAIT_PERMIT);
+            if (!permits.acquire(job.imageCount(), shutdown::isDraining) || shutdown.isDraining()) {
+                throw new JobAbandoned(job.jobId(), Step.AWAIT_PERMIT);
+            }
+            inFlight.step(job.jobId(), Step.CALL_PROVIDER);
+            long started = System.nanoTime();
+            ProviderAnswer answer = inputs.isEdit()
+                    ? provider.edit(job.prompt(), job.parameters(), inputs, folder)
+                    : provider.generate(job.prompt(), job.parameters(), folder);
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+            switch (answer) {
+                case ProviderAnswer.Rendered(RenderedImages images) -> {
+                    metrics.providerCall(inputs.isEdit(), null, took);
+                    permits.onAnswered(images.limits());
+                    return new Rendered(images);
+                }
+                case ProviderAnswer.Failed(ProviderFailure failure) -> {
+                    metrics.providerCall(inputs.isEdit(), failure.kind(), took);
+                    switch (policy.afterProviderFailure(job, failure)) {
+                        case RetryPolicy.Decision.Conclude(JobOutcome outcome) -> {
+                            return new Ended(outcome);
+                        }
+                        case RetryPolicy.Decision.CallAgainAfter(Duration wait) -> {
+                            permits.onRateLimited();
+                            inFlight.step(job.jobId(), Step.AWAIT_RATE_LIMIT);
+                            if (!shutdown.sleepUnlessDraining(wait)) {
+                                throw new JobAbandoned(job.jobId(), Step.AWAIT_RATE_LIMIT);
+                            }
+                        }
+                        case RetryPolicy.Decision.AwaitKey(String reason) -> access.revoke(reason);
+                    }
+                }
+            }
+        }
+    }
+}
