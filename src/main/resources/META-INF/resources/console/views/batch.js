@@ -112,6 +112,27 @@ export async function renderBatch(main, id) {
     stopWatch = watchBatch(id, onBatch, () => renderSummary());
   };
 
+  // After a cancel, retry or resend: an ended batch may still read as ended for a moment, and a
+  // watcher would stop at once; read it every second until it moves, then follow it again.
+  const followAfterAction = async () => {
+    if (!isFinalBatch(batch.state)) {
+      startWatch();
+      return;
+    }
+    const before = batch.updated_at;
+    for (let i = 0; i < 30 && !closed; i++) {
+      await new Promise(r => setTimeout(r, 1000));
+      const answer = await get(`/v1/batches/${enc(id)}`);
+      if (!answer.ok || closed) continue;
+      onBatch(answer.body);
+      if (!isFinalBatch(answer.body.state)) {
+        startWatch();
+        return;
+      }
+      if (answer.body.updated_at !== before) return;
+    }
+  };
+
   // ---- actions ----
   const act = async kind => {
     const button = kind === 'cancel' ? cancelButton : retryButton;
@@ -123,7 +144,7 @@ export async function renderBatch(main, id) {
         ? 'Cancel requested: items not yet sent to the provider end cancelled.'
         : 'Retry requested: failed items go back to the queue.');
       announce(kind === 'cancel' ? 'Cancel requested' : 'Retry requested');
-      startWatch();
+      followAfterAction();
     } else if (answer.notBuilt) {
       say(`This Kiln does not offer ${kind === 'cancel' ? 'cancelling' : 'retrying'} a batch yet `
         + `(POST /v1/batches/{id}/${kind} answered ${answer.status}).`, 'error');
@@ -141,7 +162,7 @@ export async function renderBatch(main, id) {
     if (answer.ok) {
       say(`Retry requested for ${item.item_id}.`);
       announce(`Retry requested for ${item.item_id}`);
-      startWatch();
+      followAfterAction();
     } else if (answer.notBuilt) {
       say(`This Kiln does not offer retrying one item yet (POST /v1/jobs/{id}/retry answered ${answer.status}).`, 'error');
     } else if (answer.status === 409) {
@@ -205,7 +226,7 @@ export async function renderBatch(main, id) {
     const answer = await post(`/v1/batches/${enc(id)}/webhook/resend`);
     if (answer.ok) {
       say('The webhook will be sent again.');
-      startWatch();
+      followAfterAction();
     } else if (answer.notBuilt) {
       say(`This Kiln does not offer resending yet (POST /v1/batches/{id}/webhook/resend answered ${answer.status}).`, 'error');
     } else {
