@@ -53,6 +53,7 @@ public class RenderJobProcessor {
     private final ReferenceFetcher references;
     private final WorkerMetrics metrics;
     private final GracefulShutdown shutdown;
+    @jakarta.inject.Inject CancelledJobs cancels;
 
     public RenderJobProcessor(ImagesApiClient provider, OutputChecker checker, OutputUploader outputs,
                               StatusPublisher status, RenderPermits permits, PriceConfig prices,
@@ -87,6 +88,7 @@ public class RenderJobProcessor {
             metrics.jobEnded(WorkerMetrics.JobOutcome.ALREADY_STORED);
             return;
         }
+        if (cancels.skipIfCancelled(job)) return; // released before a cancel: never started, never paid
         status.jobChangedAndWait(JobStatusChanged.of(job, JobState.RUNNING));
         Path workDir = createWorkDir(job);
         try {
