@@ -49,6 +49,11 @@ public class ProblemMappers {
     }
 
     @ServerExceptionMapper
+    public Response conflict(dev.kiln.job.ConflictException e) {
+        return respond(Problem.of(409, e.code(), "Conflict", e.getMessage()));
+    }
+
+    @ServerExceptionMapper
     public Response idempotencyKeyReused(IdempotencyKeyReusedException e) {
         return respond(Problem.of(422, "idempotency-key-reused", "Idempotency key reused", e.getMessage()));
     }

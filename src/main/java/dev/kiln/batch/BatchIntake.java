@@ -7,21 +7,23 @@ import dev.kiln.job.FieldError;
 import dev.kiln.job.ImageParameters;
 import dev.kiln.job.InvalidRequestException;
 import dev.kiln.job.JobIds;
-import dev.kiln.messaging.JobPublisher;
+import dev.kiln.job.EventTypes;
 import dev.kiln.job.JobStatusChanged;
+import dev.kiln.job.JobsStaged;
+import dev.kiln.job.Priority;
 import dev.kiln.messaging.KilnJson;
 import dev.kiln.job.RenderJobRequested;
 import dev.kiln.job.ServiceUnavailableException;
-import dev.kiln.messaging.StatusPublisher;
+import dev.kiln.messaging.Topics;
+import dev.kiln.messaging.TransactionalPublisher;
 import io.quarkus.logging.Log;
-import io.smallrye.mutiny.Multi;
-import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -30,21 +32,28 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.IntStream;
 
 /**
- * Accepts batches: validates, resolves each item into a job, and answers only after Kafka holds
- * every event and job. An idempotency key names the batch id, so a replay finds the batch it
- * made, wherever it was accepted.
+ * Accepts batches: validates, resolves each item into a job, and writes the whole batch in one
+ * Kafka transaction: its {@code kiln.batch.created} event and each job's {@code queued} event
+ * (with the item's metadata) on {@code kiln.status}, and its jobs as {@link JobsStaged} chunks on
+ * {@code kiln.items}, where the dispatcher takes them. It answers only after the commit; a failed
+ * transaction is aborted, so nothing of the batch is visible to read_committed consumers and a
+ * retry with the same idempotency key makes it afresh. An idempotency key names the batch id, so
+ * a replay finds the batch it made, wherever it was accepted.
  */
 @ApplicationScoped
 public class BatchIntake {
 
     /** A Kafka that did not confirm a whole batch in the publish timeout is unlikely to within seconds. */
     private static final Duration NOT_ACCEPTED_RETRY_AFTER = Duration.ofSeconds(10);
+    /** Most jobs in one staged chunk. */
+    static final int CHUNK_JOBS = 500;
+    /** Most bytes of jobs in one staged chunk, below Kafka's default 1 MB record limit. */
+    static final int CHUNK_BYTES = 900_000;
 
     private final BatchValidator validator;
     private final ReferenceResolver references;
     private final BatchEstimator estimator;
-    private final JobPublisher jobs;
-    private final StatusPublisher status;
+    private final TransactionalPublisher transactions;
     private final BatchLookup batches;
     private final IntakeConfig config;
     private final KilnConfig kiln;
@@ -52,13 +61,12 @@ public class BatchIntake {
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
     public BatchIntake(BatchValidator validator, ReferenceResolver references, BatchEstimator estimator,
-                       JobPublisher jobs, StatusPublisher status, BatchLookup batches,
+                       TransactionalPublisher transactions, BatchLookup batches,
                        IntakeConfig config, KilnConfig kiln) {
         this.validator = validator;
         this.references = references;
         this.estimator = estimator;
-        this.jobs = jobs;
-        this.status = status;
+        this.transactions = transactions;
         this.batches = batches;
         this.config = config;
         this.kiln = kiln;
@@ -128,27 +136,65 @@ public class BatchIntake {
         long images = planned.stream().mapToLong(RenderJobRequested::imageCount).sum();
         BatchCreated created = new BatchCreated(batchId, tenant, request.externalId(), planned.size(), images,
                 requestSha, request.webhook(), now);
+        Priority priority = request.parsedPriority();
+        Instant deadline = request.deadlineAt(now).orElse(null);
         try {
-            // The batch event first: the view must know the batch before any of its jobs.
-            status.batchCreated(created)
-                    .chain(() -> Multi.createFrom().iterable(planned)
-                            .onItem().transformToUni(this::enqueue).merge(config.publishConcurrency())
-                            .collect().last())
-                    .await().atMost(config.publishTimeout());
-        } catch (RuntimeException e) {
-            Log.errorf("batch %s was not accepted: Kafka did not acknowledge it (%s)", batchId, e.getMessage());
-            throw new ServiceUnavailableException("not-accepted", "Batch not accepted",
-                    "Kafka did not acknowledge the batch; nothing was accepted. Retry with the same Idempotency-Key.",
-                    NOT_ACCEPTED_RETRY_AFTER);
+            transactions.inTransaction(tx -> {
+                // The batch event first: the view must know the batch before any of its jobs.
+                tx.send(Topics.STATUS, batchId, created, EventTypes.BATCH_CREATED, batchId);
+                List<RenderJobRequested> chunk = new ArrayList<>();
+                long chunkBytes = 0;
+                for (RenderJobRequested job : planned) {
+                    JobStatusChanged queued = JobStatusChanged.accepted(job);
+                    tx.send(Topics.STATUS, batchId, queued, queued.eventType(), job.jobId());
+                    int bytes = sizeOf(job);
+                    if (!chunk.isEmpty() && (chunk.size() >= CHUNK_JOBS || chunkBytes + bytes > CHUNK_BYTES)) {
+                        stage(tx, batchId, tenant, priority, deadline, chunk);
+                        chunk = new ArrayList<>();
+                        chunkBytes = 0;
+                    }
+                    chunk.add(job);
+                    chunkBytes += bytes;
+                }
+                stage(tx, batchId, tenant, priority, deadline, chunk);
+            });
+        } catch (TransactionalPublisher.TransactionFailedException e) {
+            // A commit that timed out may have succeeded after all: then the batch shows up.
+            if (!(hasTimeout(e) && batches.awaitVisible(batchId))) {
+                Log.errorf("batch %s was not accepted: its transaction was aborted (%s)", batchId, e.getMessage());
+                throw new ServiceUnavailableException("not-accepted", "Batch not accepted",
+                        "Kafka did not commit the batch; nothing was accepted. Retry with the same Idempotency-Key.",
+                        NOT_ACCEPTED_RETRY_AFTER);
+            }
         }
         // The client's first GET on this replica should find the batch; it is accepted either way.
         batches.awaitVisible(batchId);
         return new BatchAccepted(batchId, request.externalId(), "queued", planned.size(), images, now, false);
     }
 
-    /** Announces a job as queued, then hands it to the workers. */
-    private Uni<Void> enqueue(RenderJobRequested job) {
-        return status.jobChanged(JobStatusChanged.accepted(job)).chain(() -> jobs.publish(job));
+    private static void stage(TransactionalPublisher.Transaction tx, String batchId, String tenant, Priority priority,
+                              Instant deadline, List<RenderJobRequested> chunk) {
+        if (!chunk.isEmpty()) {
+            tx.send(Topics.ITEMS, batchId, new JobsStaged(batchId, tenant, priority, deadline, chunk),
+                    EventTypes.ITEMS_STAGED, batchId);
+        }
+    }
+
+    private static int sizeOf(RenderJobRequested job) {
+        try {
+            return KilnJson.MAPPER.writeValueAsBytes(job).length;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean hasTimeout(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.TimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** One job per item, with the defaults merged in and the references resolved. */

@@ -55,6 +55,23 @@ public class BatchValidator {
         if (request.webhook() != null && !isHttpUrl(request.webhook())) {
             errors.add(new FieldError("webhook", "must be an absolute http or https URL"));
         }
+        if (request.priority() != null) {
+            try {
+                request.parsedPriority();
+            } catch (IllegalArgumentException e) {
+                errors.add(new FieldError("priority", "must be interactive, normal or bulk"));
+            }
+        }
+        if (request.deadline() != null) {
+            java.time.Instant now = java.time.Instant.now();
+            try {
+                if (request.deadlineAt(now).orElseThrow().isBefore(now)) {
+                    errors.add(new FieldError("deadline", "is in the past"));
+                }
+            } catch (IllegalArgumentException e) {
+                errors.add(new FieldError("deadline", e.getMessage()));
+            }
+        }
         BatchDefaults defaults = defaultsOf(request);
         for (Violation v : GptImageRules.validate(null, defaults.parameters())) {
             // A rule that reads two fields (transparent needs png or webp) depends on what each

@@ -1,6 +1,7 @@
 package dev.kiln.job;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -23,6 +24,32 @@ public interface BatchLookup {
     boolean awaitVisible(String batchId);
 
     /**
+     * The job, if it is known here.
+     *
+     * @throws ServiceUnavailableException when the view is loading
+     */
+    Optional<KnownJob> findJob(String jobId);
+
+    /**
+     * The ids of the batch's jobs that a retry sends back to {@code queued}: those {@code failed}
+     * or {@code expired}, in item order.
+     *
+     * @throws ServiceUnavailableException when the view is loading
+     */
+    List<String> retryableJobIds(String batchId);
+
+    /**
+     * A job, as cancel and retry check it.
+     *
+     * @param id      job id
+     * @param batchId its batch
+     * @param state   its state now
+     * @param attempt its attempt now
+     */
+    record KnownJob(String id, String batchId, JobState state, int attempt) {
+    }
+
+    /**
      * An accepted batch, as a replay answers it.
      *
      * @param id            batch id
@@ -32,8 +59,9 @@ public interface BatchLookup {
      * @param images        images asked for
      * @param requestSha256 digest of the accepted request, to tell a replay from a different request
      * @param createdAt     when it was accepted
+     * @param tenant        its owner
      */
     record KnownBatch(String id, String externalId, BatchState state, int items, long images,
-                      String requestSha256, Instant createdAt) {
+                      String requestSha256, Instant createdAt, String tenant) {
     }
 }

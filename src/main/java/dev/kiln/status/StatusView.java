@@ -43,7 +43,27 @@ public class StatusView implements BatchLookup {
     @Override
     public Optional<KnownBatch> find(String batchId) {
         return batch(batchId).map(b -> new KnownBatch(b.id(), b.externalId(), b.state(), b.items(), b.images(),
-                b.requestSha256(), b.createdAt()));
+                b.requestSha256(), b.createdAt(), b.tenant()));
+    }
+
+    @Override
+    public Optional<KnownJob> findJob(String jobId) {
+        return job(jobId).map(j -> new KnownJob(j.id(), j.batchId(), j.state(), j.attempt()));
+    }
+
+    @Override
+    public List<String> retryableJobIds(String batchId) {
+        List<String> ids = new ArrayList<>();
+        int after = -1;
+        while (true) {
+            ItemsPage page = items(batchId, Optional.empty(), after, 1000);
+            page.jobs().stream().filter(j -> j.state() == JobState.FAILED || j.state() == JobState.EXPIRED)
+                    .forEach(j -> ids.add(j.id()));
+            if (page.lastIndex().isEmpty()) {
+                return ids;
+            }
+            after = page.lastIndex().get();
+        }
     }
 
     @Override

@@ -29,6 +29,10 @@ public sealed interface JobOutcome {
     record Failed(JobError error) implements JobOutcome {
     }
 
+    /** A cancel reached the job before it started; {@code cancelled} is announced with {@code code}: ack. */
+    record Cancelled(String code) implements JobOutcome {
+    }
+
     /**
      * The worker is stopping and the job did not finish here; nothing is announced and no
      * attempt is spent: hold it unacknowledged so that Kafka delivers it again. Images rendered

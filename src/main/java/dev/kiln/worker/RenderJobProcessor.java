@@ -1,5 +1,7 @@
 package dev.kiln.worker;
 
+import dev.kiln.job.CancelRequested;
+import dev.kiln.job.JobError;
 import dev.kiln.job.JobOutput;
 import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
@@ -47,10 +49,11 @@ public class RenderJobProcessor {
     private final PriceConfig prices;
     private final WorkerMetrics metrics;
     private final InstanceIdentity instance;
+    private final Cancels cancels;
 
     public RenderJobProcessor(OutputUploader outputs, ReferenceFetcher references, ProviderCalls calls,
                               OutputChecker checker, WorkFolders folders, PatientCalls patiently, RetryPolicy policy,
-                              PriceConfig prices, WorkerMetrics metrics, InstanceIdentity instance) {
+                              PriceConfig prices, WorkerMetrics metrics, InstanceIdentity instance, Cancels cancels) {
         this.outputs = outputs;
         this.references = references;
         this.calls = calls;
@@ -61,6 +64,7 @@ public class RenderJobProcessor {
         this.prices = prices;
         this.metrics = metrics;
         this.instance = instance;
+        this.cancels = cancels;
     }
 
     /** Processes one delivery of {@code job}; never throws. */
@@ -85,6 +89,11 @@ public class RenderJobProcessor {
         Optional<StoredResult> earlier = patiently.storage(job, Step.LOOK_FOR_STORED, retry -> outputs.findComplete(job));
         if (earlier.isPresent()) {
             return conclude(job, new JobOutcome.Succeeded(earlier.get().images(), earlier.get().usage(), true));
+        }
+        // Released before a cancel and not started yet: never started, so never paid for.
+        Optional<CancelRequested> cancel = cancels.covering(job);
+        if (cancel.isPresent()) {
+            return conclude(job, new JobOutcome.Cancelled(cancel.get().reason() == null ? "cancelled" : cancel.get().reason()));
         }
         patiently.announce(job, Step.ANNOUNCE_RUNNING,
                 JobStatusChanged.of(job, JobState.RUNNING).withHolder(instance.id(), Instant.now()));
@@ -141,6 +150,8 @@ public class RenderJobProcessor {
                 Log.warnf("job %s failed at attempt %d: %s", job.jobId(), job.attempt(), f.error().message());
                 patiently.announce(job, Step.ANNOUNCE_RESULT, JobStatusChanged.of(job, JobState.FAILED).withError(f.error()));
             }
+            case JobOutcome.Cancelled c -> patiently.announce(job, Step.ANNOUNCE_RESULT, JobStatusChanged.of(job, JobState.CANCELLED)
+                    .withError(new JobError(c.code(), "cancelled before it started", false)));
             case JobOutcome.LeftForRedelivery l -> {
             }
         }
@@ -165,6 +176,7 @@ public class RenderJobProcessor {
             case JobOutcome.Succeeded s -> s.alreadyStored() ? WorkerMetrics.Ended.ALREADY_STORED : WorkerMetrics.Ended.SUCCEEDED;
             case JobOutcome.RetryLater r -> WorkerMetrics.Ended.RETRIED;
             case JobOutcome.Failed f -> WorkerMetrics.Ended.FAILED;
+            case JobOutcome.Cancelled c -> WorkerMetrics.Ended.CANCELLED;
             case JobOutcome.LeftForRedelivery l -> WorkerMetrics.Ended.LEFT_FOR_REDELIVERY;
         };
     }

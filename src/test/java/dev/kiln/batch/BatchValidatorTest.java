@@ -268,4 +268,16 @@ class BatchValidatorTest {
             return 1;
         }
     }
+
+    @Test
+    void priorityAndDeadlineAreCheckedByName() {
+        BatchItem item = new BatchItem("a", "p", dev.kiln.job.ImageParameters.NONE, null, null, null);
+        assertThat(validator.validate(new BatchRequest(null, null, List.of(item), null, "bulk", "PT10M"), TENANT)).isEmpty();
+        assertThat(validator.validate(new BatchRequest(null, null, List.of(item), null, "interactive",
+                java.time.Instant.now().plusSeconds(600).toString()), TENANT)).isEmpty();
+        assertThat(validator.validate(new BatchRequest(null, null, List.of(item), null, "urgent", "soon"), TENANT))
+                .extracting(dev.kiln.job.FieldError::field).containsExactly("priority", "deadline");
+        assertThat(validator.validate(new BatchRequest(null, null, List.of(item), null, null, "2020-01-01T00:00:00Z"), TENANT))
+                .containsExactly(new dev.kiln.job.FieldError("deadline", "is in the past"));
+    }
 }

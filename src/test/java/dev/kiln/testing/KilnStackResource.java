@@ -73,7 +73,8 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
                 // The view's store and the worker's files belong to this broker: a store left by an
                 // earlier run would hold offsets this fresh broker never had.
                 "kiln.status-view.state-dir", root.resolve("status-view").toString(),
-                "kiln.worker.work-dir", root.resolve("work").toString());
+                "kiln.worker.work-dir", root.resolve("work").toString(),
+                "kiln.dispatcher.state-dir", root.resolve("dispatcher").toString());
     }
 
     @Override

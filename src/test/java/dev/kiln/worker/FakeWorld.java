@@ -92,8 +92,12 @@ final class FakeWorld {
         ProviderCalls calls = new ProviderCalls(provider, new RenderPermits(rateConfig()), access, policy, shutdown,
                 metrics, inFlight);
         processor = new RenderJobProcessor(bucket, new NoReferences(), calls, new OutputChecker(), folders, patiently,
-                policy, priceConfig(), metrics, new InstanceIdentity(kafkaClientConfig(), 8080));
+                policy, priceConfig(), metrics, new InstanceIdentity(kafkaClientConfig(), 8080), cancels);
     }
+
+    /** Cancels the fake control topic holds: none unless a test adds one. */
+    final java.util.Map<String, dev.kiln.job.CancelRequested> cancelled = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Cancels cancels = job -> java.util.Optional.ofNullable(cancelled.get(job.batchId()));
 
     /** A 1024x1024 low-quality PNG job at {@code attempt}. */
     static RenderJobRequested job(int attempt) {
