@@ -66,9 +66,17 @@ public class ImagesApiClient {
      * @throws ProviderException for every answer that is not images, classified by what to do next
      */
     public RenderedImages generate(String prompt, ImageParameters parameters, Path workDir) {
+        return generate(null, prompt, parameters, workDir);
+    }
+
+    /** {@link #generate(String, ImageParameters, Path)} on behalf of {@code tenant}, named to OpenAI by {@link #userOf}. */
+    public RenderedImages generate(String tenant, String prompt, ImageParameters parameters, Path workDir) {
         ObjectNode body = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);
         body.remove("input_fidelity");
         body.put("prompt", prompt);
+        if (tenant != null) {
+            body.put("user", userOf(tenant));
+        }
         HttpRequest request = HttpRequest.newBuilder(URI.create(config.effectiveBaseUrl() + "/images/generations"))
                 .timeout(config.timeoutFor(parameters == null ? null : parameters.quality()))
                 .header("Authorization", "Bearer " + config.effectiveApiKey())
@@ -88,6 +96,26 @@ public class ImagesApiClient {
      * @throws ProviderException for every answer that is not images, classified by what to do next
      */
     public RenderedImages edit(String prompt, ImageParameters parameters, FetchedReferences references, Path workDir) {
+        return edit(null, prompt, parameters, references, workDir);
+    }
+
+    /**
+     * OpenAI's abuse monitoring {@code user}: a stable, non-reversible name of the tenant
+     * ({@code kiln_} and the first 32 hex digits of SHA-256 of {@code kiln-tenant:} and its id).
+     */
+    public static String userOf(String tenant) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(("kiln-tenant:" + tenant).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "kiln_" + java.util.HexFormat.of().formatHex(digest, 0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    /** {@link #edit(String, ImageParameters, FetchedReferences, Path)} on behalf of {@code tenant}. */
+    public RenderedImages edit(String tenant, String prompt, ImageParameters parameters, FetchedReferences references,
+                               Path workDir) {
         MultipartFormPublisher form = new MultipartFormPublisher();
         ObjectNode fields = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);
         try {
@@ -95,6 +123,9 @@ public class ImagesApiClient {
                 form.field("model", fields.get("model").asText());
             }
             form.field("prompt", prompt);
+            if (tenant != null) {
+                form.field("user", userOf(tenant));
+            }
             for (Iterator<Map.Entry<String, JsonNode>> it = fields.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> field = it.next();
                 if (!field.getKey().equals("model") && !field.getValue().isNull()) {

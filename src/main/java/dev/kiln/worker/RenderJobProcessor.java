@@ -143,8 +143,8 @@ public class RenderJobProcessor {
             long started = System.nanoTime();
             try {
                 RenderedImages rendered = inputs.isEdit()
-                        ? provider.edit(job.prompt(), job.parameters(), inputs, workDir)
-                        : provider.generate(job.prompt(), job.parameters(), workDir);
+                        ? provider.edit(job.tenant(), job.prompt(), job.parameters(), inputs, workDir)
+                        : provider.generate(job.tenant(), job.prompt(), job.parameters(), workDir);
                 permits.onAnswered(rendered.limits());
                 metrics.providerCall(inputs.isEdit(), null, Duration.ofNanos(System.nanoTime() - started));
                 return rendered;
