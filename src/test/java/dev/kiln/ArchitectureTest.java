@@ -78,6 +78,7 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("dev.kiln..")
                 .and().doNotHaveFullyQualifiedName(dev.kiln.status.OwnedStatus.class.getName())
                 .and().doNotHaveFullyQualifiedName(dev.kiln.status.StatusView.class.getName())
+                .and().doNotHaveFullyQualifiedName(dev.kiln.status.ManifestWriter.class.getName())
                 .should().callMethod(dev.kiln.status.StatusView.class, "batch", String.class)
                 .orShould().callMethod(dev.kiln.status.StatusView.class, "job", String.class)
                 .because("another tenant's batch or job must answer 404 like a missing one (OwnedStatus)")

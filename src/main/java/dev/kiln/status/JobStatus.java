@@ -55,8 +55,13 @@ public record JobStatus(String id, String batchId, String itemId, int index, Str
                 job.error(), outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt(), job.metadata());
     }
 
+    /** The response for a view without URLs (they expire): the stored manifest's line. */
+    public static JobStatus keysOnly(JobView job) {
+        return of(job, null, null);
+    }
+
     private static Output output(JobOutput o, ObjectStore store, String tenant) {
-        return new Output(o.index(), o.key(), store.presignedGet(tenant, o.key()), o.contentType(), o.bytes(), o.width(),
+        return new Output(o.index(), o.key(), store == null ? null : store.presignedGet(tenant, o.key()), o.contentType(), o.bytes(), o.width(),
                 o.height(), o.sha256());
     }
 }

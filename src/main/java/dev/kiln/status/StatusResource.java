@@ -13,6 +13,8 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
 import jakarta.ws.rs.sse.Sse;
 import jakarta.ws.rs.sse.SseEventSink;
 
@@ -40,9 +42,11 @@ public class StatusResource {
     private final ObjectStore store;
     private final StatusViewConfig config;
     private final BatchEventStream events;
+    private final ManifestWriter manifests;
 
     public StatusResource(OwnedStatus owned, StatusView view, ObjectStore store, StatusViewConfig config,
-                          BatchEventStream events) {
+                          BatchEventStream events, ManifestWriter manifests) {
+        this.manifests = manifests;
         this.owned = owned;
         this.view = view;
         this.store = store;
@@ -111,6 +115,19 @@ public class StatusResource {
                        @Context SseEventSink sink, @Context Sse sse) {
         BatchView batch = owned.requireOwnedBatch(id);
         events.stream(batch, parseLastEventId(lastEventId), sink, sse);
+    }
+
+    /**
+     * The results manifest: one line per item with the items endpoint's field names and
+     * presigned URLs, the current state while the batch runs.
+     */
+    @GET
+    @Path("/batches/{id}/manifest")
+    @Produces(ManifestWriter.NDJSON)
+    public Response manifest(@PathParam("id") String id) {
+        BatchView batch = owned.requireOwnedBatch(id);
+        StreamingOutput body = out -> manifests.writeLines(batch, out, store);
+        return Response.ok(body, ManifestWriter.NDJSON).build();
     }
 
     /**

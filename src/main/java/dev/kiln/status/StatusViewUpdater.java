@@ -29,8 +29,16 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
     private KeyValueStore<String, byte[]> store;
     private ProcessorContext<Void, Void> context;
 
+    /** Told the id of every batch whose {@code kiln.batch.completed} was folded. */
+    private final java.util.function.Consumer<String> onCompleted;
+
     StatusViewUpdater(String storeName) {
+        this(storeName, id -> { });
+    }
+
+    StatusViewUpdater(String storeName, java.util.function.Consumer<String> onCompleted) {
         this.storeName = storeName;
+        this.onCompleted = onCompleted;
     }
 
     @Override
@@ -80,6 +88,7 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
             return;
         }
         put(key, JSON.readValue(bytes, BatchView.class).completedAt(offset));
+        onCompleted.accept(batchId);
     }
 
     /** The offset of the record being folded, when Kafka Streams knows it. */

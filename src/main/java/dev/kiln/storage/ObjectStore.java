@@ -120,13 +120,14 @@ public class ObjectStore {
     }
 
     /** Stores {@code bytes} under {@code key}; a second put of the same bytes leaves the same object. */
-    public void putBytes(String key, byte[] bytes, String contentType) {
+    public void putBytes(String key, byte[] bytes, String contentType, Map<String, String> metadata) {
         try (InputStream in = new java.io.ByteArrayInputStream(bytes)) {
             client.putObject(PutObjectArgs.builder()
                     .bucket(config.bucket())
                     .object(key)
                     .stream(in, (long) bytes.length, -1L)
                     .contentType(contentType)
+                    .userMetadata(metadata)
                     .build());
         } catch (Exception e) {
             throw new StorageException("cannot store " + key, e);
