@@ -59,6 +59,43 @@ class ArchitectureTest {
         }
     }
 
+    /** Features take the tenant from {@code tenant.CurrentTenant} only, never from configuration. */
+    @Test
+    void noFeatureOrEdgeReadsTheDefaultTenant() {
+        noClasses().that().resideInAnyPackage(packages("batch", "upload", "dispatch", "worker", "status", "webhook",
+                        "api", "console"))
+                .should().callMethod(dev.kiln.config.KilnConfig.class, "defaultTenant")
+                .because("the tenant of a request is tenant.CurrentTenant's; only the tenant directory knows the default")
+                .check(classes);
+    }
+
+    /**
+     * Status REST paths find batches and jobs only through {@code OwnedStatus}, which answers
+     * another tenant's id as missing: a new path cannot forget the rule.
+     */
+    @Test
+    void statusPathsReadOnlyOwnedBatchesAndJobs() {
+        noClasses().that().resideInAPackage("dev.kiln..")
+                .and().doNotHaveFullyQualifiedName(dev.kiln.status.OwnedStatus.class.getName())
+                .and().doNotHaveFullyQualifiedName(dev.kiln.status.StatusView.class.getName())
+                .and().doNotHaveFullyQualifiedName(dev.kiln.status.ManifestWriter.class.getName())
+                .should().callMethod(dev.kiln.status.StatusView.class, "batch", String.class)
+                .orShould().callMethod(dev.kiln.status.StatusView.class, "job", String.class)
+                .because("another tenant's batch or job must answer 404 like a missing one (OwnedStatus)")
+                .check(classes);
+    }
+
+    /** Presigned URLs are made only for keys under the caller's prefix: the one signing method takes the tenant. */
+    @Test
+    void everyPresignedUrlNamesItsTenant() {
+        noClasses().that().resideOutsideOfPackage("dev.kiln.storage..")
+                .should().callMethodWhere(com.tngtech.archunit.base.DescribedPredicate.describe("an unscoped presign",
+                        call -> call.getTarget().getOwner().isEquivalentTo(dev.kiln.storage.ObjectStore.class)
+                                && call.getTarget().getName().equals("presignedGet")
+                                && call.getTarget().getRawParameterTypes().size() != 2))
+                .check(classes);
+    }
+
     @Test
     void packagesFormNoCycles() {
         slices().matching("dev.kiln.(*)..").should().beFreeOfCycles().check(classes);

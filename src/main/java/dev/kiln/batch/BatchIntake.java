@@ -1,6 +1,5 @@
 package dev.kiln.batch;
 
-import dev.kiln.config.KilnConfig;
 import dev.kiln.job.BatchCreated;
 import dev.kiln.job.BatchLookup;
 import dev.kiln.job.FieldError;
@@ -16,6 +15,7 @@ import dev.kiln.job.RenderJobRequested;
 import dev.kiln.job.ServiceUnavailableException;
 import dev.kiln.messaging.Topics;
 import dev.kiln.messaging.TransactionalPublisher;
+import dev.kiln.tenant.CurrentTenant;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -56,25 +56,25 @@ public class BatchIntake {
     private final TransactionalPublisher transactions;
     private final BatchLookup batches;
     private final IntakeConfig config;
-    private final KilnConfig kiln;
+    private final CurrentTenant caller;
     /** Serialises concurrent requests with one key in this replica, so a double click makes one batch. */
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
     public BatchIntake(BatchValidator validator, ReferenceResolver references, BatchEstimator estimator,
                        TransactionalPublisher transactions, BatchLookup batches,
-                       IntakeConfig config, KilnConfig kiln) {
+                       IntakeConfig config, CurrentTenant caller) {
         this.validator = validator;
         this.references = references;
         this.estimator = estimator;
         this.transactions = transactions;
         this.batches = batches;
         this.config = config;
-        this.kiln = kiln;
+        this.caller = caller;
     }
 
     /** Accepts {@code request}, or replays the batch an earlier request with the same key made. */
     public BatchAccepted submit(BatchRequest request, Optional<String> idempotencyKey) {
-        String tenant = kiln.defaultTenant();
+        String tenant = caller.id();
         validate(request, tenant);
         String requestSha = JobIds.sha256Hex(canonical(request));
         if (idempotencyKey.isEmpty()) {
@@ -108,7 +108,7 @@ public class BatchIntake {
      * publishes nothing.
      */
     public BatchEstimate dryRun(BatchRequest request) {
-        String tenant = kiln.defaultTenant();
+        String tenant = caller.id();
         validate(request, tenant);
         List<ResolvedReferences> resolved = resolve(request, tenant);
         return estimator.estimate(plan("dry-run", tenant, request, resolved, Instant.now()), resolved);

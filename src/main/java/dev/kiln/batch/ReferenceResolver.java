@@ -5,6 +5,7 @@ import dev.kiln.image.ImageFormat;
 import dev.kiln.job.FieldError;
 import dev.kiln.job.ServiceUnavailableException;
 import dev.kiln.storage.ImageMetadata;
+import dev.kiln.storage.ObjectKeys;
 import dev.kiln.storage.ObjectStore;
 import dev.kiln.storage.ObjectStore.StoredObject;
 import dev.kiln.storage.StorageException;
@@ -74,7 +75,7 @@ public class ReferenceResolver {
         Stream.concat(referencesOf(defaults.referenceImages(), defaults.mask()),
                         items.stream().filter(i -> i != null).flatMap(i -> referencesOf(i.referenceImages(), i.mask())))
                 .distinct()
-                .forEach(text -> forms.put(text, Reference.classify(text, tenant, config)));
+                .forEach(text -> forms.put(text, owned(Reference.classify(text, tenant, config), tenant)));
         Lookup lookup = new Lookup(forms, lookUp(forms.values().stream().map(Reference::storedKey)
                 .filter(k -> k != null).distinct().toList()));
 
@@ -99,6 +100,21 @@ public class ReferenceResolver {
             resolved.add(new ResolvedReferences(List.copyOf(images), mask));
         }
         return new Resolution(resolved, List.copyOf(errors));
+    }
+
+    /**
+     * The tenant rule, checked once more on the classified form: an upload id resolves under the
+     * caller's prefix only, and an object key must lie under it ({@link ObjectKeys#isOwnedBy}).
+     * Another tenant's key is refused with the same words as any key outside the prefix, naming
+     * only the caller's own prefix, so nothing of the other tenant shows in the answer.
+     */
+    private static Reference owned(Reference form, String tenant) {
+        String key = form.storedKey();
+        if (key != null && !ObjectKeys.isOwnedBy(tenant, key)) {
+            return new Reference.Invalid("must be an upload id, an https URL or an object key of this tenant, starting with "
+                    + ObjectKeys.tenantPrefix(tenant));
+        }
+        return form;
     }
 
     private static Stream<String> referencesOf(List<String> images, String mask) {

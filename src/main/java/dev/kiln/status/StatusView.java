@@ -2,6 +2,7 @@ package dev.kiln.status;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.job.BatchLookup;
+import dev.kiln.job.BatchState;
 import dev.kiln.job.JobIds;
 import dev.kiln.job.JobState;
 import dev.kiln.job.ServiceUnavailableException;
@@ -14,6 +15,7 @@ import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +25,11 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * Reads batches and jobs from the local copy of the status view. It is also intake's
  * {@link BatchLookup}: a replay and the wait for a new batch read the same view a GET does.
+ *
+ * <p>{@link #batch(String)} and {@link #job(String)} know no tenant: REST paths never call them
+ * but go through {@link OwnedStatus}, which answers another tenant's batch as missing
+ * (ArchitectureTest holds that). Every other read takes a batch already found that way, or a
+ * tenant.
  */
 @ApplicationScoped
 public class StatusView implements BatchLookup {
@@ -54,9 +61,13 @@ public class StatusView implements BatchLookup {
     @Override
     public List<String> retryableJobIds(String batchId) {
         List<String> ids = new ArrayList<>();
+        Optional<BatchView> owned = batch(batchId);
+        if (owned.isEmpty()) {
+            return ids;
+        }
         int after = -1;
         while (true) {
-            ItemsPage page = items(batchId, Optional.empty(), after, 1000);
+            ItemsPage page = items(owned.get(), Optional.empty(), after, 1000);
             page.jobs().stream().filter(j -> j.state() == JobState.FAILED || j.state() == JobState.EXPIRED)
                     .forEach(j -> ids.add(j.id()));
             if (page.lastIndex().isEmpty()) {
@@ -109,11 +120,68 @@ public class StatusView implements BatchLookup {
                 .filter(job -> job.id().equals(jobId));
     }
 
+    /** The job of the item the client calls {@code itemId} in {@code owned}, if any. */
+    public Optional<JobView> item(BatchView owned, String itemId) {
+        if (itemId == null || itemId.isEmpty()) {
+            return Optional.empty();
+        }
+        byte[] index = store().get(StatusStoreKeys.item(owned.id(), itemId));
+        if (index == null) {
+            return Optional.empty();
+        }
+        int i = Integer.parseInt(new String(index, StandardCharsets.UTF_8));
+        return read(store().get(StatusStoreKeys.job(owned.id(), i)), JobView.class);
+    }
+
+    /**
+     * One page of {@code tenant}'s batches, newest first, after the list position {@code after}
+     * (a cursor, empty for the first page), optionally only those in {@code state} or with
+     * {@code externalId}.
+     */
+    public BatchesPage batches(String tenant, Optional<BatchState> state, Optional<String> externalId,
+                               Optional<String> after, int limit) {
+        String prefix = StatusStoreKeys.tenantBatchesFrom(tenant);
+        // The smallest key after the cursor's own entry.
+        String from = after.map(position -> prefix + position + "\0").orElse(prefix);
+        List<BatchView> page = new ArrayList<>(limit);
+        String lastPosition = null;
+        boolean more = false;
+        try (KeyValueIterator<String, byte[]> it = openRange(from, StatusStoreKeys.tenantBatchesTo(tenant))) {
+            while (it.hasNext()) {
+                KeyValue<String, byte[]> entry = it.next();
+                Optional<BatchView> batch = batch(new String(entry.value, StandardCharsets.UTF_8))
+                        .filter(b -> b.isOwnedBy(tenant));
+                if (batch.isEmpty()
+                        || state.isPresent() && batch.get().state() != state.get()
+                        || externalId.isPresent() && !externalId.get().equals(batch.get().externalId())) {
+                    continue;
+                }
+                if (page.size() == limit) {
+                    more = true;
+                    break;
+                }
+                page.add(batch.get());
+                lastPosition = entry.key.substring(prefix.length());
+            }
+        }
+        return new BatchesPage(page, more ? Optional.of(lastPosition) : Optional.empty());
+    }
+
+    /**
+     * A page of batches.
+     *
+     * @param batches      newest first
+     * @param lastPosition the list position to continue after, when there are more
+     */
+    public record BatchesPage(List<BatchView> batches, Optional<String> lastPosition) {
+    }
+
     /**
      * One page of a batch's jobs in item order, after the job at index {@code afterIndex}
      * (-1 for the first page), optionally only those in {@code state}.
      */
-    public ItemsPage items(String batchId, Optional<JobState> state, int afterIndex, int limit) {
+    public ItemsPage items(BatchView owned, Optional<JobState> state, int afterIndex, int limit) {
+        String batchId = owned.id();
         List<JobView> page = new ArrayList<>(limit);
         String from = StatusStoreKeys.job(batchId, afterIndex + 1);
         String to = StatusStoreKeys.job(batchId, StatusStoreKeys.MAX_INDEX);

@@ -124,8 +124,17 @@ public class ObjectStore {
                 || e.response() != null && e.response().code() == 404;
     }
 
-    /** A time-limited GET URL for the object. */
-    public String presignedGet(String key) {
+    /**
+     * A time-limited GET URL for the object {@code key} of {@code tenant}. A URL is a bearer
+     * credential for the object, so only keys under the tenant's prefix are signed
+     * ({@link ObjectKeys#isOwnedBy}); any other key is refused.
+     *
+     * @throws IllegalArgumentException when {@code key} is not the tenant's
+     */
+    public String presignedGet(String tenant, String key) {
+        if (!ObjectKeys.isOwnedBy(tenant, key)) {
+            throw new IllegalArgumentException("refusing to presign an object outside the caller's prefix");
+        }
         try {
             return client.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
                     .method(Http.Method.GET)
@@ -135,6 +144,21 @@ public class ObjectStore {
                     .build());
         } catch (Exception e) {
             throw new StorageException("cannot presign " + key, e);
+        }
+    }
+
+    /** Stores {@code bytes} under {@code key}; a second put of the same bytes leaves the same object. */
+    public void putBytes(String key, byte[] bytes, String contentType, Map<String, String> metadata) {
+        try (InputStream in = new java.io.ByteArrayInputStream(bytes)) {
+            client.putObject(PutObjectArgs.builder()
+                    .bucket(config.bucket())
+                    .object(key)
+                    .stream(in, (long) bytes.length, -1L)
+                    .contentType(contentType)
+                    .userMetadata(metadata)
+                    .build());
+        } catch (Exception e) {
+            throw new StorageException("cannot store " + key, e);
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.kiln.upload;
 
-import dev.kiln.config.KilnConfig;
 import dev.kiln.job.NotFoundException;
+import dev.kiln.tenant.CurrentTenant;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -28,11 +28,11 @@ import java.util.List;
 public class UploadResource {
 
     private final UploadIntake intake;
-    private final KilnConfig kiln;
+    private final CurrentTenant caller;
 
-    public UploadResource(UploadIntake intake, KilnConfig kiln) {
+    public UploadResource(UploadIntake intake, CurrentTenant caller) {
         this.intake = intake;
-        this.kiln = kiln;
+        this.caller = caller;
     }
 
     /**
@@ -52,15 +52,19 @@ public class UploadResource {
         if (files.size() > 1) {
             throw UploadIntake.invalid("must be sent once: one upload is one image");
         }
-        Upload upload = intake.accept(kiln.defaultTenant(), files.getFirst().uploadedFile());
+        Upload upload = intake.accept(caller.id(), files.getFirst().uploadedFile());
         // JAX-RS makes the Location absolute against the request's base URI.
         return Response.created(URI.create("/v1/uploads/" + upload.id())).entity(upload).build();
     }
 
-    /** The upload {@code id}: the same body as its 201. */
+    /**
+     * The upload {@code id} of the caller's tenant: the same body as its 201. Another tenant's
+     * upload is looked up under the caller's prefix, where it does not exist: 404, as for an
+     * unknown id.
+     */
     @GET
     @Path("/uploads/{id}")
     public Upload get(@PathParam("id") String id) {
-        return intake.find(kiln.defaultTenant(), id).orElseThrow(() -> new NotFoundException("upload", id));
+        return intake.find(caller.id(), id).orElseThrow(() -> new NotFoundException("upload", id));
     }
 }

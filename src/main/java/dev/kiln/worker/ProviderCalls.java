@@ -65,8 +65,8 @@ public class ProviderCalls {
             inFlight.step(job.jobId(), Step.CALL_PROVIDER);
             long started = System.nanoTime();
             ProviderAnswer answer = inputs.isEdit()
-                    ? provider.edit(job.prompt(), job.parameters(), inputs, folder)
-                    : provider.generate(job.prompt(), job.parameters(), folder);
+                    ? provider.edit(ImagesProvider.userOf(job.tenant()), job.prompt(), job.parameters(), inputs, folder)
+                    : provider.generate(ImagesProvider.userOf(job.tenant()), job.prompt(), job.parameters(), folder);
             Duration took = Duration.ofNanos(System.nanoTime() - started);
             switch (answer) {
                 case ProviderAnswer.Rendered(RenderedImages images) -> {

@@ -143,6 +143,16 @@ class StatusViewRestartTest {
             public int maxPageSize() {
                 return 100;
             }
+
+            @Override
+            public Duration sseHeartbeat() {
+                return Duration.ofSeconds(15);
+            }
+
+            @Override
+            public int sseMaxStreams() {
+                return 4;
+            }
         };
     }
 

@@ -131,16 +131,16 @@ final class FakeWorld {
         }
 
         @Override
-        public ProviderAnswer generate(String prompt, ImageParameters parameters, Path workDir) throws InterruptedException {
+        public ProviderAnswer generate(String user, String prompt, ImageParameters parameters, Path workDir) throws InterruptedException {
             calls.incrementAndGet();
             Step step = script.isEmpty() ? png(1024, 1024) : script.poll();
             return step.answer(workDir);
         }
 
         @Override
-        public ProviderAnswer edit(String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
+        public ProviderAnswer edit(String user, String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
                 throws InterruptedException {
-            return generate(prompt, parameters, workDir);
+            return generate(user, prompt, parameters, workDir);
         }
 
         private static final Map<Integer, byte[]> PNGS = new java.util.concurrent.ConcurrentHashMap<>();
