@@ -1,5 +1,7 @@
 package dev.kiln.batch;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 import java.util.List;
 
 /**
@@ -9,6 +11,17 @@ import java.util.List;
  * @param defaults   parameters every item inherits
  * @param items      the catalogue items, one job each
  * @param webhook    URL to call when the batch ends
+ * @param cache      {@code false} opts the batch out of the render cache; absent means true
  */
-public record BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook) {
+public record BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
+                           @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache) {
+
+    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook) {
+        this(externalId, defaults, items, webhook, null);
+    }
+
+    /** Whether the batch uses the render cache. */
+    public boolean usesCache() {
+        return cache == null || cache;
+    }
 }

@@ -92,7 +92,7 @@ final class FakeWorld {
         ProviderCalls calls = new ProviderCalls(provider, new RenderPermits(rateConfig()), access, policy, shutdown,
                 metrics, inFlight);
         processor = new RenderJobProcessor(bucket, new NoReferences(), calls, new OutputChecker(), folders, patiently,
-                policy, priceConfig(), metrics, new InstanceIdentity(kafkaClientConfig(), 8080));
+                policy, priceConfig(), metrics, new InstanceIdentity(kafkaClientConfig(), 8080), CachedRenders.disabled(patiently));
     }
 
     /** A 1024x1024 low-quality PNG job at {@code attempt}. */
