@@ -202,7 +202,8 @@ public class BatchIntake {
                                           List<ResolvedReferences> resolved, Instant now) {
         ImageParameters base = BatchValidator.defaultsOf(request).parameters().withDefaultModel(config.defaultModel());
         return IntStream.range(0, request.items().size())
-                .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, resolved.get(i), now))
+                .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, resolved.get(i), now)
+                        .withCache(request.usesCache()))
                 .toList();
     }
 

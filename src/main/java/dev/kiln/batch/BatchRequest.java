@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -20,13 +21,26 @@ import java.util.Optional;
  * @param priority   {@code interactive}, {@code normal} (when absent) or {@code bulk}
  * @param deadline   an RFC 3339 time or an ISO-8601 duration from acceptance; items not started by
  *                   then end {@code expired}
+ * @param cache      {@code false} opts the batch out of the render cache; absent means true
  */
 public record BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
-                           String priority, String deadline) {
+                           String priority, String deadline,
+                           @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache) {
 
     /** A request without priority and deadline. */
     public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook) {
-        this(externalId, defaults, items, webhook, null, null);
+        this(externalId, defaults, items, webhook, null, null, null);
+    }
+
+    /** A request with priority and deadline, using the render cache. */
+    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
+                        String priority, String deadline) {
+        this(externalId, defaults, items, webhook, priority, deadline, null);
+    }
+
+    /** Whether the batch uses the render cache. */
+    public boolean usesCache() {
+        return cache == null || cache;
     }
 
     /** The parsed priority; {@link Priority#NORMAL} when absent. */

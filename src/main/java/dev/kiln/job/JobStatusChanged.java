@@ -25,6 +25,8 @@ import java.util.Map;
  * @param worker   on {@code running}: the worker instance that holds the job ({@code KILN_INSTANCE_ID}),
  *                 so that a job left running by a dead worker says whose it was
  * @param since    on {@code running}: since when that worker holds it
+ * @param cached   on {@code succeeded}: true when the render cache served the job (copied outputs, zero cost);
+ *                 absent otherwise
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobStatusChanged(
@@ -41,7 +43,26 @@ public record JobStatusChanged(
         Instant at,
         Map<String, Object> metadata,
         String worker,
-        Instant since) {
+        Instant since,
+        Boolean cached) {
+
+    /** An event that the render cache did not serve. */
+    public JobStatusChanged(String jobId, String batchId, String tenant, String itemId, int index, JobState state,
+                            int attempt, List<JobOutput> outputs, JobError error, Usage usage, Instant at,
+                            Map<String, Object> metadata, String worker, Instant since) {
+        this(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at, metadata, worker, since, null);
+    }
+
+    /** Whether the render cache served this job. */
+    public boolean servedFromCache() {
+        return Boolean.TRUE.equals(cached);
+    }
+
+    /** This event marked as served from the render cache. */
+    public JobStatusChanged withCached() {
+        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at,
+                metadata, worker, since, Boolean.TRUE);
+    }
 
     /** An event without metadata or holder, as most events are. */
     public JobStatusChanged(String jobId, String batchId, String tenant, String itemId, int index, JobState state,
@@ -70,18 +91,18 @@ public record JobStatusChanged(
     /** This event with a failure reason. */
     public JobStatusChanged withError(JobError reason) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, reason, usage, at,
-                metadata, worker, since);
+                metadata, worker, since, cached);
     }
 
     /** This event with outputs and usage. */
     public JobStatusChanged withResult(List<JobOutput> images, Usage consumed) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, images, error, consumed, at,
-                metadata, worker, since);
+                metadata, worker, since, cached);
     }
 
     /** This event naming the worker that holds the job and since when. */
     public JobStatusChanged withHolder(String holder, Instant heldSince) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at,
-                metadata, holder, heldSince);
+                metadata, holder, heldSince, cached);
     }
 }

@@ -25,10 +25,13 @@ import java.util.Map;
  * @param startedAt  when the current attempt started
  * @param finishedAt when it ended
  * @param metadata   the client's item metadata, as submitted
+ * @param cached     true when the render cache served the job (copied outputs, zero cost); absent otherwise
  */
 public record JobStatus(String id, String batchId, String itemId, int index, String state, int attempt,
                         JobError error, List<Output> outputs, Usage usage, Instant createdAt,
-                        Instant startedAt, Instant finishedAt, Map<String, Object> metadata) {
+                        Instant startedAt, Instant finishedAt, Map<String, Object> metadata,
+                        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                        Boolean cached) {
 
     /**
      * One output image.
@@ -52,7 +55,8 @@ public record JobStatus(String id, String batchId, String itemId, int index, Str
                 .map(o -> output(o, store, tenant))
                 .toList();
         return new JobStatus(job.id(), job.batchId(), job.itemId(), job.index(), job.state().wireName(), job.attempt(),
-                job.error(), outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt(), job.metadata());
+                job.error(), outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt(), job.metadata(),
+                job.cached());
     }
 
     /** The response for a view without URLs (they expire): the stored manifest's line. */

@@ -26,6 +26,7 @@ import java.util.Map;
  * @param startedAt  when the current attempt started running
  * @param finishedAt when it ended
  * @param metadata   the client's item metadata, from the job's first event
+ * @param cached     true when the render cache served the job's success; absent otherwise
  */
 public record JobView(
         String id,
@@ -40,7 +41,8 @@ public record JobView(
         Instant createdAt,
         Instant startedAt,
         Instant finishedAt,
-        Map<String, Object> metadata) {
+        Map<String, Object> metadata,
+        Boolean cached) {
 
     /** The view of a job first heard of through {@code event}. */
     public static JobView from(JobStatusChanged event) {
@@ -48,7 +50,7 @@ public record JobView(
                 event.attempt(), event.error(), event.outputs(), event.usage(), event.at(),
                 event.state() == JobState.RUNNING ? event.at() : null,
                 event.state().isTerminal() ? event.at() : null,
-                event.metadata());
+                event.metadata(), event.servedFromCache() ? Boolean.TRUE : null);
     }
 
     /** This job after {@code event}, keeping what the event does not restate. */
@@ -61,6 +63,8 @@ public record JobView(
                 createdAt,
                 next == JobState.RUNNING ? event.at() : startedAt,
                 next.isTerminal() ? event.at() : null,
-                event.metadata() != null ? event.metadata() : metadata);
+                event.metadata() != null ? event.metadata() : metadata,
+                next == JobState.SUCCEEDED && event.servedFromCache() ? Boolean.TRUE
+                        : next == JobState.SUCCEEDED || next == JobState.QUEUED ? null : cached);
     }
 }

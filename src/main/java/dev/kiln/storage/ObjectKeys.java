@@ -49,6 +49,11 @@ public final class ObjectKeys {
                 && key.chars().noneMatch(Character::isISOControl);
     }
 
+    /** The render cache's index entry of a render key, under the tenant's own prefix. */
+    public static String cacheEntry(String tenant, String renderKey) {
+        return tenantPrefix(tenant) + "cache/" + segment(renderKey) + ".json";
+    }
+
     /** The prefix every object of a tenant starts with, slash included. */
     public static String tenantPrefix(String tenant) {
         return segment(tenant) + "/";

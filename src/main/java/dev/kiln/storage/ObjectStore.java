@@ -75,6 +75,53 @@ public class ObjectStore {
         }
     }
 
+    /** Uploads small bytes (an index entry) with their content type. */
+    public void putBytes(String key, byte[] bytes, String contentType) {
+        try {
+            client.putObject(PutObjectArgs.builder()
+                    .bucket(config.bucket())
+                    .object(key)
+                    .stream(new java.io.ByteArrayInputStream(bytes), (long) bytes.length, -1L)
+                    .contentType(contentType)
+                    .build());
+            health.succeeded();
+        } catch (Exception e) {
+            health.failed("put", e);
+            throw new StorageException("cannot store " + key, e);
+        }
+    }
+
+    /**
+     * Copies {@code source} to {@code target} inside the bucket, server-side (S3 CopyObject: no
+     * byte passes through Kiln), replacing the user metadata with {@code metadata}.
+     *
+     * @return false when {@code source} does not exist (any more)
+     */
+    public boolean copy(String source, String target, String contentType, Map<String, String> metadata) {
+        try {
+            client.copyObject(io.minio.CopyObjectArgs.builder()
+                    .bucket(config.bucket())
+                    .object(target)
+                    .source(io.minio.SourceObject.builder().bucket(config.bucket()).object(source).build())
+                    .metadataDirective(io.minio.Directive.REPLACE)
+                    .headers(Map.of("Content-Type", contentType))
+                    .userMetadata(metadata)
+                    .build());
+            health.succeeded();
+            return true;
+        } catch (ErrorResponseException e) {
+            if (isMissing(e)) {
+                health.succeeded();
+                return false;
+            }
+            health.failed("copy", e);
+            throw new StorageException("cannot copy " + source + " to " + target, e);
+        } catch (Exception e) {
+            health.failed("copy", e);
+            throw new StorageException("cannot copy " + source + " to " + target, e);
+        }
+    }
+
     /** The object's size, type and user metadata, or empty when it does not exist. */
     public Optional<StoredObject> stat(String key) {
         try {

@@ -6,6 +6,7 @@ import dev.kiln.job.JobOutput;
 import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.RenderJobRequested;
+import dev.kiln.job.RenderKey;
 import dev.kiln.job.Usage;
 import dev.kiln.messaging.InstanceIdentity;
 import dev.kiln.provider.PriceConfig;
@@ -50,10 +51,12 @@ public class RenderJobProcessor {
     private final WorkerMetrics metrics;
     private final InstanceIdentity instance;
     private final Cancels cancels;
+    private final CachedRenders cache;
 
     public RenderJobProcessor(OutputUploader outputs, ReferenceFetcher references, ProviderCalls calls,
                               OutputChecker checker, WorkFolders folders, PatientCalls patiently, RetryPolicy policy,
-                              PriceConfig prices, WorkerMetrics metrics, InstanceIdentity instance, Cancels cancels) {
+                              PriceConfig prices, WorkerMetrics metrics, InstanceIdentity instance, Cancels cancels,
+                              CachedRenders cache) {
         this.outputs = outputs;
         this.references = references;
         this.calls = calls;
@@ -65,6 +68,7 @@ public class RenderJobProcessor {
         this.metrics = metrics;
         this.instance = instance;
         this.cancels = cancels;
+        this.cache = cache;
     }
 
     /** Processes one delivery of {@code job}; never throws. */
@@ -88,12 +92,19 @@ public class RenderJobProcessor {
         // Never pay twice: a job whose outputs are stored (a redelivery) is only announced again.
         Optional<StoredResult> earlier = patiently.storage(job, Step.LOOK_FOR_STORED, retry -> outputs.findComplete(job));
         if (earlier.isPresent()) {
-            return conclude(job, new JobOutcome.Succeeded(earlier.get().images(), earlier.get().usage(), true));
+            return conclude(job, new JobOutcome.Succeeded(earlier.get().images(), earlier.get().usage(), true,
+                    earlier.get().cached()));
         }
         // Released before a cancel and not started yet: never started, so never paid for.
         Optional<CancelRequested> cancel = cancels.covering(job);
         if (cancel.isPresent()) {
             return conclude(job, new JobOutcome.Cancelled(cancel.get().reason() == null ? "cancelled" : cancel.get().reason()));
+        }
+        // The render cache, before any permit: a hit is copied, never rendered or paid for.
+        Optional<RenderKey> renderKey = folders.kept(job).isPresent() ? Optional.empty() : cache.keyOf(job);
+        Optional<JobOutcome> hit = cache.serve(job, renderKey);
+        if (hit.isPresent()) {
+            return conclude(job, hit.get());
         }
         patiently.announce(job, Step.ANNOUNCE_RUNNING,
                 JobStatusChanged.of(job, JobState.RUNNING).withHolder(instance.id(), Instant.now()));
@@ -131,6 +142,7 @@ public class RenderJobProcessor {
         WorkFolders.Render toStore = render;
         List<JobOutput> stored = patiently.storage(job, Step.STORE,
                 retry -> outputs.storeAll(job, toStore.images(), toStore.usage(), retry));
+        cache.remember(job, renderKey, stored, render.usage());
         return conclude(job, new JobOutcome.Succeeded(stored, render.usage(), false));
     }
 
@@ -139,8 +151,9 @@ public class RenderJobProcessor {
         switch (outcome) {
             case JobOutcome.Succeeded s -> {
                 patiently.announce(job, Step.ANNOUNCE_RESULT,
-                        JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(s.outputs(), s.usage()));
-                if (!s.alreadyStored()) {
+                        s.cached() ? JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(s.outputs(), s.usage()).withCached()
+                                : JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(s.outputs(), s.usage()));
+                if (!s.alreadyStored() && !s.cached()) {
                     metrics.rendered(s.usage());
                 }
             }
@@ -173,7 +186,8 @@ public class RenderJobProcessor {
 
     private static WorkerMetrics.Ended ended(JobOutcome outcome) {
         return switch (outcome) {
-            case JobOutcome.Succeeded s -> s.alreadyStored() ? WorkerMetrics.Ended.ALREADY_STORED : WorkerMetrics.Ended.SUCCEEDED;
+            case JobOutcome.Succeeded s -> s.cached() ? WorkerMetrics.Ended.CACHED
+                    : s.alreadyStored() ? WorkerMetrics.Ended.ALREADY_STORED : WorkerMetrics.Ended.SUCCEEDED;
             case JobOutcome.RetryLater r -> WorkerMetrics.Ended.RETRIED;
             case JobOutcome.Failed f -> WorkerMetrics.Ended.FAILED;
             case JobOutcome.Cancelled c -> WorkerMetrics.Ended.CANCELLED;

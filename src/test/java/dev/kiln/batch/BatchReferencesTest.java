@@ -183,12 +183,12 @@ class BatchReferencesTest {
 
         // Worked out by hand, in millionths of a dollar, at $5 text, $8 image input and $30 output per
         // million tokens; prompts of 4 and 8 bytes are 1 and 2 text tokens; OpenAI's output tokens are
-        // 272 (low 1024x1024), 4160 (high 1024x1024) and 6240 (high 1536x1024); a 1024x1024 reference is 1024 tokens.
-        long a = 1 * 5 + 2 * 272 * 30;
-        long b = 2 * 5 + 6240 * 30;
-        long cMin = 1 * 5 + 1024 * 8 + 272 * 30;
-        long cMax = 1 * 5 + 1024 * 8 + 6240 * 30;
-        long d = 2 * 5 + 3 * 272 * 30;
+        // 196 (low 1024x1024), 7024 (high 1024x1024) and 10536 (high 1536x1024); a 1024x1024 reference is 1024 tokens.
+        long a = 1 * 5 + 2 * 196 * 30;
+        long b = 2 * 5 + 10536 * 30;
+        long cMin = 1 * 5 + 1024 * 8 + 196 * 30;
+        long cMax = 1 * 5 + 1024 * 8 + 10536 * 30;
+        long d = 2 * 5 + 3 * 196 * 30;
         assertThat(estimate.getBoolean("dry_run")).isTrue();
         assertThat(estimate.getInt("jobs")).isEqualTo(4);
         assertThat(estimate.getLong("images")).isEqualTo(7);

@@ -92,7 +92,8 @@ final class FakeWorld {
         ProviderCalls calls = new ProviderCalls(provider, new RenderPermits(rateConfig()), access, policy, shutdown,
                 metrics, inFlight);
         processor = new RenderJobProcessor(bucket, new NoReferences(), calls, new OutputChecker(), folders, patiently,
-                policy, priceConfig(), metrics, new InstanceIdentity(kafkaClientConfig(), 8080), cancels);
+                policy, priceConfig(), metrics, new InstanceIdentity(kafkaClientConfig(), 8080), cancels,
+                CachedRenders.disabled(patiently));
     }
 
     /** Cancels the fake control topic holds: none unless a test adds one. */
