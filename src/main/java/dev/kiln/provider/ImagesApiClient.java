@@ -65,6 +65,7 @@ public class ImagesApiClient {
      *
      * @throws ProviderException for every answer that is not images, classified by what to do next
      */
+    @io.opentelemetry.instrumentation.annotations.WithSpan(value = "openai images.generations", kind = io.opentelemetry.api.trace.SpanKind.CLIENT)
     public RenderedImages generate(String prompt, ImageParameters parameters, Path workDir) {
         ObjectNode body = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);
         body.remove("input_fidelity");
@@ -87,6 +88,7 @@ public class ImagesApiClient {
      *
      * @throws ProviderException for every answer that is not images, classified by what to do next
      */
+    @io.opentelemetry.instrumentation.annotations.WithSpan(value = "openai images.edits", kind = io.opentelemetry.api.trace.SpanKind.CLIENT)
     public RenderedImages edit(String prompt, ImageParameters parameters, FetchedReferences references, Path workDir) {
         MultipartFormPublisher form = new MultipartFormPublisher();
         ObjectNode fields = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);

@@ -37,6 +37,7 @@ public class RenderWorker {
     /** Renders one delivered job. */
     @Incoming(Topics.JOBS_IN)
     @RunOnVirtualThread
+    @dev.kiln.messaging.TracedRecord
     public void render(RenderJobRequested job, IncomingKafkaRecordMetadata<String, RenderJobRequested> record)
             throws InterruptedException {
         // SmallRye counts redeliveries from the retry topics in a header; the job itself still
