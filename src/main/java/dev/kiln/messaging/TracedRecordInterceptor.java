@@ -59,6 +59,11 @@ public class TracedRecordInterceptor {
         }
         Context parent = openTelemetry.getPropagators().getTextMapPropagator()
                 .extract(Context.current(), record.getHeaders(), GETTER);
+        if (!Span.fromContext(parent).getSpanContext().isValid()) {
+            // No trace to continue: tracing is off (OTEL_SDK_DISABLED, no traceparent written) or the
+            // sender did not trace. No span, so no exemplar lands on the meters the render records.
+            return invocation.proceed();
+        }
         Span span = openTelemetry.getTracer("dev.kiln.messaging").spanBuilder(record.getTopic() + " process")
                 .setParent(parent).setSpanKind(SpanKind.CONSUMER)
                 .setAttribute("messaging.system", "kafka")
