@@ -57,6 +57,7 @@ public class ImagesApiClient implements ImagesProvider {
     }
 
     @Override
+    @io.opentelemetry.instrumentation.annotations.WithSpan(value = "openai images.generations", kind = io.opentelemetry.api.trace.SpanKind.CLIENT)
     public ProviderAnswer generate(String user, String prompt, ImageParameters parameters, Path workDir) throws InterruptedException {
         ObjectNode body = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);
         body.remove("input_fidelity");
@@ -79,6 +80,7 @@ public class ImagesApiClient implements ImagesProvider {
      * multipart/form-data streamed from the files.
      */
     @Override
+    @io.opentelemetry.instrumentation.annotations.WithSpan(value = "openai images.edits", kind = io.opentelemetry.api.trace.SpanKind.CLIENT)
     public ProviderAnswer edit(String user, String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
             throws InterruptedException {
         MultipartFormPublisher form = new MultipartFormPublisher();

@@ -88,6 +88,7 @@ public class OutputUploader {
     }
 
     /** Uploads one checked image with its metadata. */
+    @io.opentelemetry.instrumentation.annotations.WithSpan(value = "s3 put", kind = io.opentelemetry.api.trace.SpanKind.CLIENT)
     public JobOutput put(RenderJobRequested job, CheckedImage image, Usage usage) {
         String key = keyOf(job, image.index());
         Map<String, String> meta = new HashMap<>();

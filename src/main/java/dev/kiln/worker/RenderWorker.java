@@ -52,6 +52,7 @@ public class RenderWorker {
     /** Renders one delivered job. */
     @Incoming(Topics.JOBS_IN)
     @RunOnVirtualThread
+    @dev.kiln.messaging.TracedRecord
     public CompletionStage<Void> render(Message<RenderJobRequested> message) {
         IncomingKafkaRecordMetadata<?, ?> record = message.getMetadata(IncomingKafkaRecordMetadata.class).orElseThrow();
         // SmallRye counts redeliveries from the retry topics in a header; the job itself still
