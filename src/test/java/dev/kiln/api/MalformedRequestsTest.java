@@ -2,7 +2,7 @@ package dev.kiln.api;
 
 import dev.kiln.testing.KilnStackResource;
 import dev.kiln.testing.TestImages;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
 import io.restassured.path.json.JsonPath;
@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * name a case each; the fuzz rows mutate valid bodies at random (the seed is printed on failure).
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class MalformedRequestsTest {
 
     private static final String JSON = "application/json";

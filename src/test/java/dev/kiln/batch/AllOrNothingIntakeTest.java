@@ -2,7 +2,7 @@ package dev.kiln.batch;
 
 import dev.kiln.messaging.TransactionalPublisher;
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import jakarta.inject.Inject;
@@ -41,7 +41,7 @@ import static org.hamcrest.Matchers.notNullValue;
  * the same request with the same Idempotency-Key then succeeds, in chunks of at most 500 jobs.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class AllOrNothingIntakeTest {
 
     private static final int ITEMS = 1_200;

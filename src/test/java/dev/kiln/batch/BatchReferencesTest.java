@@ -7,7 +7,7 @@ import dev.kiln.testing.KilnStackResource;
 import dev.kiln.testing.TestImages;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
@@ -47,7 +47,7 @@ import static org.hamcrest.Matchers.hasItem;
  * dry run. The allow-list of the test profile holds {@code allowed.kiln.test}.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class BatchReferencesTest {
 
     private static final String MISSING_UPLOAD = "upl_00000000000000000000000000";

@@ -1,7 +1,7 @@
 package dev.kiln.console;
 
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.AfterAll;
@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * lists and metadata columns.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class ConsoleCatalogueTest {
 
     private static Browser browser;

@@ -12,7 +12,7 @@ import dev.kiln.messaging.TransactionalPublisher;
 import dev.kiln.simulator.ReceivedRequest;
 import dev.kiln.simulator.SimulatorSettings;
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
@@ -43,7 +43,7 @@ import static org.hamcrest.Matchers.equalTo;
  * about 32 images a second, and the dispatcher keeps a window of 16 released-but-unstarted jobs.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class DispatchEndToEndTest {
 
     private static final long LATENCY_MS = 500;

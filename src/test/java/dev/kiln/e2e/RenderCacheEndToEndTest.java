@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.testing.KilnStackResource;
 import io.minio.MinioClient;
 import io.minio.StatObjectArgs;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
@@ -36,7 +36,7 @@ import static org.hamcrest.Matchers.equalTo;
  * costs exactly what the two renders cost. {@code cache: false} renders everything again.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class RenderCacheEndToEndTest {
 
     private static final int ITEMS = 40;

@@ -8,7 +8,7 @@ import dev.kiln.testing.SecretScanner;
 import dev.kiln.testing.TestImages;
 import io.minio.GetObjectArgs;
 import io.minio.MinioClient;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -68,7 +68,7 @@ import static org.hamcrest.Matchers.equalTo;
  */
 @QuarkusTest
 @TestProfile(TwoTenantsEndToEndTest.TwoTenants.class)
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TwoTenantsEndToEndTest {
 

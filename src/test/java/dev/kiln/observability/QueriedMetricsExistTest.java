@@ -8,7 +8,7 @@ import dev.kiln.job.RenderJobRequested;
 import dev.kiln.messaging.JsonSerde;
 import dev.kiln.messaging.Topics;
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -54,7 +54,7 @@ import static org.hamcrest.Matchers.equalTo;
  */
 @QuarkusTest
 @TestProfile(QueriedMetricsExistTest.DispatcherOn.class)
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class QueriedMetricsExistTest {
 
     /**

@@ -8,7 +8,7 @@ import dev.kiln.job.Usage;
 import dev.kiln.messaging.KilnJson;
 import dev.kiln.messaging.Topics;
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -45,7 +45,7 @@ import static org.awaitility.Awaitility.await;
  * opening and closing of its iterators.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class ConcurrentItemPagesTest {
 
     private static final int JOBS = 1_000;

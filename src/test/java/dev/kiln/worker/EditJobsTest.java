@@ -10,7 +10,7 @@ import dev.kiln.messaging.Topics;
 import dev.kiln.simulator.ReceivedRequest;
 import dev.kiln.storage.ObjectStore;
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
@@ -60,7 +60,7 @@ import static org.awaitility.Awaitility.await;
  * stored, and a bad reference fails the job at once without a provider call.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class EditJobsTest {
 
     private static final Duration PATIENCE = Duration.ofSeconds(60);
