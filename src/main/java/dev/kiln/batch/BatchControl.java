@@ -7,6 +7,7 @@ import dev.kiln.job.CancelRequested;
 import dev.kiln.job.ConflictException;
 import dev.kiln.job.JobState;
 import dev.kiln.job.NotFoundException;
+import dev.kiln.tenant.CurrentTenant;
 import dev.kiln.job.RetryRequested;
 import dev.kiln.job.ServiceUnavailableException;
 import dev.kiln.messaging.ControlPublisher;
@@ -33,10 +34,12 @@ public class BatchControl {
 
     private final BatchLookup lookup;
     private final ControlPublisher control;
+    private final CurrentTenant caller;
 
-    public BatchControl(BatchLookup lookup, ControlPublisher control) {
+    public BatchControl(BatchLookup lookup, ControlPublisher control, CurrentTenant caller) {
         this.lookup = lookup;
         this.control = control;
+        this.caller = caller;
     }
 
     /** What a command answered. */
@@ -106,12 +109,16 @@ public class BatchControl {
         return new Accepted(job.batchId(), jobId, "retry", 1, false);
     }
 
+    /** The caller's batch: another tenant's answers the same 404 as a missing one. */
     private BatchLookup.KnownBatch batch(String batchId) {
-        return lookup.find(batchId).orElseThrow(() -> new NotFoundException("batch", batchId));
+        return lookup.find(batchId).filter(b -> caller.id().equals(b.tenant()))
+                .orElseThrow(() -> new NotFoundException("batch", batchId));
     }
 
+    /** The caller's job, checked through its batch's tenant. */
     private BatchLookup.KnownJob job(String jobId) {
-        return lookup.findJob(jobId).orElseThrow(() -> new NotFoundException("job", jobId));
+        return lookup.findJob(jobId).filter(j -> lookup.find(j.batchId()).map(b -> caller.id().equals(b.tenant())).orElse(false))
+                .orElseThrow(() -> new NotFoundException("job", jobId));
     }
 
     private void send(List<? extends BatchCommand> commands) {

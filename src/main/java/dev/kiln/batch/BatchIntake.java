@@ -16,6 +16,8 @@ import dev.kiln.job.ServiceUnavailableException;
 import dev.kiln.messaging.Topics;
 import dev.kiln.messaging.TransactionalPublisher;
 import dev.kiln.tenant.CurrentTenant;
+import dev.kiln.messaging.BrokerHealth;
+import dev.kiln.storage.StorageHealth;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -57,12 +59,14 @@ public class BatchIntake {
     private final BatchLookup batches;
     private final IntakeConfig config;
     private final CurrentTenant caller;
+    private final StorageHealth storage;
+    private final BrokerHealth broker;
     /** Serialises concurrent requests with one key in this replica, so a double click makes one batch. */
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
     public BatchIntake(BatchValidator validator, ReferenceResolver references, BatchEstimator estimator,
                        TransactionalPublisher transactions, BatchLookup batches,
-                       IntakeConfig config, CurrentTenant caller) {
+                       IntakeConfig config, CurrentTenant caller, StorageHealth storage, BrokerHealth broker) {
         this.validator = validator;
         this.references = references;
         this.estimator = estimator;
@@ -70,10 +74,28 @@ public class BatchIntake {
         this.batches = batches;
         this.config = config;
         this.caller = caller;
+        this.storage = storage;
+        this.broker = broker;
+    }
+
+    /**
+     * While Kafka or S3 is unreachable nothing could be staged (or its references checked): 503
+     * with {@code Retry-After} at once, rather than a request that hangs and then fails.
+     */
+    private void refuseWhileDependenciesAreDown() {
+        if (!broker.isAvailable()) {
+            throw new ServiceUnavailableException("kafka-unavailable", "Kafka unavailable",
+                    "Kafka is unreachable; nothing was accepted. Retry later.", broker.retryAfter());
+        }
+        if (!storage.isAvailable()) {
+            throw new ServiceUnavailableException("storage-unavailable", "Storage unavailable",
+                    "S3 storage is unreachable; nothing was accepted. Retry later.", storage.retryAfter());
+        }
     }
 
     /** Accepts {@code request}, or replays the batch an earlier request with the same key made. */
     public BatchAccepted submit(BatchRequest request, Optional<String> idempotencyKey) {
+        refuseWhileDependenciesAreDown();
         String tenant = caller.id();
         validate(request, tenant);
         String requestSha = JobIds.sha256Hex(canonical(request));

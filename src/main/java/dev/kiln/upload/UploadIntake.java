@@ -1,5 +1,8 @@
 package dev.kiln.upload;
 
+import dev.kiln.storage.StorageHealth;
+import dev.kiln.job.ServiceUnavailableException;
+
 import dev.kiln.image.ImageDecoder;
 import dev.kiln.image.ImageInfo;
 import dev.kiln.image.UndecodableImageException;
@@ -36,13 +39,21 @@ public class UploadIntake {
     private final ObjectStore store;
     private final UploadConfig config;
 
-    public UploadIntake(ObjectStore store, UploadConfig config) {
+    private final StorageHealth storage;
+
+    public UploadIntake(ObjectStore store, UploadConfig config, StorageHealth storage) {
         this.store = store;
         this.config = config;
+        this.storage = storage;
     }
 
     /** Validates and stores the image in {@code file} for {@code tenant}. */
     public Upload accept(String tenant, Path file) {
+        if (!storage.isAvailable()) {
+            // Nothing could be stored: 503 with Retry-After, never a generic 500.
+            throw new ServiceUnavailableException("storage-unavailable", "Storage unavailable",
+                    "S3 storage is unreachable; the upload was not stored. Retry later.", storage.retryAfter());
+        }
         long bytes = size(file);
         if (bytes > config.maxBytes()) {
             throw new UploadTooLargeException(bytes, config.maxBytes());

@@ -213,11 +213,7 @@ class EditJobsTest {
         String jobId = JobIds.jobId(batchId, 0);
         RenderJobRequested job = new RenderJobRequested(jobId, batchId, "default", "SKU-EDIT", 0, prompt, parameters,
                 references, maskKey, Map.of(), 1, Instant.now());
-        Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KilnStackResource.kafka().bootstrapServers());
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>(Topics.JOBS, jobId, KilnJson.MAPPER.writeValueAsBytes(job))).get();
-        }
-        return jobId;
+        return dev.kiln.testing.DirectJobs.publish(job);
     }
 
     private static JsonPath awaitState(String jobId, String state) {

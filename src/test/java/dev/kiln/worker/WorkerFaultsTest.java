@@ -140,10 +140,7 @@ class WorkerFaultsTest {
     }
 
     private static void publish(RenderJobRequested job) throws Exception {
-        Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KilnStackResource.kafka().bootstrapServers());
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>(Topics.JOBS, job.jobId(), KilnJson.MAPPER.writeValueAsBytes(job))).get();
-        }
+        dev.kiln.testing.DirectJobs.publish(job);
     }
 
     private static long callsForTheVase() {
