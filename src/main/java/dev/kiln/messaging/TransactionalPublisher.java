@@ -186,6 +186,8 @@ public class TransactionalPublisher {
         headers.add("ce_subject", utf8(subject));
         headers.add("ce_time", utf8(Instant.now().toString()));
         headers.add("content-type", utf8("application/json"));
+        // The POST's trace goes on through the dispatcher to the worker (a no-op with tracing off).
+        TraceHeaders.inject(headers);
         return headers;
     }
 

@@ -110,14 +110,15 @@ class EditJobsTest {
         }
 
         // The simulator's usage: 256x256 and 320x192 inputs are 64 + 60 image tokens (the mask is
-        // free); a low 1024x1536 image is 408 output tokens, twice.
+        // free); a low 1024x1536 image is 294 gpt-image-2 output tokens (196 per megapixel of
+        // 1024x1024, ImageTokens), twice.
         long textTokens = (prompt.getBytes(StandardCharsets.UTF_8).length + 3) / 4;
         assertThat(job.getLong("usage.images")).isEqualTo(2);
         assertThat(job.getLong("usage.text_input_tokens")).isEqualTo(textTokens);
         assertThat(job.getLong("usage.image_input_tokens")).isEqualTo(124);
-        assertThat(job.getLong("usage.output_tokens")).isEqualTo(816);
+        assertThat(job.getLong("usage.output_tokens")).isEqualTo(588);
         assertThat(job.getDouble("usage.cost_usd"))
-                .isCloseTo((textTokens * 5 + 124 * 8 + 816 * 30) / 1_000_000d, within(1e-9));
+                .isCloseTo((textTokens * 5 + 124 * 8 + 588 * 30) / 1_000_000d, within(1e-9));
         assertThat(job.getInt("attempt")).isEqualTo(1);
     }
 
