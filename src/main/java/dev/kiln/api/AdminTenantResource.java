@@ -104,11 +104,25 @@ public class AdminTenantResource {
     @POST
     @Path("/admin/tenants/{tenant}/keys")
     @Consumes(MediaType.WILDCARD)
-    public Response createKey(@PathParam("tenant") String tenant, byte[] body) throws IOException {
+    public Response createKey(@PathParam("tenant") String tenant, @jakarta.ws.rs.HeaderParam("Content-Type") String contentType,
+                              byte[] body) throws IOException {
+        // Optional JSON: a body of any other type is refused, never read as if it were JSON.
+        if (body != null && body.length > 0 && !isJson(contentType)) {
+            return Problems.response(Problem.of(415, "unsupported-media-type", "Unsupported media type",
+                    "a key request body is application/json")).build();
+        }
         CreateKeyRequest request = body == null || body.length == 0 ? null : json.readValue(body, CreateKeyRequest.class);
         CreatedKey created = admin.createKey(tenant, request == null ? null : request.label());
         return Response.created(URI.create("/v1/admin/tenants/" + tenant + "/keys/" + created.id()))
                 .entity(created).header("Cache-Control", "no-store").build();
+    }
+
+    private static boolean isJson(String contentType) {
+        try {
+            return contentType != null && MediaType.APPLICATION_JSON_TYPE.isCompatible(MediaType.valueOf(contentType));
+        } catch (IllegalArgumentException malformed) {
+            return false;
+        }
     }
 
     /** Revokes a key: every replica refuses it within a second. */

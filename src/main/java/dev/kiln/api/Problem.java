@@ -1,6 +1,7 @@
 package dev.kiln.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.kiln.job.FieldError;
 
 import java.util.List;
 
@@ -18,15 +19,6 @@ public record Problem(String type, String title, int status, String detail, List
 
     /** The media type of problem bodies. */
     public static final String MEDIA_TYPE = "application/problem+json";
-
-    /**
-     * One bad field.
-     *
-     * @param field  a path into the request, such as {@code items[3].size}
-     * @param reason the rule it breaks
-     */
-    public record FieldError(String field, String reason) {
-    }
 
     /** A 400 listing every bad field. */
     public static Problem invalid(List<FieldError> errors) {

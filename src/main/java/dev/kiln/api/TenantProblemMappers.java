@@ -20,7 +20,7 @@ public class TenantProblemMappers {
 
     @ServerExceptionMapper
     public Response invalid(InvalidTenantChangeException e) {
-        return Problems.response(Problem.invalid(List.of(new Problem.FieldError(e.field(), e.getMessage())))).build();
+        return Problems.response(Problem.invalid(List.of(new dev.kiln.job.FieldError(e.field(), e.getMessage())))).build();
     }
 
     @ServerExceptionMapper

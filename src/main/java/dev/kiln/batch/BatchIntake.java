@@ -1,28 +1,31 @@
 package dev.kiln.batch;
 
-import dev.kiln.api.Problem;
-import dev.kiln.api.ProblemException;
-import dev.kiln.config.KilnConfig;
 import dev.kiln.job.BatchCreated;
+import dev.kiln.job.BatchLookup;
+import dev.kiln.job.FieldError;
 import dev.kiln.job.ImageParameters;
+import dev.kiln.job.InvalidRequestException;
 import dev.kiln.job.JobIds;
-import dev.kiln.job.JobState;
-import dev.kiln.messaging.JobPublisher;
+import dev.kiln.job.EventTypes;
 import dev.kiln.job.JobStatusChanged;
+import dev.kiln.job.JobsStaged;
+import dev.kiln.job.Priority;
 import dev.kiln.messaging.KilnJson;
 import dev.kiln.job.RenderJobRequested;
-import dev.kiln.status.BatchView;
-import dev.kiln.messaging.StatusPublisher;
-import dev.kiln.status.StatusView;
-import dev.kiln.status.StatusViewConfig;
+import dev.kiln.job.ServiceUnavailableException;
+import dev.kiln.messaging.Topics;
+import dev.kiln.messaging.TransactionalPublisher;
+import dev.kiln.tenant.CurrentTenant;
+import dev.kiln.messaging.BrokerHealth;
+import dev.kiln.storage.StorageHealth;
 import io.quarkus.logging.Log;
-import io.smallrye.mutiny.Multi;
-import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -31,42 +34,69 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.IntStream;
 
 /**
- * Accepts batches: validates, resolves each item into a job, and answers only after Kafka holds
- * every event and job. An idempotency key names the batch id, so a replay finds the batch it
- * made, wherever it was accepted.
+ * Accepts batches: validates, resolves each item into a job, and writes the whole batch in one
+ * Kafka transaction: its {@code kiln.batch.created} event and each job's {@code queued} event
+ * (with the item's metadata) on {@code kiln.status}, and its jobs as {@link JobsStaged} chunks on
+ * {@code kiln.items}, where the dispatcher takes them. It answers only after the commit; a failed
+ * transaction is aborted, so nothing of the batch is visible to read_committed consumers and a
+ * retry with the same idempotency key makes it afresh. An idempotency key names the batch id, so
+ * a replay finds the batch it made, wherever it was accepted.
  */
 @ApplicationScoped
 public class BatchIntake {
 
+    /** A Kafka that did not confirm a whole batch in the publish timeout is unlikely to within seconds. */
+    private static final Duration NOT_ACCEPTED_RETRY_AFTER = Duration.ofSeconds(10);
+    /** Most jobs in one staged chunk. */
+    static final int CHUNK_JOBS = 500;
+    /** Most bytes of jobs in one staged chunk, below Kafka's default 1 MB record limit. */
+    static final int CHUNK_BYTES = 900_000;
+
     private final BatchValidator validator;
     private final ReferenceResolver references;
     private final BatchEstimator estimator;
-    private final JobPublisher jobs;
-    private final StatusPublisher status;
-    private final StatusView view;
+    private final TransactionalPublisher transactions;
+    private final BatchLookup batches;
     private final IntakeConfig config;
-    private final StatusViewConfig viewConfig;
-    private final KilnConfig kiln;
+    private final CurrentTenant caller;
+    private final StorageHealth storage;
+    private final BrokerHealth broker;
     /** Serialises concurrent requests with one key in this replica, so a double click makes one batch. */
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
     public BatchIntake(BatchValidator validator, ReferenceResolver references, BatchEstimator estimator,
-                       JobPublisher jobs, StatusPublisher status, StatusView view,
-                       IntakeConfig config, StatusViewConfig viewConfig, KilnConfig kiln) {
+                       TransactionalPublisher transactions, BatchLookup batches,
+                       IntakeConfig config, CurrentTenant caller, StorageHealth storage, BrokerHealth broker) {
         this.validator = validator;
         this.references = references;
         this.estimator = estimator;
-        this.jobs = jobs;
-        this.status = status;
-        this.view = view;
+        this.transactions = transactions;
+        this.batches = batches;
         this.config = config;
-        this.viewConfig = viewConfig;
-        this.kiln = kiln;
+        this.caller = caller;
+        this.storage = storage;
+        this.broker = broker;
+    }
+
+    /**
+     * While Kafka or S3 is unreachable nothing could be staged (or its references checked): 503
+     * with {@code Retry-After} at once, rather than a request that hangs and then fails.
+     */
+    private void refuseWhileDependenciesAreDown() {
+        if (!broker.isAvailable()) {
+            throw new ServiceUnavailableException("kafka-unavailable", "Kafka unavailable",
+                    "Kafka is unreachable; nothing was accepted. Retry later.", broker.retryAfter());
+        }
+        if (!storage.isAvailable()) {
+            throw new ServiceUnavailableException("storage-unavailable", "Storage unavailable",
+                    "S3 storage is unreachable; nothing was accepted. Retry later.", storage.retryAfter());
+        }
     }
 
     /** Accepts {@code request}, or replays the batch an earlier request with the same key made. */
     public BatchAccepted submit(BatchRequest request, Optional<String> idempotencyKey) {
-        String tenant = kiln.defaultTenant();
+        refuseWhileDependenciesAreDown();
+        String tenant = caller.id();
         validate(request, tenant);
         String requestSha = JobIds.sha256Hex(canonical(request));
         if (idempotencyKey.isEmpty()) {
@@ -76,7 +106,7 @@ public class BatchIntake {
         ReentrantLock lock = keyLocks.computeIfAbsent(batchId, k -> new ReentrantLock());
         lock.lock();
         try {
-            Optional<BatchView> earlier = view.batch(batchId);
+            Optional<BatchLookup.KnownBatch> earlier = batches.find(batchId);
             if (earlier.isPresent()) {
                 return replay(earlier.get(), requestSha);
             }
@@ -87,10 +117,9 @@ public class BatchIntake {
         }
     }
 
-    private BatchAccepted replay(BatchView earlier, String requestSha) {
+    private BatchAccepted replay(BatchLookup.KnownBatch earlier, String requestSha) {
         if (!requestSha.equals(earlier.requestSha256())) {
-            throw new ProblemException(Problem.of(422, "idempotency-key-reused", "Idempotency key reused",
-                    "this Idempotency-Key was used for a different request (batch " + earlier.id() + ")"));
+            throw new IdempotencyKeyReusedException(earlier.id());
         }
         return new BatchAccepted(earlier.id(), earlier.externalId(), earlier.state().wireName(), earlier.items(),
                 earlier.images(), earlier.createdAt(), true);
@@ -101,16 +130,16 @@ public class BatchIntake {
      * publishes nothing.
      */
     public BatchEstimate dryRun(BatchRequest request) {
-        String tenant = kiln.defaultTenant();
+        String tenant = caller.id();
         validate(request, tenant);
         List<ResolvedReferences> resolved = resolve(request, tenant);
         return estimator.estimate(plan("dry-run", tenant, request, resolved, Instant.now()), resolved);
     }
 
     private void validate(BatchRequest request, String tenant) {
-        List<Problem.FieldError> errors = validator.validate(request, tenant);
+        List<FieldError> errors = validator.validate(request, tenant);
         if (!errors.isEmpty()) {
-            throw new ProblemException(Problem.invalid(errors));
+            throw new InvalidRequestException(errors);
         }
     }
 
@@ -118,7 +147,7 @@ public class BatchIntake {
     private List<ResolvedReferences> resolve(BatchRequest request, String tenant) {
         ReferenceResolver.Resolution resolution = references.resolve(request, tenant);
         if (!resolution.errors().isEmpty()) {
-            throw new ProblemException(Problem.invalid(resolution.errors()));
+            throw new InvalidRequestException(resolution.errors());
         }
         return resolution.items();
     }
@@ -129,73 +158,87 @@ public class BatchIntake {
         long images = planned.stream().mapToLong(RenderJobRequested::imageCount).sum();
         BatchCreated created = new BatchCreated(batchId, tenant, request.externalId(), planned.size(), images,
                 requestSha, request.webhook(), now);
+        Priority priority = request.parsedPriority();
+        Instant deadline = request.deadlineAt(now).orElse(null);
         try {
-            // The batch event first: the view must know the batch before any of its jobs.
-            status.batchCreated(created)
-                    .chain(() -> Multi.createFrom().iterable(planned)
-                            .onItem().transformToUni(this::enqueue).merge(config.publishConcurrency())
-                            .collect().last())
-                    .await().atMost(config.publishTimeout());
-        } catch (RuntimeException e) {
-            Log.errorf("batch %s was not accepted: Kafka did not acknowledge it (%s)", batchId, e.getMessage());
-            throw new ProblemException(Problem.of(503, "not-accepted", "Batch not accepted",
-                    "Kafka did not acknowledge the batch; nothing was accepted. Retry with the same Idempotency-Key."));
+            transactions.inTransaction(tx -> {
+                // The batch event first: the view must know the batch before any of its jobs.
+                tx.send(Topics.STATUS, batchId, created, EventTypes.BATCH_CREATED, batchId);
+                List<RenderJobRequested> chunk = new ArrayList<>();
+                long chunkBytes = 0;
+                for (RenderJobRequested job : planned) {
+                    JobStatusChanged queued = JobStatusChanged.accepted(job);
+                    tx.send(Topics.STATUS, batchId, queued, queued.eventType(), job.jobId());
+                    int bytes = sizeOf(job);
+                    if (!chunk.isEmpty() && (chunk.size() >= CHUNK_JOBS || chunkBytes + bytes > CHUNK_BYTES)) {
+                        stage(tx, batchId, tenant, priority, deadline, chunk);
+                        chunk = new ArrayList<>();
+                        chunkBytes = 0;
+                    }
+                    chunk.add(job);
+                    chunkBytes += bytes;
+                }
+                stage(tx, batchId, tenant, priority, deadline, chunk);
+            });
+        } catch (TransactionalPublisher.TransactionFailedException e) {
+            // A commit that timed out may have succeeded after all: then the batch shows up.
+            if (!(hasTimeout(e) && batches.awaitVisible(batchId))) {
+                Log.errorf("batch %s was not accepted: its transaction was aborted (%s)", batchId, e.getMessage());
+                throw new ServiceUnavailableException("not-accepted", "Batch not accepted",
+                        "Kafka did not commit the batch; nothing was accepted. Retry with the same Idempotency-Key.",
+                        NOT_ACCEPTED_RETRY_AFTER);
+            }
         }
-        awaitVisible(batchId);
+        // The client's first GET on this replica should find the batch; it is accepted either way.
+        batches.awaitVisible(batchId);
         return new BatchAccepted(batchId, request.externalId(), "queued", planned.size(), images, now, false);
     }
 
-    /** Announces a job as queued, then hands it to the workers. */
-    private Uni<Void> enqueue(RenderJobRequested job) {
-        return status.jobChanged(JobStatusChanged.of(job, JobState.QUEUED)).chain(() -> jobs.publish(job));
+    private static void stage(TransactionalPublisher.Transaction tx, String batchId, String tenant, Priority priority,
+                              Instant deadline, List<RenderJobRequested> chunk) {
+        if (!chunk.isEmpty()) {
+            tx.send(Topics.ITEMS, batchId, new JobsStaged(batchId, tenant, priority, deadline, chunk),
+                    EventTypes.ITEMS_STAGED, batchId);
+        }
+    }
+
+    private static int sizeOf(RenderJobRequested job) {
+        try {
+            return KilnJson.MAPPER.writeValueAsBytes(job).length;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean hasTimeout(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.TimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** One job per item, with the defaults merged in and the references resolved. */
     private List<RenderJobRequested> plan(String batchId, String tenant, BatchRequest request,
                                           List<ResolvedReferences> resolved, Instant now) {
-        ImageParameters base = new ImageParameters(config.defaultModel(), null, null, null, null, null, null, null, null)
-                .overriddenBy(BatchValidator.defaultsOf(request).parameters());
+        ImageParameters base = BatchValidator.defaultsOf(request).parameters().withDefaultModel(config.defaultModel());
         return IntStream.range(0, request.items().size())
-                .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, resolved.get(i), now))
+                .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, resolved.get(i), now)
+                        .withCache(request.usesCache()))
                 .toList();
     }
 
     private static RenderJobRequested plan(String batchId, String tenant, int index, BatchItem item,
                                            ImageParameters base, ResolvedReferences refs, Instant now) {
         ImageParameters parameters = base.overriddenBy(item.parameters());
-        if (!refs.isEdit() && parameters.inputFidelity() != null) {
+        if (!refs.isEdit()) {
             // A default input_fidelity is meant for the batch's edits; a generation must not send it.
-            parameters = new ImageParameters(parameters.model(), parameters.size(), parameters.quality(),
-                    parameters.background(), parameters.outputFormat(), parameters.outputCompression(),
-                    parameters.moderation(), parameters.n(), null);
+            parameters = parameters.forGeneration();
         }
         return new RenderJobRequested(JobIds.jobId(batchId, index), batchId, tenant, item.id(), index, item.prompt(),
                 parameters, refs.locations(), refs.maskLocation(),
                 item.metadata() == null ? Map.of() : item.metadata(), 1, now);
-    }
-
-    /**
-     * Waits briefly for this replica's view to show the batch, so that the client's first GET (or
-     * a replay of the same key) finds it. The batch is accepted either way: Kafka holds it.
-     */
-    private void awaitVisible(String batchId) {
-        long deadline = System.nanoTime() + viewConfig.visibilityTimeout().toNanos();
-        while (System.nanoTime() < deadline) {
-            try {
-                if (view.batch(batchId).isPresent()) {
-                    return;
-                }
-            } catch (ProblemException starting) {
-                // the view is still loading; keep waiting within the deadline
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-        Log.warnf("batch %s is accepted but not yet visible in the status view", batchId);
     }
 
     private static byte[] canonical(BatchRequest request) {

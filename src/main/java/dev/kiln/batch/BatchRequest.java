@@ -1,6 +1,15 @@
 package dev.kiln.batch;
 
+import dev.kiln.job.Priority;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The body of {@code POST /v1/batches}.
@@ -9,6 +18,61 @@ import java.util.List;
  * @param defaults   parameters every item inherits
  * @param items      the catalogue items, one job each
  * @param webhook    URL to call when the batch ends
+ * @param priority   {@code interactive}, {@code normal} (when absent) or {@code bulk}
+ * @param deadline   an RFC 3339 time or an ISO-8601 duration from acceptance; items not started by
+ *                   then end {@code expired}
+ * @param cache      {@code false} opts the batch out of the render cache; absent means true
  */
-public record BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook) {
+public record BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
+                           String priority, String deadline,
+                           @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache) {
+
+    /** A request without priority and deadline. */
+    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook) {
+        this(externalId, defaults, items, webhook, null, null, null);
+    }
+
+    /** A request with priority and deadline, using the render cache. */
+    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
+                        String priority, String deadline) {
+        this(externalId, defaults, items, webhook, priority, deadline, null);
+    }
+
+    /** Whether the batch uses the render cache. */
+    public boolean usesCache() {
+        return cache == null || cache;
+    }
+
+    /** The parsed priority; {@link Priority#NORMAL} when absent. */
+    public Priority parsedPriority() {
+        return Priority.fromWire(priority);
+    }
+
+    /**
+     * The deadline as a time, a duration counted from {@code acceptedAt}; empty when none is given.
+     *
+     * @throws IllegalArgumentException when it is neither an RFC 3339 time nor an ISO-8601 duration
+     */
+    public Optional<Instant> deadlineAt(Instant acceptedAt) {
+        if (deadline == null) {
+            return Optional.empty();
+        }
+        String text = deadline.trim();
+        if (text.toUpperCase(Locale.ROOT).startsWith("P")) {
+            try {
+                Duration after = Duration.parse(text);
+                if (after.isNegative() || after.isZero()) {
+                    throw new IllegalArgumentException("must be a positive duration");
+                }
+                return Optional.of(acceptedAt.plus(after));
+            } catch (DateTimeParseException e) {
+                throw new IllegalArgumentException("must be an RFC 3339 time (2026-05-01T18:00:00Z) or an ISO-8601 duration (PT2H, P1D)");
+            }
+        }
+        try {
+            return Optional.of(OffsetDateTime.parse(text).toInstant());
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("must be an RFC 3339 time (2026-05-01T18:00:00Z) or an ISO-8601 duration (PT2H, P1D)");
+        }
+    }
 }

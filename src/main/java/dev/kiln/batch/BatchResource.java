@@ -1,7 +1,8 @@
 package dev.kiln.batch;
 
-import dev.kiln.api.Problem;
-import dev.kiln.api.ProblemException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.job.InvalidRequestException;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DefaultValue;
@@ -13,8 +14,8 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
+import java.io.IOException;
 import java.net.URI;
-import java.util.List;
 import java.util.Optional;
 
 /** {@code POST /v1/batches}: the front door for catalogue batches, and its dry run. */
@@ -23,15 +24,17 @@ import java.util.Optional;
  * first, so a class at /v1/batches would hide GET /v1/batches/{id} of another class.
  */
 @Path("/v1")
-@Produces({MediaType.APPLICATION_JSON, Problem.MEDIA_TYPE})
+@Produces({MediaType.APPLICATION_JSON, "application/problem+json"})
 public class BatchResource {
 
     private static final int MAX_IDEMPOTENCY_KEY = 255;
 
     private final BatchIntake intake;
+    private final BatchRequestReader reader;
 
-    public BatchResource(BatchIntake intake) {
+    public BatchResource(BatchIntake intake, ObjectMapper mapper) {
         this.intake = intake;
+        this.reader = new BatchRequestReader(mapper);
     }
 
     /**
@@ -42,18 +45,15 @@ public class BatchResource {
     @Path("/batches")
     @Consumes(MediaType.APPLICATION_JSON)
     @Blocking
-    public Response submit(BatchRequest request, @HeaderParam("Idempotency-Key") String idempotencyKey,
-                           @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) {
-        if (request == null) {
-            throw new ProblemException(Problem.invalid(List.of(new Problem.FieldError("body", "is required"))));
-        }
+    public Response submit(JsonNode body, @HeaderParam("Idempotency-Key") String idempotencyKey,
+                           @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) throws IOException {
+        BatchRequest request = reader.read(body);
         if (dryRun) {
             // Nothing is created, so there is nothing for an Idempotency-Key to name: it is ignored.
             return Response.ok(intake.dryRun(request)).build();
         }
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY)) {
-            throw new ProblemException(Problem.invalid(List.of(
-                    new Problem.FieldError("Idempotency-Key", "must be 1 to " + MAX_IDEMPOTENCY_KEY + " characters"))));
+            throw InvalidRequestException.of("Idempotency-Key", "must be 1 to " + MAX_IDEMPOTENCY_KEY + " characters");
         }
         BatchAccepted accepted = intake.submit(request, Optional.ofNullable(idempotencyKey));
         return Response.accepted(accepted)

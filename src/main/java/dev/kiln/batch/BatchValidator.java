@@ -1,9 +1,10 @@
 package dev.kiln.batch;
 
-import dev.kiln.api.Problem.FieldError;
 import dev.kiln.image.GptImageRules;
 import dev.kiln.image.Violation;
+import dev.kiln.job.FieldError;
 import dev.kiln.job.ImageParameters;
+import dev.kiln.messaging.KilnJson;
 import dev.kiln.reference.ReferenceFetchConfig;
 import dev.kiln.reference.ReferenceFetcher;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -54,9 +55,25 @@ public class BatchValidator {
         if (request.webhook() != null && !isHttpUrl(request.webhook())) {
             errors.add(new FieldError("webhook", "must be an absolute http or https URL"));
         }
+        if (request.priority() != null) {
+            try {
+                request.parsedPriority();
+            } catch (IllegalArgumentException e) {
+                errors.add(new FieldError("priority", "must be interactive, normal or bulk"));
+            }
+        }
+        if (request.deadline() != null) {
+            java.time.Instant now = java.time.Instant.now();
+            try {
+                if (request.deadlineAt(now).orElseThrow().isBefore(now)) {
+                    errors.add(new FieldError("deadline", "is in the past"));
+                }
+            } catch (IllegalArgumentException e) {
+                errors.add(new FieldError("deadline", e.getMessage()));
+            }
+        }
         BatchDefaults defaults = defaultsOf(request);
-        ImageParameters defaultParameters = defaults.parameters();
-        for (Violation v : GptImageRules.validate(inputOf(defaultParameters, null))) {
+        for (Violation v : GptImageRules.validate(null, defaults.parameters())) {
             // A rule that reads two fields (transparent needs png or webp) depends on what each
             // item sets; it is judged per item below, on the merged parameters.
             if (!RULE_INPUTS.containsKey(v.field())) {
@@ -82,7 +99,7 @@ public class BatchValidator {
             validateItem(i, items.get(i), defaults, tenant, seenIds, errors);
         }
         boolean anyEdit = defaultReferences > 0 || items.stream().anyMatch(item -> item != null && count(item.referenceImages()) > 0);
-        if (defaults.inputFidelity() != null && !anyEdit) {
+        if (defaults.parameters().inputFidelity() != null && !anyEdit) {
             // A default input_fidelity applies to the batch's edits only; with none it can only be a mistake.
             errors.add(new FieldError("defaults.input_fidelity", "may be given only with reference_images (edits)"));
         }
@@ -109,7 +126,7 @@ public class BatchValidator {
         ImageParameters own = item.parameters();
         ImageParameters merged = defaults.parameters().overriddenBy(own);
         Set<String> setByItem = fieldsSet(own);
-        for (Violation v : GptImageRules.validate(inputOf(merged, item.prompt()))) {
+        for (Violation v : GptImageRules.validate(item.prompt(), merged)) {
             Set<String> inputs = RULE_INPUTS.getOrDefault(v.field(), Set.of(v.field()));
             boolean itemsFault = v.field().equals("prompt") || inputs.stream().anyMatch(setByItem::contains);
             errors.add(new FieldError((itemsFault ? path : "defaults") + "." + v.field(), v.reason()));
@@ -135,7 +152,7 @@ public class BatchValidator {
             errors.add(new FieldError((item.mask() != null ? path : "defaults") + ".mask",
                     "needs reference_images: a mask applies to the first reference image"));
         }
-        if (!edits && item.inputFidelity() != null) {
+        if (!edits && item.parameters().inputFidelity() != null) {
             errors.add(new FieldError(path + ".input_fidelity", "may be given only with reference_images (edits)"));
         }
     }
@@ -163,29 +180,11 @@ public class BatchValidator {
         return list == null ? 0 : list.size();
     }
 
-    private static GptImageRules.Input inputOf(ImageParameters p, String prompt) {
-        return new GptImageRules.Input(p.model(), prompt, p.size(), p.quality(), p.background(), p.outputFormat(),
-                p.outputCompression(), p.moderation(), p.n(), p.inputFidelity());
-    }
-
+    /** The wire names of the parameters {@code p} sets, such as {@code output_format}. */
     private static Set<String> fieldsSet(ImageParameters p) {
         Set<String> set = new HashSet<>();
-        addIf(set, "model", p.model());
-        addIf(set, "size", p.size());
-        addIf(set, "quality", p.quality());
-        addIf(set, "background", p.background());
-        addIf(set, "output_format", p.outputFormat());
-        addIf(set, "output_compression", p.outputCompression());
-        addIf(set, "moderation", p.moderation());
-        addIf(set, "n", p.n());
-        addIf(set, "input_fidelity", p.inputFidelity());
+        KilnJson.MAPPER.valueToTree(p).fieldNames().forEachRemaining(set::add);
         return set;
-    }
-
-    private static void addIf(Set<String> set, String name, Object value) {
-        if (value != null) {
-            set.add(name);
-        }
     }
 
     private static boolean isHttpUrl(String text) {
@@ -197,12 +196,8 @@ public class BatchValidator {
         }
     }
 
-    private static BatchDefaults emptyDefaults() {
-        return new BatchDefaults(null, null, null, null, null, null, null, null, null, null, null);
-    }
-
     /** The defaults of a request, never null. */
     static BatchDefaults defaultsOf(BatchRequest request) {
-        return request.defaults() == null ? emptyDefaults() : request.defaults();
+        return request.defaults() == null ? BatchDefaults.NONE : request.defaults();
     }
 }

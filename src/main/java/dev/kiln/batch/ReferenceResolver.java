@@ -1,11 +1,11 @@
 package dev.kiln.batch;
 
-import dev.kiln.api.Problem;
-import dev.kiln.api.Problem.FieldError;
-import dev.kiln.api.ProblemException;
 import dev.kiln.image.Dimensions;
 import dev.kiln.image.ImageFormat;
+import dev.kiln.job.FieldError;
+import dev.kiln.job.ServiceUnavailableException;
 import dev.kiln.storage.ImageMetadata;
+import dev.kiln.storage.ObjectKeys;
 import dev.kiln.storage.ObjectStore;
 import dev.kiln.storage.ObjectStore.StoredObject;
 import dev.kiln.storage.StorageException;
@@ -13,6 +13,7 @@ import dev.kiln.reference.ReferenceFetchConfig;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -35,6 +36,9 @@ import java.util.stream.Stream;
  */
 @ApplicationScoped
 public class ReferenceResolver {
+
+    /** An S3 outage is rarely over in less. */
+    private static final Duration STORAGE_RETRY_AFTER = Duration.ofSeconds(5);
 
     private static final Set<String> IMAGE_TYPES = Set.of(
             ImageFormat.PNG.contentType(), ImageFormat.JPEG.contentType(), ImageFormat.WEBP.contentType());
@@ -62,7 +66,7 @@ public class ReferenceResolver {
      * Resolves every reference of {@code request} for {@code tenant}. Each distinct reference is
      * looked up once, however many items share it (series consistency repeats the defaults').
      *
-     * @throws ProblemException 503 when the bucket cannot be reached
+     * @throws ServiceUnavailableException when the bucket cannot be reached
      */
     public Resolution resolve(BatchRequest request, String tenant) {
         BatchDefaults defaults = BatchValidator.defaultsOf(request);
@@ -71,7 +75,7 @@ public class ReferenceResolver {
         Stream.concat(referencesOf(defaults.referenceImages(), defaults.mask()),
                         items.stream().filter(i -> i != null).flatMap(i -> referencesOf(i.referenceImages(), i.mask())))
                 .distinct()
-                .forEach(text -> forms.put(text, Reference.classify(text, tenant, config)));
+                .forEach(text -> forms.put(text, owned(Reference.classify(text, tenant, config), tenant)));
         Lookup lookup = new Lookup(forms, lookUp(forms.values().stream().map(Reference::storedKey)
                 .filter(k -> k != null).distinct().toList()));
 
@@ -96,6 +100,21 @@ public class ReferenceResolver {
             resolved.add(new ResolvedReferences(List.copyOf(images), mask));
         }
         return new Resolution(resolved, List.copyOf(errors));
+    }
+
+    /**
+     * The tenant rule, checked once more on the classified form: an upload id resolves under the
+     * caller's prefix only, and an object key must lie under it ({@link ObjectKeys#isOwnedBy}).
+     * Another tenant's key is refused with the same words as any key outside the prefix, naming
+     * only the caller's own prefix, so nothing of the other tenant shows in the answer.
+     */
+    private static Reference owned(Reference form, String tenant) {
+        String key = form.storedKey();
+        if (key != null && !ObjectKeys.isOwnedBy(tenant, key)) {
+            return new Reference.Invalid("must be an upload id, an https URL or an object key of this tenant, starting with "
+                    + ObjectKeys.tenantPrefix(tenant));
+        }
+        return form;
     }
 
     private static Stream<String> referencesOf(List<String> images, String mask) {
@@ -146,10 +165,11 @@ public class ReferenceResolver {
         }
     }
 
-    private static ProblemException unavailable(Throwable cause) {
+    private static ServiceUnavailableException unavailable(Throwable cause) {
         Log.errorf("reference look-up failed: %s", String.valueOf(cause));
-        return new ProblemException(Problem.of(503, "storage-unavailable", "Storage unavailable",
-                "the bucket could not be reached to check the reference images; nothing was accepted. Retry later."));
+        return new ServiceUnavailableException("storage-unavailable", "Storage unavailable",
+                "the bucket could not be reached to check the reference images; nothing was accepted. Retry later.",
+                STORAGE_RETRY_AFTER);
     }
 
     /** The forms and the stat results of one batch's references. */

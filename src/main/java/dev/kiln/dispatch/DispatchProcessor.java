@@ -100,7 +100,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
     public void process(Record<String, Object> record) {
         long now = context.currentSystemTimeMs();
         switch (record.value()) {
-            case JobsStaged staged -> stage(staged, record.timestamp(), now);
+            case JobsStaged staged -> stage(staged, record.timestamp(), now, traceparentOf(record));
             case CancelRequested cancel -> cancel(cancel, now);
             case RetryRequested retry -> retry(retry, now);
             case null -> Log.debugf("skipping an empty record for %s", record.key());
@@ -115,7 +115,12 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         metrics.reset();
     }
 
-    private void stage(JobsStaged staged, long stagedAtMs, long now) {
+    private static String traceparentOf(Record<String, Object> record) {
+        org.apache.kafka.common.header.Header header = record.headers().lastHeader(dev.kiln.messaging.TraceHeaders.TRACEPARENT);
+        return header == null ? null : new String(header.value(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private void stage(JobsStaged staged, long stagedAtMs, long now, String traceparent) {
         if (staged.batchId() == null || staged.tenant() == null) {
             Log.warnf("skipping staged jobs without batch or tenant");
             return;
@@ -133,7 +138,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 continue; // staged twice: the first copy is the one that counts
             }
             PendingJob entry = new PendingJob(job, staged.priority(), staged.deadline(), batch.sequence(),
-                    stagedAtMs, false, 0);
+                    stagedAtMs, false, 0, traceparent);
             if (batch.cancelled()) {
                 publishStatus(job, JobState.CANCELLED, error(CANCELLED_CODE, "the batch was cancelled"), now);
                 metrics.cancelled(job.tenant());
@@ -242,9 +247,14 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
             RenderJobRequested job = entry.job();
             // A re-released job gets a new event id: consumers that drop repeated ids must not drop it.
             String id = entry.retry() ? job.jobId() + "/" + job.attempt() + "/" + now : job.jobId() + "/" + job.attempt();
-            context.forward(new Record<String, Object>(job.jobId(), job, now,
-                    CloudEventHeaders.of(id, EventTypes.JOB_REQUESTED, job.jobId(), Instant.ofEpochMilli(now))),
-                    DispatchTopology.JOBS_SINK);
+            org.apache.kafka.common.header.Headers headers =
+                    CloudEventHeaders.of(id, EventTypes.JOB_REQUESTED, job.jobId(), Instant.ofEpochMilli(now));
+            if (entry.traceparent() != null) {
+                // The release continues the trace of the POST that staged the job, however much later.
+                headers.add(dev.kiln.messaging.TraceHeaders.TRACEPARENT,
+                        entry.traceparent().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            context.forward(new Record<String, Object>(job.jobId(), job, now, headers), DispatchTopology.JOBS_SINK);
             left.put(StoreKeys.released(job.batchId(), job.jobId()),
                     new LeftJob(job, entry.priority(), entry.batchSequence(), now, false));
             gate.released(job.jobId(), now);

@@ -15,9 +15,17 @@ import java.time.Instant;
  * @param stagedAtMs    when it was staged (or re-queued), for the dwell time
  * @param retry         whether it is a retry
  * @param dueAtMs       when a retry may go; 0 for at once
+ * @param traceparent   the W3C trace context of the request that staged it, so that the release
+ *                      continues the POST's trace; null when it was not traced
  */
 record PendingJob(RenderJobRequested job, Priority priority, Instant deadline, long batchSequence,
-                  long stagedAtMs, boolean retry, long dueAtMs) {
+                  long stagedAtMs, boolean retry, long dueAtMs, String traceparent) {
+
+    /** A job staged or re-queued without a trace context. */
+    PendingJob(RenderJobRequested job, Priority priority, Instant deadline, long batchSequence,
+               long stagedAtMs, boolean retry, long dueAtMs) {
+        this(job, priority, deadline, batchSequence, stagedAtMs, retry, dueAtMs, null);
+    }
 
     /** The scheduler's view of this job. */
     Scheduler.Item item() {

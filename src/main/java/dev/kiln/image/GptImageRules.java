@@ -1,5 +1,7 @@
 package dev.kiln.image;
 
+import dev.kiln.job.ImageParameters;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -39,88 +41,23 @@ public final class GptImageRules {
     }
 
     /**
-     * The fields of one render request, each nullable (not given).
-     *
-     * @param model             {@code gpt-image-*}
-     * @param prompt            the prompt text
-     * @param size              {@code auto} or {@code WxH}
-     * @param quality           {@code low}, {@code medium}, {@code high} or {@code auto}
-     * @param background        {@code transparent}, {@code opaque} or {@code auto}
-     * @param outputFormat      {@code png}, {@code jpeg} or {@code webp}
-     * @param outputCompression 0 to 100, jpeg and webp only
-     * @param moderation        {@code auto} or {@code low}
-     * @param n                 1 to 10
-     * @param inputFidelity     {@code high} or {@code low}
+     * Every rule that {@code prompt} (null when not given) and {@code parameters} break, in the
+     * order of the fields; empty when they are valid. A new parameter of {@link ImageParameters}
+     * gets its check here.
      */
-    public record Input(
-            String model,
-            String prompt,
-            String size,
-            String quality,
-            String background,
-            String outputFormat,
-            Integer outputCompression,
-            String moderation,
-            Integer n,
-            String inputFidelity) {
-
-        /** Nothing given. */
-        public static final Input EMPTY = new Input(null, null, null, null, null, null, null, null, null, null);
-
-        public Input withModel(String v) {
-            return new Input(v, prompt, size, quality, background, outputFormat, outputCompression, moderation, n, inputFidelity);
-        }
-
-        public Input withPrompt(String v) {
-            return new Input(model, v, size, quality, background, outputFormat, outputCompression, moderation, n, inputFidelity);
-        }
-
-        public Input withSize(String v) {
-            return new Input(model, prompt, v, quality, background, outputFormat, outputCompression, moderation, n, inputFidelity);
-        }
-
-        public Input withQuality(String v) {
-            return new Input(model, prompt, size, v, background, outputFormat, outputCompression, moderation, n, inputFidelity);
-        }
-
-        public Input withBackground(String v) {
-            return new Input(model, prompt, size, quality, v, outputFormat, outputCompression, moderation, n, inputFidelity);
-        }
-
-        public Input withOutputFormat(String v) {
-            return new Input(model, prompt, size, quality, background, v, outputCompression, moderation, n, inputFidelity);
-        }
-
-        public Input withOutputCompression(Integer v) {
-            return new Input(model, prompt, size, quality, background, outputFormat, v, moderation, n, inputFidelity);
-        }
-
-        public Input withModeration(String v) {
-            return new Input(model, prompt, size, quality, background, outputFormat, outputCompression, v, n, inputFidelity);
-        }
-
-        public Input withN(Integer v) {
-            return new Input(model, prompt, size, quality, background, outputFormat, outputCompression, moderation, v, inputFidelity);
-        }
-
-        public Input withInputFidelity(String v) {
-            return new Input(model, prompt, size, quality, background, outputFormat, outputCompression, moderation, n, v);
-        }
-    }
-
-    /** Every rule {@code input} breaks, in the order of the fields; empty when it is valid. */
-    public static List<Violation> validate(Input input) {
+    public static List<Violation> validate(String prompt, ImageParameters parameters) {
+        ImageParameters p = parameters == null ? ImageParameters.NONE : parameters;
         List<Violation> out = new ArrayList<>();
-        checkModel(input.model()).ifPresent(out::add);
-        checkPrompt(input.prompt()).ifPresent(out::add);
-        checkSize(input.size()).ifPresent(out::add);
-        checkN(input.n()).ifPresent(out::add);
-        checkQuality(input.quality()).ifPresent(out::add);
-        checkOutputFormat(input.outputFormat()).ifPresent(out::add);
-        checkBackground(input.background(), input.outputFormat()).ifPresent(out::add);
-        checkOutputCompression(input.outputCompression(), input.outputFormat()).ifPresent(out::add);
-        checkModeration(input.moderation()).ifPresent(out::add);
-        checkInputFidelity(input.inputFidelity()).ifPresent(out::add);
+        checkModel(p.model()).ifPresent(out::add);
+        checkPrompt(prompt).ifPresent(out::add);
+        checkSize(p.size()).ifPresent(out::add);
+        checkN(p.n()).ifPresent(out::add);
+        checkQuality(p.quality()).ifPresent(out::add);
+        checkOutputFormat(p.outputFormat()).ifPresent(out::add);
+        checkBackground(p.background(), p.outputFormat()).ifPresent(out::add);
+        checkOutputCompression(p.outputCompression(), p.outputFormat()).ifPresent(out::add);
+        checkModeration(p.moderation()).ifPresent(out::add);
+        checkInputFidelity(p.inputFidelity()).ifPresent(out::add);
         return List.copyOf(out);
     }
 

@@ -1,7 +1,5 @@
 package dev.kiln.image;
 
-import java.util.Arrays;
-
 /**
  * A minimal lossless WebP (VP8L) encoder, since ImageIO has no WebP writer. It trades size for
  * simplicity: no transforms, no colour cache, no backward references and one prefix-code group in
@@ -41,7 +39,7 @@ public final class WebpLosslessEncoder {
             throw new IllegalArgumentException("fewer pixels than " + width + "x" + height);
         }
         int pixels = width * height;
-        BitWriter bits = new BitWriter(32 + pixels * (withAlpha ? 4 : 3));
+        Vp8lBits bits = new Vp8lBits(32 + pixels * (withAlpha ? 4 : 3));
         bits.write(0x2F, 8); // VP8L signature
         bits.write(width - 1, 14);
         bits.write(height - 1, 14);
@@ -72,7 +70,7 @@ public final class WebpLosslessEncoder {
                 bits.write(green | red << 8 | blue << 16, 24);
             }
         }
-        return riff(bits.finish());
+        return Vp8lBits.riff(bits.finish());
     }
 
     /**
@@ -80,7 +78,7 @@ public final class WebpLosslessEncoder {
      * 0. The code lengths are themselves sent with a code-length code of two 1-bit codes: symbol 0
      * (length 0) and symbol 8 (length 8).
      */
-    private static void writeAllEightBitCode(BitWriter bits, int alphabetSize) {
+    private static void writeAllEightBitCode(Vp8lBits bits, int alphabetSize) {
         bits.write(0, 1); // normal, not simple
         int codeLengthCodes = 12; // up to symbol 8 in CODE_LENGTH_CODE_ORDER
         bits.write(codeLengthCodes - 4, 4);
@@ -95,77 +93,10 @@ public final class WebpLosslessEncoder {
     }
 
     /** A "simple" prefix code with one 8-bit symbol, which the decoder reads with zero bits. */
-    private static void writeSingleSymbolCode(BitWriter bits, int symbol) {
+    private static void writeSingleSymbolCode(Vp8lBits bits, int symbol) {
         bits.write(1, 1); // simple
         bits.write(0, 1); // one symbol
         bits.write(1, 1); // the symbol has 8 bits
         bits.write(symbol, 8);
-    }
-
-    private static byte[] riff(byte[] vp8l) {
-        int padding = vp8l.length & 1;
-        int fileSize = 4 + 8 + vp8l.length + padding;
-        byte[] out = new byte[8 + fileSize];
-        putAscii(out, 0, "RIFF");
-        putIntLittleEndian(out, 4, fileSize);
-        putAscii(out, 8, "WEBP");
-        putAscii(out, 12, "VP8L");
-        putIntLittleEndian(out, 16, vp8l.length);
-        System.arraycopy(vp8l, 0, out, 20, vp8l.length);
-        return out;
-    }
-
-    private static void putAscii(byte[] out, int offset, String text) {
-        for (int i = 0; i < text.length(); i++) {
-            out[offset + i] = (byte) text.charAt(i);
-        }
-    }
-
-    private static void putIntLittleEndian(byte[] out, int offset, int value) {
-        for (int i = 0; i < 4; i++) {
-            out[offset + i] = (byte) (value >>> (8 * i));
-        }
-    }
-
-    /** Packs bit fields least significant bit first, as VP8L reads them. */
-    private static final class BitWriter {
-        private byte[] buffer;
-        private int length;
-        private long pending;
-        private int pendingBits;
-
-        BitWriter(int expectedBytes) {
-            buffer = new byte[Math.max(64, expectedBytes)];
-        }
-
-        void write(int value, int count) {
-            pending |= (value & ((1L << count) - 1)) << pendingBits;
-            pendingBits += count;
-            if (pendingBits >= 32) {
-                ensure(4);
-                buffer[length++] = (byte) pending;
-                buffer[length++] = (byte) (pending >>> 8);
-                buffer[length++] = (byte) (pending >>> 16);
-                buffer[length++] = (byte) (pending >>> 24);
-                pending >>>= 32;
-                pendingBits -= 32;
-            }
-        }
-
-        byte[] finish() {
-            while (pendingBits > 0) {
-                ensure(1);
-                buffer[length++] = (byte) pending;
-                pending >>>= 8;
-                pendingBits -= 8;
-            }
-            return Arrays.copyOf(buffer, length);
-        }
-
-        private void ensure(int more) {
-            if (length + more > buffer.length) {
-                buffer = Arrays.copyOf(buffer, Math.max(buffer.length * 2, length + more));
-            }
-        }
     }
 }

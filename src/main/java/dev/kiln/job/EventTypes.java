@@ -7,6 +7,8 @@ public final class EventTypes {
     public static final String JOB_REQUESTED = "kiln.job.requested";
     /** A batch was accepted. */
     public static final String BATCH_CREATED = "kiln.batch.created";
+    /** A chunk of an accepted batch's jobs on {@code kiln.items} ({@link JobsStaged}). */
+    public static final String ITEMS_STAGED = "kiln.batch.items_staged";
     /** Every job of a batch has ended; the last event of a batch on {@code kiln.status}. */
     public static final String BATCH_COMPLETED = "kiln.batch.completed";
     /** Prefix of every job state change. */

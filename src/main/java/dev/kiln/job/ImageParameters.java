@@ -4,9 +4,14 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * The Images API parameters of one render, as gpt-image-2 names them. Every field is optional
- * here: a batch's defaults and an item's overrides are both of this type and are merged with
- * {@link #overriddenBy(ImageParameters)}; a job carries the merged, resolved set.
+ * The Images API parameters of one render, as gpt-image-2 names them: the one type that a
+ * batch's defaults, an item's overrides, a job on {@code kiln.jobs}, the provider request and
+ * the gpt-image-2 rules all share. A new parameter is a new field here plus its rule in
+ * {@code GptImageRules}; the request records take it through {@code @JsonUnwrapped}.
+ *
+ * <p>Every field is optional: null means "not given", and the provider's default applies.
+ * Defaults and overrides are merged with {@link #overriddenBy(ImageParameters)}; a job carries
+ * the merged, resolved set.
  *
  * @param model             {@code gpt-image-2} or any {@code gpt-image-*} model
  * @param size              {@code auto} or {@code WxH}
@@ -48,6 +53,17 @@ public record ImageParameters(
                 pick(override.moderation, moderation),
                 pick(override.n, n),
                 pick(override.inputFidelity, inputFidelity));
+    }
+
+    /** This set without {@code input_fidelity}, which only an edit may send. */
+    public ImageParameters forGeneration() {
+        return new ImageParameters(model, size, quality, background, outputFormat, outputCompression, moderation, n, null);
+    }
+
+    /** This set with {@code model} given, unless it names one already. */
+    public ImageParameters withDefaultModel(String defaultModel) {
+        return model != null ? this : new ImageParameters(defaultModel, size, quality, background, outputFormat,
+                outputCompression, moderation, n, inputFidelity);
     }
 
     private static <T> T pick(T preferred, T fallback) {

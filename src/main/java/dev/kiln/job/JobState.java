@@ -24,9 +24,14 @@ public enum JobState {
      * {@code nextAttempt}) is news. Events from different producers can arrive late, so the view
      * keeps only forward moves: a later attempt always wins, and within one attempt the state
      * only advances. A terminal state is never left, except that {@code succeeded} may be
-     * re-reported by a redelivered job (same outputs, so it is accepted as news).
+     * re-reported by a redelivered job (same outputs, so it is accepted as news), and that a
+     * client's retry sends a {@code failed} or {@code expired} job back to {@code queued} with
+     * fresh attempts (attempt 1 again, hence whatever its attempt).
      */
     public boolean acceptsMove(int attempt, JobState next, int nextAttempt) {
+        if ((this == FAILED || this == EXPIRED) && next == QUEUED) {
+            return true;
+        }
         if (this == SUCCEEDED || this == CANCELLED || this == EXPIRED) {
             return false;
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The event on {@code kiln.status} for one job's state change.
@@ -18,10 +19,14 @@ import java.util.List;
  * @param outputs stored images, on {@code succeeded}
  * @param error   why, on {@code failed} (and on {@code queued} after a retryable error)
  * @param usage   what the render consumed, on {@code succeeded}
- * @param at      when it happened
- * @param worker  on {@code running}: the worker instance that holds the job ({@code KILN_INSTANCE_ID}),
- *                so that a job left running by a dead worker says whose it was
- * @param since   on {@code running}: since when that worker holds it
+ * @param at       when it happened
+ * @param metadata the client's item metadata, on the job's first {@code queued} event only (the
+ *                 status view keeps it from there)
+ * @param worker   on {@code running}: the worker instance that holds the job ({@code KILN_INSTANCE_ID}),
+ *                 so that a job left running by a dead worker says whose it was
+ * @param since    on {@code running}: since when that worker holds it
+ * @param cached   on {@code succeeded}: true when the render cache served the job (copied outputs, zero cost);
+ *                 absent otherwise
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobStatusChanged(
@@ -36,13 +41,33 @@ public record JobStatusChanged(
         JobError error,
         Usage usage,
         Instant at,
+        Map<String, Object> metadata,
         String worker,
-        Instant since) {
+        Instant since,
+        Boolean cached) {
 
-    /** An event without a holder: every state but {@code running}. */
+    /** An event that the render cache did not serve. */
+    public JobStatusChanged(String jobId, String batchId, String tenant, String itemId, int index, JobState state,
+                            int attempt, List<JobOutput> outputs, JobError error, Usage usage, Instant at,
+                            Map<String, Object> metadata, String worker, Instant since) {
+        this(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at, metadata, worker, since, null);
+    }
+
+    /** Whether the render cache served this job. */
+    public boolean servedFromCache() {
+        return Boolean.TRUE.equals(cached);
+    }
+
+    /** This event marked as served from the render cache. */
+    public JobStatusChanged withCached() {
+        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at,
+                metadata, worker, since, Boolean.TRUE);
+    }
+
+    /** An event without metadata or holder, as most events are. */
     public JobStatusChanged(String jobId, String batchId, String tenant, String itemId, int index, JobState state,
                             int attempt, List<JobOutput> outputs, JobError error, Usage usage, Instant at) {
-        this(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at, null, null);
+        this(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at, null, null, null);
     }
 
     /** The CloudEvents type of this event, e.g. {@code kiln.job.succeeded}. */
@@ -56,21 +81,28 @@ public record JobStatusChanged(
                 state, job.attempt(), null, null, null, Instant.now());
     }
 
+    /** The event that announces a newly accepted job, with the client's item metadata. */
+    public static JobStatusChanged accepted(RenderJobRequested job) {
+        return new JobStatusChanged(job.jobId(), job.batchId(), job.tenant(), job.itemId(), job.index(),
+                JobState.QUEUED, job.attempt(), null, null, null, Instant.now(),
+                job.metadata() == null || job.metadata().isEmpty() ? null : job.metadata(), null, null);
+    }
+
     /** This event with a failure reason. */
     public JobStatusChanged withError(JobError reason) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, reason, usage, at,
-                worker, since);
+                metadata, worker, since, cached);
     }
 
     /** This event with outputs and usage. */
     public JobStatusChanged withResult(List<JobOutput> images, Usage consumed) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, images, error, consumed, at,
-                worker, since);
+                metadata, worker, since, cached);
     }
 
     /** This event naming the worker that holds the job and since when. */
     public JobStatusChanged withHolder(String holder, Instant heldSince) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at,
-                holder, heldSince);
+                metadata, holder, heldSince, cached);
     }
 }

@@ -1,5 +1,7 @@
 package dev.kiln.job;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +22,7 @@ import java.util.Map;
  * @param metadata        the client's item metadata, passed through
  * @param attempt         1 for the first try
  * @param requestedAt     when the batch was accepted
+ * @param cache           {@code false} when the batch opted out of the render cache; null (absent) means true
  */
 public record RenderJobRequested(
         String jobId,
@@ -33,7 +36,27 @@ public record RenderJobRequested(
         String mask,
         Map<String, Object> metadata,
         int attempt,
-        Instant requestedAt) {
+        Instant requestedAt,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache) {
+
+    /** A job that uses the render cache (the default). */
+    public RenderJobRequested(String jobId, String batchId, String tenant, String itemId, int index, String prompt,
+                              ImageParameters parameters, List<String> referenceImages, String mask,
+                              Map<String, Object> metadata, int attempt, Instant requestedAt) {
+        this(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask, metadata, attempt,
+                requestedAt, null);
+    }
+
+    /** Whether the render cache may serve this job and keep its render ({@code cache} absent or true). */
+    public boolean usesCache() {
+        return cache == null || cache;
+    }
+
+    /** This job with the render cache on or off. */
+    public RenderJobRequested withCache(boolean useCache) {
+        return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask,
+                metadata, attempt, requestedAt, useCache ? null : Boolean.FALSE);
+    }
 
     /** How many images this job asks for. */
     public int imageCount() {
@@ -43,7 +66,7 @@ public record RenderJobRequested(
     /** This job at another attempt number. */
     public RenderJobRequested withAttempt(int newAttempt) {
         return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters,
-                referenceImages, mask, metadata, newAttempt, requestedAt);
+                referenceImages, mask, metadata, newAttempt, requestedAt, cache);
     }
 
     /** This job at its next attempt. */

@@ -3,6 +3,7 @@ package dev.kiln.localstack;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -12,6 +13,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
 
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import io.quarkus.arc.profile.IfBuildProfile;
@@ -19,7 +21,7 @@ import io.quarkus.runtime.StartupEvent;
 
 /**
  * Runs the local stack in dev mode ({@code mvn quarkus:dev}): a Kafka broker, an S3 API server
- * and the simulator on 127.0.0.1, with their data under {@link LocalStackConfig#dataDir()}.
+ * and, unless a provider is configured, the simulator on 127.0.0.1, with their data under {@link LocalStackConfig#dataDir()}.
  *
  * <p>It starts on the earliest startup observer ({@code PLATFORM_BEFORE}), ahead of SmallRye
  * Reactive Messaging, which connects the Kafka channels from its own startup observer at
@@ -40,12 +42,21 @@ public class LocalStack {
     private static final Logger LOG = Logger.getLogger(LocalStack.class);
 
     private final LocalStackConfig config;
+    /**
+     * Whether Kiln will call the simulator: only when no provider is configured. The provider
+     * package reads the same two settings (a real key alone means api.openai.com).
+     */
+    private final boolean simulatorUsed;
 
     /** What is running, to be stopped last-started first. */
     private final Deque<AutoCloseable> running = new ArrayDeque<>();
 
-    LocalStack(LocalStackConfig config) {
+    LocalStack(LocalStackConfig config,
+               @ConfigProperty(name = "kiln.provider.base-url") Optional<String> providerBaseUrl,
+               @ConfigProperty(name = "kiln.provider.api-key") Optional<String> providerApiKey) {
         this.config = config;
+        this.simulatorUsed = providerBaseUrl.filter(u -> !u.isBlank()).isEmpty()
+                && providerApiKey.filter(k -> !k.isBlank()).isEmpty();
     }
 
     void start(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) StartupEvent event) {
@@ -57,7 +68,9 @@ public class LocalStack {
         // instead of a bind error deep inside Kafka.
         Ports.requireFree(config.kafkaPort(), "The local Kafka broker");
         Ports.requireFree(config.s3Port(), "The local S3 API server");
-        Ports.requireFree(config.simulatorPort(), "The local simulator");
+        if (simulatorUsed) {
+            Ports.requireFree(config.simulatorPort(), "The local simulator");
+        }
 
         Path root = config.dataDir().toAbsolutePath();
         // s3proxy is a separate process, so it boots while the broker starts in this thread.
@@ -79,7 +92,7 @@ public class LocalStack {
                 failure.addSuppressed(cause);
             }
         }
-        if (failure == null) {
+        if (failure == null && simulatorUsed) {
             try {
                 running.push(SimulatorLauncher.startSimulator(config.simulatorPort()));
             } catch (RuntimeException e) {
@@ -90,8 +103,10 @@ public class LocalStack {
             stop();
             throw failure;
         }
-        LOG.infof("Local stack up, data in %s: Kafka 127.0.0.1:%d, S3 http://127.0.0.1:%d, simulator port %d",
-                root, config.kafkaPort(), config.s3Port(), config.simulatorPort());
+        LOG.infof("Local stack up, data in %s: Kafka 127.0.0.1:%d, S3 http://127.0.0.1:%d, %s",
+                root, config.kafkaPort(), config.s3Port(), simulatorUsed
+                        ? "simulator port " + config.simulatorPort()
+                        : "no simulator (OPENAI_BASE_URL or OPENAI_API_KEY names the provider)");
     }
 
     @PreDestroy

@@ -69,10 +69,14 @@ public class ImagesApiClient implements ImagesProvider {
     }
 
     @Override
-    public ProviderAnswer generate(String prompt, ImageParameters parameters, Path workDir) throws InterruptedException {
+    @io.opentelemetry.instrumentation.annotations.WithSpan(value = "openai images.generations", kind = io.opentelemetry.api.trace.SpanKind.CLIENT)
+    public ProviderAnswer generate(String user, String prompt, ImageParameters parameters, Path workDir) throws InterruptedException {
         ObjectNode body = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);
         body.remove("input_fidelity");
         body.put("prompt", prompt);
+        if (user != null) {
+            body.put("user", user);
+        }
         HttpRequest request = HttpRequest.newBuilder(URI.create(config.effectiveBaseUrl() + "/images/generations"))
                 .timeout(config.timeoutFor(parameters == null ? null : parameters.quality()))
                 .header("Authorization", "Bearer " + config.effectiveApiKey())
@@ -88,7 +92,8 @@ public class ImagesApiClient implements ImagesProvider {
      * multipart/form-data streamed from the files.
      */
     @Override
-    public ProviderAnswer edit(String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
+    @io.opentelemetry.instrumentation.annotations.WithSpan(value = "openai images.edits", kind = io.opentelemetry.api.trace.SpanKind.CLIENT)
+    public ProviderAnswer edit(String user, String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
             throws InterruptedException {
         MultipartFormPublisher form = new MultipartFormPublisher();
         ObjectNode fields = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);
@@ -97,6 +102,9 @@ public class ImagesApiClient implements ImagesProvider {
                 form.field("model", fields.get("model").asText());
             }
             form.field("prompt", prompt);
+            if (user != null) {
+                form.field("user", user);
+            }
             for (Iterator<Map.Entry<String, JsonNode>> it = fields.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> field = it.next();
                 if (!field.getKey().equals("model") && !field.getValue().isNull()) {

@@ -12,12 +12,29 @@ import java.nio.file.Path;
  */
 public interface ImagesProvider {
 
+    // Every call names the end user to the provider for abuse monitoring ({@code user}, as OpenAI
+    // recommends): {@link #userOf} of the tenant, never the tenant id itself.
+
+    /**
+     * OpenAI's abuse-monitoring {@code user} for a tenant: a stable, non-reversible name
+     * ({@code kiln_} and the first 32 hex digits of SHA-256 of {@code kiln-tenant:} and its id).
+     */
+    static String userOf(String tenant) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(("kiln-tenant:" + tenant).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "kiln_" + java.util.HexFormat.of().formatHex(digest, 0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
     /**
      * {@code POST /images/generations}: renders {@code prompt} and decodes every image into {@code workDir}.
      *
      * @throws InterruptedException when shutdown interrupts the call: it tells nothing of the provider
      */
-    ProviderAnswer generate(String prompt, ImageParameters parameters, Path workDir) throws InterruptedException;
+    ProviderAnswer generate(String user, String prompt, ImageParameters parameters, Path workDir) throws InterruptedException;
 
     /**
      * {@code POST /images/edits}: renders {@code prompt} from the fetched references and mask and
@@ -25,6 +42,6 @@ public interface ImagesProvider {
      *
      * @throws InterruptedException when shutdown interrupts the call
      */
-    ProviderAnswer edit(String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
+    ProviderAnswer edit(String user, String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
             throws InterruptedException;
 }

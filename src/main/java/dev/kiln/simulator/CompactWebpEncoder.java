@@ -1,5 +1,7 @@
 package dev.kiln.simulator;
 
+import dev.kiln.image.Vp8lBits;
+
 import java.util.Arrays;
 import java.util.PriorityQueue;
 
@@ -71,7 +73,7 @@ final class CompactWebpEncoder {
             }
         }
 
-        BitWriter bits = new BitWriter(Math.max(1024, tokens.size * 2));
+        Vp8lBits bits = new Vp8lBits(Math.max(1024, tokens.size * 2));
         bits.write(0x2F, 8); // VP8L signature
         bits.write(width - 1, 14);
         bits.write(height - 1, 14);
@@ -103,7 +105,7 @@ final class CompactWebpEncoder {
                 writeExtraBits(bits, value, distancePrefix);
             }
         }
-        return riff(bits.finish());
+        return Vp8lBits.riff(bits.finish());
     }
 
     private static int[] prepare(int[] argb, int pixels, boolean withAlpha, int quantizeBits) {
@@ -164,38 +166,13 @@ final class CompactWebpEncoder {
         return 2 * highest + second;
     }
 
-    private static void writeExtraBits(BitWriter bits, int value, int prefix) {
+    private static void writeExtraBits(Vp8lBits bits, int value, int prefix) {
         if (prefix < 4) {
             return;
         }
         int extraBits = (prefix - 2) >>> 1;
         int offset = (2 + (prefix & 1)) << extraBits;
         bits.write(value - 1 - offset, extraBits);
-    }
-
-    private static byte[] riff(byte[] vp8l) {
-        int padding = vp8l.length & 1;
-        int fileSize = 4 + 8 + vp8l.length + padding;
-        byte[] out = new byte[8 + fileSize];
-        putAscii(out, 0, "RIFF");
-        putIntLittleEndian(out, 4, fileSize);
-        putAscii(out, 8, "WEBP");
-        putAscii(out, 12, "VP8L");
-        putIntLittleEndian(out, 16, vp8l.length);
-        System.arraycopy(vp8l, 0, out, 20, vp8l.length);
-        return out;
-    }
-
-    private static void putAscii(byte[] out, int offset, String text) {
-        for (int i = 0; i < text.length(); i++) {
-            out[offset + i] = (byte) text.charAt(i);
-        }
-    }
-
-    private static void putIntLittleEndian(byte[] out, int offset, int value) {
-        for (int i = 0; i < 4; i++) {
-            out[offset + i] = (byte) (value >>> (8 * i));
-        }
     }
 
     /** Literals (length 0, value ARGB) and backward references (length, value the distance code). */
@@ -235,14 +212,14 @@ final class CompactWebpEncoder {
             this.reversedCodes = canonicalReversedCodes(lengths);
         }
 
-        void emit(BitWriter bits, int symbol) {
+        void emit(Vp8lBits bits, int symbol) {
             if (!silent) {
                 bits.write(reversedCodes[symbol], lengths[symbol]);
             }
         }
 
         /** Writes the code for {@code histogram} to the stream and returns it. */
-        static PrefixCode write(BitWriter bits, int[] histogram) {
+        static PrefixCode write(Vp8lBits bits, int[] histogram) {
             int used = 0;
             int first = -1;
             int second = -1;
@@ -284,7 +261,7 @@ final class CompactWebpEncoder {
         }
 
         /** The code lengths, run-length coded with symbols 17 and 18 for zeros, under a code-length code. */
-        private static void writeCodeLengths(BitWriter bits, int[] lengths) {
+        private static void writeCodeLengths(Vp8lBits bits, int[] lengths) {
             int[] symbols = new int[lengths.length];
             int[] extras = new int[lengths.length];
             int count = 0;
@@ -436,48 +413,4 @@ final class CompactWebpEncoder {
         }
     }
 
-    /** Packs bit fields least significant bit first, as VP8L reads them. */
-    private static final class BitWriter {
-        private byte[] buffer;
-        private int length;
-        private long pending;
-        private int pendingBits;
-
-        BitWriter(int expectedBytes) {
-            buffer = new byte[Math.max(64, expectedBytes)];
-        }
-
-        void write(int value, int count) {
-            if (count == 0) {
-                return;
-            }
-            pending |= (value & ((1L << count) - 1)) << pendingBits;
-            pendingBits += count;
-            if (pendingBits >= 32) {
-                ensure(4);
-                buffer[length++] = (byte) pending;
-                buffer[length++] = (byte) (pending >>> 8);
-                buffer[length++] = (byte) (pending >>> 16);
-                buffer[length++] = (byte) (pending >>> 24);
-                pending >>>= 32;
-                pendingBits -= 32;
-            }
-        }
-
-        byte[] finish() {
-            while (pendingBits > 0) {
-                ensure(1);
-                buffer[length++] = (byte) pending;
-                pending >>>= 8;
-                pendingBits -= 8;
-            }
-            return Arrays.copyOf(buffer, length);
-        }
-
-        private void ensure(int more) {
-            if (length + more > buffer.length) {
-                buffer = Arrays.copyOf(buffer, Math.max(buffer.length * 2, length + more));
-            }
-        }
-    }
 }

@@ -2,10 +2,10 @@ package dev.kiln.simulator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.kiln.image.GptImageRules;
 import dev.kiln.image.ImageFormat;
 import dev.kiln.image.ImageInfo;
 import dev.kiln.image.ImageProbe;
+import dev.kiln.job.ImageParameters;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -75,7 +75,7 @@ final class RenderRequestReader {
                 context.params.put(field.getKey(), text);
             }
         }
-        return new RenderRequest(input(context), List.of(), null);
+        return new RenderRequest(context.prompt, input(context), List.of(), null);
     }
 
     RenderRequest readEdit(byte[] body, String contentType, RequestContext context) throws ApiError {
@@ -177,7 +177,7 @@ final class RenderRequestReader {
                 throw ApiError.invalid(name, "invalid_type", name + " must be an integer.");
             }
         }
-        GptImageRules.Input input = input(context);
+        ImageParameters input = input(context);
         if (images.isEmpty()) {
             throw ApiError.invalid("image", "missing_required_parameter", "Missing required parameter: 'image'.");
         }
@@ -199,7 +199,7 @@ final class RenderRequestReader {
                         + maskInfo.size() + " but the first image is " + infos.get(0).size() + "; they must match.");
             }
         }
-        return new RenderRequest(input, List.copyOf(infos), maskInfo);
+        return new RenderRequest(context.prompt, input, List.copyOf(infos), maskInfo);
     }
 
     private static ImageInfo probeInputImage(MultipartForm.Part part, String param) throws ApiError {
@@ -216,7 +216,7 @@ final class RenderRequestReader {
     }
 
     /** The parameters read so far, requiring a model and a prompt. */
-    private static GptImageRules.Input input(RequestContext context) throws ApiError {
+    private static ImageParameters input(RequestContext context) throws ApiError {
         Map<String, String> p = context.params;
         // OpenAI falls back to dall-e-2 without a model, which refuses gpt-image parameters: a
         // client that forgets the model is broken, so the simulator says so at once.
@@ -226,7 +226,7 @@ final class RenderRequestReader {
         if (context.prompt == null) {
             throw ApiError.invalid("prompt", "missing_required_parameter", "Missing required parameter: 'prompt'.");
         }
-        return new GptImageRules.Input(p.get("model"), context.prompt, p.get("size"), p.get("quality"),
+        return new ImageParameters(p.get("model"), p.get("size"), p.get("quality"),
                 p.get("background"), p.get("output_format"), integer(p.get("output_compression")),
                 p.get("moderation"), integer(p.get("n")), p.get("input_fidelity"));
     }

@@ -19,7 +19,7 @@ final class RequestChecks {
     }
 
     static void checkRules(RenderRequest request) throws ApiError {
-        List<Violation> violations = GptImageRules.validate(request.input());
+        List<Violation> violations = GptImageRules.validate(request.prompt(), request.input());
         if (!violations.isEmpty()) {
             String message = violations.stream().map(v -> "Invalid '" + v.field() + "': " + v.reason() + ".")
                     .collect(Collectors.joining(" "));

@@ -24,6 +24,9 @@ import java.util.Map;
  * @param createdAt     when accepted
  * @param updatedAt     last change
  * @param finishedAt    when the last job ended
+ * @param createdOffset   offset of its {@code kiln.batch.created} event on its {@code kiln.status}
+ *                        partition, where its event stream starts; null in views older than it
+ * @param completedOffset offset of its latest {@code kiln.batch.completed} event, once there is one
  */
 public record BatchView(
         String id,
@@ -38,18 +41,20 @@ public record BatchView(
         String requestSha256,
         Instant createdAt,
         Instant updatedAt,
-        Instant finishedAt) {
+        Instant finishedAt,
+        Long createdOffset,
+        Long completedOffset) {
 
-    /** A fresh batch with every job queued. */
+    /** A fresh batch with every job queued, announced at {@code offset}. */
     public static BatchView created(String id, String tenant, String externalId, int items, long images,
-                                    String webhook, String requestSha256, Instant at) {
+                                    String webhook, String requestSha256, Instant at, Long offset) {
         Map<JobState, Integer> counts = new EnumMap<>(JobState.class);
         for (JobState s : JobState.values()) {
             counts.put(s, 0);
         }
         counts.put(JobState.QUEUED, items);
         return new BatchView(id, tenant, externalId, BatchState.QUEUED, items, images, counts, Usage.ZERO,
-                webhook, requestSha256, at, at, null);
+                webhook, requestSha256, at, at, null, offset, null);
     }
 
     /** This batch after one job moved from {@code from} to {@code to}, adding {@code consumed}. */
@@ -63,6 +68,17 @@ public record BatchView(
         BatchState nextState = BatchState.of(items, next);
         Instant finished = nextState.isTerminal() ? (finishedAt == null ? at : finishedAt) : null;
         return new BatchView(id, tenant, externalId, nextState, items, images, next,
-                usage.plus(consumed), webhook, requestSha256, createdAt, at, finished);
+                usage.plus(consumed), webhook, requestSha256, createdAt, at, finished, createdOffset, completedOffset);
+    }
+
+    /** This batch once its {@code kiln.batch.completed} event at {@code offset} is known. */
+    public BatchView completedAt(long offset) {
+        return new BatchView(id, tenant, externalId, state, items, images, counts, usage, webhook, requestSha256,
+                createdAt, updatedAt, finishedAt, createdOffset, offset);
+    }
+
+    /** Whether {@code tenant} owns this batch. */
+    public boolean isOwnedBy(String tenant) {
+        return this.tenant != null && this.tenant.equals(tenant);
     }
 }

@@ -7,6 +7,7 @@ import dev.kiln.storage.ObjectStore;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One job as the API shows it, with a presigned URL for every output.
@@ -23,10 +24,14 @@ import java.util.List;
  * @param createdAt  when queued
  * @param startedAt  when the current attempt started
  * @param finishedAt when it ended
+ * @param metadata   the client's item metadata, as submitted
+ * @param cached     true when the render cache served the job (copied outputs, zero cost); absent otherwise
  */
 public record JobStatus(String id, String batchId, String itemId, int index, String state, int attempt,
                         JobError error, List<Output> outputs, Usage usage, Instant createdAt,
-                        Instant startedAt, Instant finishedAt) {
+                        Instant startedAt, Instant finishedAt, Map<String, Object> metadata,
+                        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                        Boolean cached) {
 
     /**
      * One output image.
@@ -44,17 +49,23 @@ public record JobStatus(String id, String batchId, String itemId, int index, Str
                          String sha256) {
     }
 
-    /** The response for a view, presigning each output. */
-    public static JobStatus of(JobView job, ObjectStore store) {
+    /** The response for a view of {@code tenant}'s job, presigning each output under the tenant's prefix. */
+    public static JobStatus of(JobView job, ObjectStore store, String tenant) {
         List<Output> outputs = job.outputs() == null ? List.of() : job.outputs().stream()
-                .map(o -> output(o, store))
+                .map(o -> output(o, store, tenant))
                 .toList();
         return new JobStatus(job.id(), job.batchId(), job.itemId(), job.index(), job.state().wireName(), job.attempt(),
-                job.error(), outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt());
+                job.error(), outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt(), job.metadata(),
+                job.cached());
     }
 
-    private static Output output(JobOutput o, ObjectStore store) {
-        return new Output(o.index(), o.key(), store.presignedGet(o.key()), o.contentType(), o.bytes(), o.width(),
+    /** The response for a view without URLs (they expire): the stored manifest's line. */
+    public static JobStatus keysOnly(JobView job) {
+        return of(job, null, null);
+    }
+
+    private static Output output(JobOutput o, ObjectStore store, String tenant) {
+        return new Output(o.index(), o.key(), store == null ? null : store.presignedGet(tenant, o.key()), o.contentType(), o.bytes(), o.width(),
                 o.height(), o.sha256());
     }
 }

@@ -8,6 +8,7 @@ import dev.kiln.job.Usage;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What the status view knows of one job.
@@ -24,6 +25,8 @@ import java.util.List;
  * @param createdAt  when queued
  * @param startedAt  when the current attempt started running
  * @param finishedAt when it ended
+ * @param metadata   the client's item metadata, from the job's first event
+ * @param cached     true when the render cache served the job's success; absent otherwise
  */
 public record JobView(
         String id,
@@ -37,14 +40,17 @@ public record JobView(
         Usage usage,
         Instant createdAt,
         Instant startedAt,
-        Instant finishedAt) {
+        Instant finishedAt,
+        Map<String, Object> metadata,
+        Boolean cached) {
 
     /** The view of a job first heard of through {@code event}. */
     public static JobView from(JobStatusChanged event) {
         return new JobView(event.jobId(), event.batchId(), event.itemId(), event.index(), event.state(),
                 event.attempt(), event.error(), event.outputs(), event.usage(), event.at(),
                 event.state() == JobState.RUNNING ? event.at() : null,
-                event.state().isTerminal() ? event.at() : null);
+                event.state().isTerminal() ? event.at() : null,
+                event.metadata(), event.servedFromCache() ? Boolean.TRUE : null);
     }
 
     /** This job after {@code event}, keeping what the event does not restate. */
@@ -56,6 +62,9 @@ public record JobView(
                 event.usage() != null ? event.usage() : usage,
                 createdAt,
                 next == JobState.RUNNING ? event.at() : startedAt,
-                next.isTerminal() ? event.at() : null);
+                next.isTerminal() ? event.at() : null,
+                event.metadata() != null ? event.metadata() : metadata,
+                next == JobState.SUCCEEDED && event.servedFromCache() ? Boolean.TRUE
+                        : next == JobState.SUCCEEDED || next == JobState.QUEUED ? null : cached);
     }
 }

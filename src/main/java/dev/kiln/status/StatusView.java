@@ -1,11 +1,13 @@
 package dev.kiln.status;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.kiln.api.Problem;
-import dev.kiln.api.ProblemException;
+import dev.kiln.job.BatchLookup;
+import dev.kiln.job.BatchState;
 import dev.kiln.job.JobIds;
 import dev.kiln.job.JobState;
+import dev.kiln.job.ServiceUnavailableException;
 import dev.kiln.messaging.KilnJson;
+import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.state.KeyValueIterator;
@@ -13,19 +15,88 @@ import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
 
-/** Reads batches and jobs from the local copy of the status view. */
+/**
+ * Reads batches and jobs from the local copy of the status view. It is also intake's
+ * {@link BatchLookup}: a replay and the wait for a new batch read the same view a GET does.
+ *
+ * <p>{@link #batch(String)} and {@link #job(String)} know no tenant: REST paths never call them
+ * but go through {@link OwnedStatus}, which answers another tenant's batch as missing
+ * (ArchitectureTest holds that). Every other read takes a batch already found that way, or a
+ * tenant.
+ */
 @ApplicationScoped
-public class StatusView {
+public class StatusView implements BatchLookup {
 
     private static final ObjectMapper JSON = KilnJson.MAPPER;
+    /** How long a client waits before retrying while the view loads: it loads in seconds. */
+    private static final Duration STARTING_RETRY_AFTER = Duration.ofSeconds(2);
     private final StatusViewStreams streams;
+    private final StatusViewConfig config;
+    /** Serialises the opening and closing of range iterators: see {@link #openRange}. */
+    private final ReentrantLock iteratorLock = new ReentrantLock();
 
-    public StatusView(StatusViewStreams streams) {
+    public StatusView(StatusViewStreams streams, StatusViewConfig config) {
         this.streams = streams;
+        this.config = config;
+    }
+
+    @Override
+    public Optional<KnownBatch> find(String batchId) {
+        return batch(batchId).map(b -> new KnownBatch(b.id(), b.externalId(), b.state(), b.items(), b.images(),
+                b.requestSha256(), b.createdAt(), b.tenant()));
+    }
+
+    @Override
+    public Optional<KnownJob> findJob(String jobId) {
+        return job(jobId).map(j -> new KnownJob(j.id(), j.batchId(), j.state(), j.attempt()));
+    }
+
+    @Override
+    public List<String> retryableJobIds(String batchId) {
+        List<String> ids = new ArrayList<>();
+        Optional<BatchView> owned = batch(batchId);
+        if (owned.isEmpty()) {
+            return ids;
+        }
+        int after = -1;
+        while (true) {
+            ItemsPage page = items(owned.get(), Optional.empty(), after, 1000);
+            page.jobs().stream().filter(j -> j.state() == JobState.FAILED || j.state() == JobState.EXPIRED)
+                    .forEach(j -> ids.add(j.id()));
+            if (page.lastIndex().isEmpty()) {
+                return ids;
+            }
+            after = page.lastIndex().get();
+        }
+    }
+
+    @Override
+    public boolean awaitVisible(String batchId) {
+        long deadline = System.nanoTime() + config.visibilityTimeout().toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (batch(batchId).isPresent()) {
+                    return true;
+                }
+            } catch (ServiceUnavailableException starting) {
+                // the view is still loading; keep waiting within the deadline
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        Log.warnf("batch %s is accepted but not yet visible in the status view", batchId);
+        return false;
     }
 
     /** The batch, if the view has it. */
@@ -49,17 +120,74 @@ public class StatusView {
                 .filter(job -> job.id().equals(jobId));
     }
 
+    /** The job of the item the client calls {@code itemId} in {@code owned}, if any. */
+    public Optional<JobView> item(BatchView owned, String itemId) {
+        if (itemId == null || itemId.isEmpty()) {
+            return Optional.empty();
+        }
+        byte[] index = store().get(StatusStoreKeys.item(owned.id(), itemId));
+        if (index == null) {
+            return Optional.empty();
+        }
+        int i = Integer.parseInt(new String(index, StandardCharsets.UTF_8));
+        return read(store().get(StatusStoreKeys.job(owned.id(), i)), JobView.class);
+    }
+
+    /**
+     * One page of {@code tenant}'s batches, newest first, after the list position {@code after}
+     * (a cursor, empty for the first page), optionally only those in {@code state} or with
+     * {@code externalId}.
+     */
+    public BatchesPage batches(String tenant, Optional<BatchState> state, Optional<String> externalId,
+                               Optional<String> after, int limit) {
+        String prefix = StatusStoreKeys.tenantBatchesFrom(tenant);
+        // The smallest key after the cursor's own entry.
+        String from = after.map(position -> prefix + position + "\0").orElse(prefix);
+        List<BatchView> page = new ArrayList<>(limit);
+        String lastPosition = null;
+        boolean more = false;
+        try (KeyValueIterator<String, byte[]> it = openRange(from, StatusStoreKeys.tenantBatchesTo(tenant))) {
+            while (it.hasNext()) {
+                KeyValue<String, byte[]> entry = it.next();
+                Optional<BatchView> batch = batch(new String(entry.value, StandardCharsets.UTF_8))
+                        .filter(b -> b.isOwnedBy(tenant));
+                if (batch.isEmpty()
+                        || state.isPresent() && batch.get().state() != state.get()
+                        || externalId.isPresent() && !externalId.get().equals(batch.get().externalId())) {
+                    continue;
+                }
+                if (page.size() == limit) {
+                    more = true;
+                    break;
+                }
+                page.add(batch.get());
+                lastPosition = entry.key.substring(prefix.length());
+            }
+        }
+        return new BatchesPage(page, more ? Optional.of(lastPosition) : Optional.empty());
+    }
+
+    /**
+     * A page of batches.
+     *
+     * @param batches      newest first
+     * @param lastPosition the list position to continue after, when there are more
+     */
+    public record BatchesPage(List<BatchView> batches, Optional<String> lastPosition) {
+    }
+
     /**
      * One page of a batch's jobs in item order, after the job at index {@code afterIndex}
      * (-1 for the first page), optionally only those in {@code state}.
      */
-    public ItemsPage items(String batchId, Optional<JobState> state, int afterIndex, int limit) {
+    public ItemsPage items(BatchView owned, Optional<JobState> state, int afterIndex, int limit) {
+        String batchId = owned.id();
         List<JobView> page = new ArrayList<>(limit);
         String from = StatusStoreKeys.job(batchId, afterIndex + 1);
         String to = StatusStoreKeys.job(batchId, StatusStoreKeys.MAX_INDEX);
         int lastIndex = afterIndex;
         boolean more = false;
-        try (KeyValueIterator<String, byte[]> it = store().range(from, to)) {
+        try (KeyValueIterator<String, byte[]> it = openRange(from, to)) {
             while (it.hasNext()) {
                 KeyValue<String, byte[]> entry = it.next();
                 JobView job = read(entry.value, JobView.class).orElseThrow();
@@ -86,9 +214,64 @@ public class StatusView {
     public record ItemsPage(List<JobView> jobs, Optional<Integer> lastIndex) {
     }
 
+    /**
+     * A range iterator whose opening and closing are serialised with every other's. Kafka Streams
+     * 4.1.1 counts a store's open iterators in {@code OpenIterators}, which registers a metric
+     * when the count goes from 0 to 1 and removes it when it goes back, without a lock: two pages
+     * read at once could close an iterator whose metric the other had never registered, a
+     * NullPointerException in {@code OpenIterators.remove} (KAFKA-19678, fixed in 4.1.2; see
+     * the pom for why Kiln is not on it yet). Only the opening and closing wait; the scans still
+     * run side by side. The status view's own writer only gets and puts, never iterates.
+     */
+    private KeyValueIterator<String, byte[]> openRange(String from, String to) {
+        ReadOnlyKeyValueStore<String, byte[]> store = store();
+        KeyValueIterator<String, byte[]> range;
+        iteratorLock.lock();
+        try {
+            range = store.range(from, to);
+        } finally {
+            iteratorLock.unlock();
+        }
+        return new SerialisedClose(range);
+    }
+
+    /** Closes its iterator under {@link #iteratorLock}. */
+    private final class SerialisedClose implements KeyValueIterator<String, byte[]> {
+        private final KeyValueIterator<String, byte[]> iterator;
+
+        SerialisedClose(KeyValueIterator<String, byte[]> iterator) {
+            this.iterator = iterator;
+        }
+
+        @Override
+        public boolean hasNext() {
+            return iterator.hasNext();
+        }
+
+        @Override
+        public KeyValue<String, byte[]> next() {
+            return iterator.next();
+        }
+
+        @Override
+        public String peekNextKey() {
+            return iterator.peekNextKey();
+        }
+
+        @Override
+        public void close() {
+            iteratorLock.lock();
+            try {
+                iterator.close();
+            } finally {
+                iteratorLock.unlock();
+            }
+        }
+    }
+
     private ReadOnlyKeyValueStore<String, byte[]> store() {
-        return streams.store().orElseThrow(() -> new ProblemException(Problem.of(503, "view-starting",
-                "Status view starting", "the status view is still loading; try again shortly")));
+        return streams.store().orElseThrow(() -> new ServiceUnavailableException("view-starting",
+                "Status view starting", "the status view is still loading; try again shortly", STARTING_RETRY_AFTER));
     }
 
     private static <T> Optional<T> read(byte[] bytes, Class<T> type) {

@@ -24,4 +24,12 @@ public interface StatusViewConfig {
     /** Largest page of {@code GET /v1/batches/{id}/items}. */
     @WithDefault("1000")
     int maxPageSize();
+
+    /** How often an event stream without news sends a comment line, so that proxies keep it open. */
+    @WithDefault("PT15S")
+    Duration sseHeartbeat();
+
+    /** Most event streams one api replica serves at once (each holds a Kafka consumer); beyond, 503. */
+    @WithDefault("256")
+    int sseMaxStreams();
 }

@@ -7,6 +7,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
@@ -39,10 +40,18 @@ public class StatusViewStreams {
     private final String bootstrapServers;
     private final boolean enabled;
     private volatile KafkaStreams streams;
+    /** Writes a batch's stored manifest when its {@code kiln.batch.completed} is folded; null in tests. */
+    private final ManifestWriter manifests;
 
+    public StatusViewStreams(StatusViewConfig config, String bootstrapServers, KilnConfig kiln) {
+        this(config, bootstrapServers, kiln, null);
+    }
+
+    @Inject
     public StatusViewStreams(StatusViewConfig config,
                              @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
-                             KilnConfig kiln) {
+                             KilnConfig kiln, ManifestWriter manifests) {
+        this.manifests = manifests;
         this.config = config;
         this.bootstrapServers = bootstrapServers;
         this.enabled = kiln.parsedRole().runsApi();
@@ -58,7 +67,7 @@ public class StatusViewStreams {
                         .withLoggingDisabled(),
                 Topics.STATUS,
                 Consumed.with(Serdes.String(), Serdes.ByteArray()),
-                () -> new StatusViewUpdater(STORE));
+                () -> new StatusViewUpdater(STORE, manifests == null ? id -> { } : manifests::completed));
         KafkaStreams instance = new KafkaStreams(builder.build(), properties());
         instance.setUncaughtExceptionHandler(e -> {
             Log.error("status view failed; replacing its thread", e);

@@ -27,13 +27,23 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
     private static final ObjectMapper JSON = KilnJson.MAPPER;
     private final String storeName;
     private KeyValueStore<String, byte[]> store;
+    private ProcessorContext<Void, Void> context;
+
+    /** Told the id of every batch whose {@code kiln.batch.completed} was folded. */
+    private final java.util.function.Consumer<String> onCompleted;
 
     StatusViewUpdater(String storeName) {
+        this(storeName, id -> { });
+    }
+
+    StatusViewUpdater(String storeName, java.util.function.Consumer<String> onCompleted) {
         this.storeName = storeName;
+        this.onCompleted = onCompleted;
     }
 
     @Override
     public void init(ProcessorContext<Void, Void> context) {
+        this.context = context;
         store = context.getStateStore(storeName);
     }
 
@@ -48,6 +58,8 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
                 onBatchCreated(JSON.readValue(record.value(), BatchCreated.class));
             } else if (type.startsWith(EventTypes.JOB_PREFIX)) {
                 onJobChanged(JSON.readValue(record.value(), JobStatusChanged.class));
+            } else if (type.equals(EventTypes.BATCH_COMPLETED) && record.key() != null) {
+                onBatchCompleted(record.key());
             }
         } catch (IOException | RuntimeException e) {
             // One unreadable event must not stop the view for every batch.
@@ -61,7 +73,27 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
             return;
         }
         put(key, BatchView.created(event.batchId(), event.tenant(), event.externalId(), event.items(),
-                event.images(), event.webhook(), event.requestSha256(), event.createdAt()));
+                event.images(), event.webhook(), event.requestSha256(), event.createdAt(), offset()));
+        if (event.tenant() != null && event.createdAt() != null) {
+            store.put(StatusStoreKeys.tenantBatch(event.tenant(), event.createdAt(), event.batchId()),
+                    event.batchId().getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    private void onBatchCompleted(String batchId) throws IOException {
+        String key = StatusStoreKeys.batch(batchId);
+        byte[] bytes = store.get(key);
+        Long offset = offset();
+        if (bytes == null || offset == null) {
+            return;
+        }
+        put(key, JSON.readValue(bytes, BatchView.class).completedAt(offset));
+        onCompleted.accept(batchId);
+    }
+
+    /** The offset of the record being folded, when Kafka Streams knows it. */
+    private Long offset() {
+        return context == null ? null : context.recordMetadata().map(m -> m.offset()).orElse(null);
     }
 
     private void onJobChanged(JobStatusChanged event) throws IOException {
@@ -71,6 +103,10 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
         JobView next;
         if (current == null) {
             next = JobView.from(event);
+            if (event.itemId() != null) {
+                store.put(StatusStoreKeys.item(event.batchId(), event.itemId()),
+                        Integer.toString(event.index()).getBytes(StandardCharsets.UTF_8));
+            }
         } else {
             JobView job = JSON.readValue(current, JobView.class);
             if (!job.state().acceptsMove(job.attempt(), event.state(), event.attempt())) {

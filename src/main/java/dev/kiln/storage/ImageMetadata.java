@@ -13,6 +13,9 @@ public final class ImageMetadata {
     /** Height in pixels. */
     public static final String HEIGHT = "kiln-height";
 
+    /** On an output copied from the render cache: the render key it was served under. */
+    public static final String CACHED = "kiln-cached";
+
     private ImageMetadata() {
     }
 }

@@ -5,7 +5,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * Object keys of the bucket, as DESIGN.md lays them out:
  * {@code {tenant}/{batch id}/{item id}/{index}.{ext}} for outputs and
- * {@code {tenant}/uploads/{upload id}} for reference uploads. Tenant and item ids come from clients, so
+ * {@code {tenant}/uploads/{upload id}} for reference uploads, and
+ * {@code {tenant}/manifests/{batch id}.jsonl} for results manifests. Tenant and item ids come from clients, so
  * each is encoded as one path segment: only unreserved characters stay as they are, everything
  * else (a slash, a dot-only segment, a control character) is percent-encoded, so that no id can
  * leave its prefix or collide with another.
@@ -23,6 +24,34 @@ public final class ObjectKeys {
     /** The key of a reference upload. */
     public static String upload(String tenant, String uploadId) {
         return tenantPrefix(tenant) + "uploads/" + segment(uploadId);
+    }
+
+    /** The key of a batch's results manifest: {@code {tenant}/manifests/{batch id}.jsonl}. */
+    public static String manifest(String tenant, String batchId) {
+        return tenantPrefix(tenant) + "manifests/" + segment(batchId) + ".jsonl";
+    }
+
+    /**
+     * Whether {@code key} lies under the tenant's prefix: the one test of object ownership that
+     * presigning and references share. A key with a {@code .} or {@code ..} segment or an empty
+     * segment is no tenant's, whatever its first segment says.
+     */
+    public static boolean isOwnedBy(String tenant, String key) {
+        if (tenant == null || key == null) {
+            return false;
+        }
+        String prefix = tenantPrefix(tenant);
+        if (!key.startsWith(prefix) || key.length() == prefix.length()) {
+            return false;
+        }
+        String wrapped = "/" + key + "/";
+        return !wrapped.contains("/../") && !wrapped.contains("/./") && !wrapped.contains("//")
+                && key.chars().noneMatch(Character::isISOControl);
+    }
+
+    /** The render cache's index entry of a render key, under the tenant's own prefix. */
+    public static String cacheEntry(String tenant, String renderKey) {
+        return tenantPrefix(tenant) + "cache/" + segment(renderKey) + ".json";
     }
 
     /** The prefix every object of a tenant starts with, slash included. */

@@ -75,6 +75,53 @@ public class ObjectStore {
         }
     }
 
+    /** Uploads small bytes (an index entry) with their content type. */
+    public void putBytes(String key, byte[] bytes, String contentType) {
+        try {
+            client.putObject(PutObjectArgs.builder()
+                    .bucket(config.bucket())
+                    .object(key)
+                    .stream(new java.io.ByteArrayInputStream(bytes), (long) bytes.length, -1L)
+                    .contentType(contentType)
+                    .build());
+            health.succeeded();
+        } catch (Exception e) {
+            health.failed("put", e);
+            throw new StorageException("cannot store " + key, e);
+        }
+    }
+
+    /**
+     * Copies {@code source} to {@code target} inside the bucket, server-side (S3 CopyObject: no
+     * byte passes through Kiln), replacing the user metadata with {@code metadata}.
+     *
+     * @return false when {@code source} does not exist (any more)
+     */
+    public boolean copy(String source, String target, String contentType, Map<String, String> metadata) {
+        try {
+            client.copyObject(io.minio.CopyObjectArgs.builder()
+                    .bucket(config.bucket())
+                    .object(target)
+                    .source(io.minio.SourceObject.builder().bucket(config.bucket()).object(source).build())
+                    .metadataDirective(io.minio.Directive.REPLACE)
+                    .headers(Map.of("Content-Type", contentType))
+                    .userMetadata(metadata)
+                    .build());
+            health.succeeded();
+            return true;
+        } catch (ErrorResponseException e) {
+            if (isMissing(e)) {
+                health.succeeded();
+                return false;
+            }
+            health.failed("copy", e);
+            throw new StorageException("cannot copy " + source + " to " + target, e);
+        } catch (Exception e) {
+            health.failed("copy", e);
+            throw new StorageException("cannot copy " + source + " to " + target, e);
+        }
+    }
+
     /** The object's size, type and user metadata, or empty when it does not exist. */
     public Optional<StoredObject> stat(String key) {
         try {
@@ -124,8 +171,17 @@ public class ObjectStore {
                 || e.response() != null && e.response().code() == 404;
     }
 
-    /** A time-limited GET URL for the object. */
-    public String presignedGet(String key) {
+    /**
+     * A time-limited GET URL for the object {@code key} of {@code tenant}. A URL is a bearer
+     * credential for the object, so only keys under the tenant's prefix are signed
+     * ({@link ObjectKeys#isOwnedBy}); any other key is refused.
+     *
+     * @throws IllegalArgumentException when {@code key} is not the tenant's
+     */
+    public String presignedGet(String tenant, String key) {
+        if (!ObjectKeys.isOwnedBy(tenant, key)) {
+            throw new IllegalArgumentException("refusing to presign an object outside the caller's prefix");
+        }
         try {
             return client.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
                     .method(Http.Method.GET)
@@ -135,6 +191,21 @@ public class ObjectStore {
                     .build());
         } catch (Exception e) {
             throw new StorageException("cannot presign " + key, e);
+        }
+    }
+
+    /** Stores {@code bytes} under {@code key}; a second put of the same bytes leaves the same object. */
+    public void putBytes(String key, byte[] bytes, String contentType, Map<String, String> metadata) {
+        try (InputStream in = new java.io.ByteArrayInputStream(bytes)) {
+            client.putObject(PutObjectArgs.builder()
+                    .bucket(config.bucket())
+                    .object(key)
+                    .stream(in, (long) bytes.length, -1L)
+                    .contentType(contentType)
+                    .userMetadata(metadata)
+                    .build());
+        } catch (Exception e) {
+            throw new StorageException("cannot store " + key, e);
         }
     }
 

@@ -24,7 +24,7 @@ public class OutputUploader {
     private static final String SHA256 = ImageMetadata.SHA256;
     private static final String WIDTH = ImageMetadata.WIDTH;
     private static final String HEIGHT = ImageMetadata.HEIGHT;
-    private static final String USAGE = "kiln-usage";
+    static final String USAGE = "kiln-usage";
 
     private final ObjectStore store;
 
@@ -50,6 +50,7 @@ public class OutputUploader {
     public Optional<StoredResult> findComplete(RenderJobRequested job) {
         List<JobOutput> images = new ArrayList<>();
         Usage usage = Usage.ZERO;
+        boolean cached = false;
         for (int i = 0; i < job.imageCount(); i++) {
             Optional<ObjectStore.StoredObject> found = store.stat(keyOf(job, i));
             if (found.isEmpty() || !found.get().metadata().containsKey(SHA256)) {
@@ -60,9 +61,10 @@ public class OutputUploader {
                     Integer.parseInt(meta.get(WIDTH)), Integer.parseInt(meta.get(HEIGHT)), meta.get(SHA256)));
             if (i == 0) {
                 usage = parseUsage(meta.get(USAGE));
+                cached = meta.containsKey(ImageMetadata.CACHED);
             }
         }
-        return Optional.of(new StoredResult(images, usage));
+        return Optional.of(new StoredResult(images, cached ? Usage.servedFromCache(images.size()) : usage, cached));
     }
 
     /**
@@ -86,6 +88,7 @@ public class OutputUploader {
     }
 
     /** Uploads one checked image with its metadata. */
+    @io.opentelemetry.instrumentation.annotations.WithSpan(value = "s3 put", kind = io.opentelemetry.api.trace.SpanKind.CLIENT)
     public JobOutput put(RenderJobRequested job, CheckedImage image, Usage usage) {
         String key = keyOf(job, image.index());
         Map<String, String> meta = new HashMap<>();
@@ -102,7 +105,7 @@ public class OutputUploader {
                 image.width(), image.height(), image.sha256());
     }
 
-    private static String formatUsage(Usage u) {
+    static String formatUsage(Usage u) {
         return u.images() + "," + u.textInputTokens() + "," + u.imageInputTokens() + "," + u.outputTokens() + "," + u.costUsd();
     }
 
@@ -123,7 +126,12 @@ public class OutputUploader {
      *
      * @param images the outputs
      * @param usage  usage of the render that made them
+     * @param cached true when they were copied from the render cache
      */
-    public record StoredResult(List<JobOutput> images, Usage usage) {
+    public record StoredResult(List<JobOutput> images, Usage usage, boolean cached) {
+
+        public StoredResult(List<JobOutput> images, Usage usage) {
+            this(images, usage, false);
+        }
     }
 }

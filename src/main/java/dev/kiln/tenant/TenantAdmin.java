@@ -159,7 +159,7 @@ public class TenantAdmin {
             throw new IllegalStateException("a tenant record is plain JSON", e);
         }
         try {
-            RecordMetadata written = producer().send(new ProducerRecord<>(Topics.TENANTS, tenant, value))
+            RecordMetadata written = producer().send(new ProducerRecord<>(Topics.TENANTS, null, tenant, value, dev.kiln.messaging.TraceHeaders.inject(new org.apache.kafka.common.header.internals.RecordHeaders())))
                     .get(visibilityTimeout.toMillis(), TimeUnit.MILLISECONDS);
             if (!reader.awaitApplied(written.partition(), written.offset(), visibilityTimeout)) {
                 throw new TenantStoreUnavailableException("the change was written but this replica did not read it back within "

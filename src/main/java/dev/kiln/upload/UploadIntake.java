@@ -1,10 +1,12 @@
 package dev.kiln.upload;
 
-import dev.kiln.api.Problem;
-import dev.kiln.api.ProblemException;
+import dev.kiln.storage.StorageHealth;
+import dev.kiln.job.ServiceUnavailableException;
+
 import dev.kiln.image.ImageDecoder;
 import dev.kiln.image.ImageInfo;
 import dev.kiln.image.UndecodableImageException;
+import dev.kiln.job.InvalidRequestException;
 import dev.kiln.job.JobIds;
 import dev.kiln.storage.ObjectKeys;
 import dev.kiln.storage.ImageMetadata;
@@ -20,7 +22,6 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -38,18 +39,24 @@ public class UploadIntake {
     private final ObjectStore store;
     private final UploadConfig config;
 
-    public UploadIntake(ObjectStore store, UploadConfig config) {
+    private final StorageHealth storage;
+
+    public UploadIntake(ObjectStore store, UploadConfig config, StorageHealth storage) {
         this.store = store;
         this.config = config;
+        this.storage = storage;
     }
 
     /** Validates and stores the image in {@code file} for {@code tenant}. */
     public Upload accept(String tenant, Path file) {
+        if (!storage.isAvailable()) {
+            // Nothing could be stored: 503 with Retry-After, never a generic 500.
+            throw new ServiceUnavailableException("storage-unavailable", "Storage unavailable",
+                    "S3 storage is unreachable; the upload was not stored. Retry later.", storage.retryAfter());
+        }
         long bytes = size(file);
         if (bytes > config.maxBytes()) {
-            throw new ProblemException(new Problem("urn:kiln:problem:too-large", "Upload too large", 413,
-                    "the upload has " + bytes + " bytes", List.of(new Problem.FieldError(FIELD,
-                    "must be at most " + config.maxBytes() + " bytes"))));
+            throw new UploadTooLargeException(bytes, config.maxBytes());
         }
         if (bytes == 0) {
             throw invalid("must not be empty");
@@ -82,9 +89,9 @@ public class UploadIntake {
                 o.metadata().get(ImageMetadata.SHA256)));
     }
 
-    /** A 400 naming the file part. */
-    static ProblemException invalid(String reason) {
-        return new ProblemException(Problem.invalid(List.of(new Problem.FieldError(FIELD, reason))));
+    /** A refusal naming the file part. */
+    static InvalidRequestException invalid(String reason) {
+        return InvalidRequestException.of(FIELD, reason);
     }
 
     private static int intOf(String text) {

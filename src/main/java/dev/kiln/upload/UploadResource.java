@@ -1,8 +1,7 @@
 package dev.kiln.upload;
 
-import dev.kiln.api.Problem;
-import dev.kiln.api.ProblemException;
-import dev.kiln.config.KilnConfig;
+import dev.kiln.job.NotFoundException;
+import dev.kiln.tenant.CurrentTenant;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -16,6 +15,7 @@ import org.jboss.resteasy.reactive.RestForm;
 import org.jboss.resteasy.reactive.multipart.FileUpload;
 
 import java.net.URI;
+import java.util.List;
 
 /** {@code POST /v1/uploads} and {@code GET /v1/uploads/{id}}: reference images for edits. */
 /*
@@ -23,35 +23,48 @@ import java.net.URI;
  * at /v1/uploads would hide the sub-paths of the others.
  */
 @Path("/v1")
-@Produces({MediaType.APPLICATION_JSON, Problem.MEDIA_TYPE})
+@Produces({MediaType.APPLICATION_JSON, "application/problem+json"})
 @Blocking
 public class UploadResource {
 
     private final UploadIntake intake;
-    private final KilnConfig kiln;
+    private final CurrentTenant caller;
 
-    public UploadResource(UploadIntake intake, KilnConfig kiln) {
+    public UploadResource(UploadIntake intake, CurrentTenant caller) {
         this.intake = intake;
-        this.kiln = kiln;
+        this.caller = caller;
     }
 
-    /** Stores one png, jpeg or webp image sent as the multipart part {@code file}; 201 with its id. */
+    /**
+     * Stores one png, jpeg or webp image sent as the multipart part {@code file}; 201 with its id.
+     * Every part is taken, so that a request with two {@code file} parts is refused rather than
+     * half read.
+     */
     @POST
     @Path("/uploads")
     @Consumes(MediaType.MULTIPART_FORM_DATA)
-    public Response upload(@RestForm(UploadIntake.FIELD) FileUpload file) {
-        if (file == null || file.uploadedFile() == null) {
+    public Response upload(@RestForm(FileUpload.ALL) List<FileUpload> parts) {
+        List<FileUpload> files = parts == null ? List.of()
+                : parts.stream().filter(p -> UploadIntake.FIELD.equals(p.name())).toList();
+        if (files.isEmpty() || files.getFirst().uploadedFile() == null) {
             throw UploadIntake.invalid("is required: send the image as a multipart/form-data file part named file");
         }
-        Upload upload = intake.accept(kiln.defaultTenant(), file.uploadedFile());
+        if (files.size() > 1) {
+            throw UploadIntake.invalid("must be sent once: one upload is one image");
+        }
+        Upload upload = intake.accept(caller.id(), files.getFirst().uploadedFile());
+        // JAX-RS makes the Location absolute against the request's base URI.
         return Response.created(URI.create("/v1/uploads/" + upload.id())).entity(upload).build();
     }
 
-    /** The upload {@code id}: the same body as its 201. */
+    /**
+     * The upload {@code id} of the caller's tenant: the same body as its 201. Another tenant's
+     * upload is looked up under the caller's prefix, where it does not exist: 404, as for an
+     * unknown id.
+     */
     @GET
     @Path("/uploads/{id}")
     public Upload get(@PathParam("id") String id) {
-        return intake.find(kiln.defaultTenant(), id).orElseThrow(() ->
-                new ProblemException(Problem.of(404, "not-found", "Not found", "no upload " + id)));
+        return intake.find(caller.id(), id).orElseThrow(() -> new NotFoundException("upload", id));
     }
 }

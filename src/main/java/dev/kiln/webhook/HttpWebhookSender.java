@@ -51,6 +51,7 @@ final class HttpWebhookSender implements WebhookSender, AutoCloseable {
     }
 
     private void publish(WebhookAttempted outcome) {
+        io.micrometer.core.instrument.Counter.builder("kiln.webhooks.attempts").description("Webhook attempts by outcome").tag("outcome", outcome.attempt().succeeded() ? "succeeded" : "failed").register(io.micrometer.core.instrument.Metrics.globalRegistry).increment();
         byte[] value;
         try {
             value = KilnJson.MAPPER.writeValueAsBytes(outcome);

@@ -82,6 +82,20 @@ public class WebhookStreams {
                 Consumed.with(Serdes.String(), Serdes.ByteArray()),
                 () -> new WebhookLogUpdater(LOG_STORE));
         log = started(new KafkaStreams(builder.build(), logProperties()), "webhook delivery log");
+        io.micrometer.core.instrument.Gauge.builder("kiln.webhooks.backlog", this, WebhookStreams::backlog).description("Webhook deliveries pending or sending on this replica (approximate)").register(io.micrometer.core.instrument.Metrics.globalRegistry);
+    }
+
+    /** Deliveries waiting for an attempt or its outcome in this replica's partitions (RocksDB's estimate), for the backlog gauge. */
+    private double backlog() {
+        KafkaStreams instance = notifier;
+        if (instance == null || instance.state() != KafkaStreams.State.RUNNING) {
+            return 0;
+        }
+        try {
+            return instance.store(StoreQueryParameters.fromNameAndType(NotifierProcessor.DUE, QueryableStoreTypes.<String, String>keyValueStore())).approximateNumEntries();
+        } catch (RuntimeException e) {
+            return 0;
+        }
     }
 
     void stop(@Observes ShutdownEvent event) throws InterruptedException {

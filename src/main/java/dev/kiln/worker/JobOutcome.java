@@ -14,8 +14,15 @@ import java.util.List;
  */
 public sealed interface JobOutcome {
 
-    /** The images are stored and {@code succeeded} is announced: ack. */
-    record Succeeded(List<JobOutput> outputs, Usage usage, boolean alreadyStored) implements JobOutcome {
+    /**
+     * The images are stored and {@code succeeded} is announced: ack. {@code cached}: the render
+     * cache served them (copied, zero cost).
+     */
+    record Succeeded(List<JobOutput> outputs, Usage usage, boolean alreadyStored, boolean cached) implements JobOutcome {
+
+        Succeeded(List<JobOutput> outputs, Usage usage, boolean alreadyStored) {
+            this(outputs, usage, alreadyStored, false);
+        }
     }
 
     /**
@@ -27,6 +34,10 @@ public sealed interface JobOutcome {
 
     /** The job failed for good and {@code failed} is announced with the reason: ack. */
     record Failed(JobError error) implements JobOutcome {
+    }
+
+    /** A cancel reached the job before it started; {@code cancelled} is announced with {@code code}: ack. */
+    record Cancelled(String code) implements JobOutcome {
     }
 
     /**

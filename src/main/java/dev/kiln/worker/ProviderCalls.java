@@ -72,8 +72,8 @@ public class ProviderCalls {
             ProviderAnswer answer;
             try {
                 answer = inputs.isEdit()
-                        ? provider.edit(job.prompt(), job.parameters(), inputs, folder)
-                        : provider.generate(job.prompt(), job.parameters(), folder);
+                        ? provider.edit(ImagesProvider.userOf(job.tenant()), job.prompt(), job.parameters(), inputs, folder)
+                        : provider.generate(ImagesProvider.userOf(job.tenant()), job.prompt(), job.parameters(), folder);
             } finally {
                 timing.ended();
             }

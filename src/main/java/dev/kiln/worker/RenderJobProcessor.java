@@ -1,9 +1,12 @@
 package dev.kiln.worker;
 
+import dev.kiln.job.CancelRequested;
+import dev.kiln.job.JobError;
 import dev.kiln.job.JobOutput;
 import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.RenderJobRequested;
+import dev.kiln.job.RenderKey;
 import dev.kiln.job.Usage;
 import dev.kiln.messaging.InstanceIdentity;
 import dev.kiln.provider.PriceConfig;
@@ -47,11 +50,14 @@ public class RenderJobProcessor {
     private final PriceConfig prices;
     private final WorkerMetrics metrics;
     private final InstanceIdentity instance;
+    private final Cancels cancels;
+    private final CachedRenders cache;
     private final InFlightLimiter slots;
 
     public RenderJobProcessor(OutputUploader outputs, ReferenceFetcher references, ProviderCalls calls,
                               OutputChecker checker, WorkFolders folders, PatientCalls patiently, RetryPolicy policy,
-                              PriceConfig prices, WorkerMetrics metrics, InstanceIdentity instance, InFlightLimiter slots) {
+                              PriceConfig prices, WorkerMetrics metrics, InstanceIdentity instance, Cancels cancels,
+                              CachedRenders cache, InFlightLimiter slots) {
         this.outputs = outputs;
         this.references = references;
         this.calls = calls;
@@ -62,6 +68,8 @@ public class RenderJobProcessor {
         this.prices = prices;
         this.metrics = metrics;
         this.instance = instance;
+        this.cancels = cancels;
+        this.cache = cache;
         this.slots = slots;
     }
 
@@ -86,17 +94,30 @@ public class RenderJobProcessor {
         // Never pay twice: a job whose outputs are stored (a redelivery) is only announced again.
         Optional<StoredResult> earlier = patiently.storage(job, Step.LOOK_FOR_STORED, retry -> outputs.findComplete(job));
         if (earlier.isPresent()) {
-            return conclude(job, new JobOutcome.Succeeded(earlier.get().images(), earlier.get().usage(), true));
+            return conclude(job, new JobOutcome.Succeeded(earlier.get().images(), earlier.get().usage(), true,
+                    earlier.get().cached()));
+        }
+        // Released before a cancel and not started yet: never started, so never paid for.
+        Optional<CancelRequested> cancel = cancels.covering(job);
+        if (cancel.isPresent()) {
+            return conclude(job, new JobOutcome.Cancelled(cancel.get().reason() == null ? "cancelled" : cancel.get().reason()));
+        }
+        // The render cache, before any permit: a hit is copied, never rendered or paid for.
+        Optional<RenderKey> renderKey = folders.kept(job).isPresent() ? Optional.empty() : cache.keyOf(job);
+        Optional<JobOutcome> hit = cache.serve(job, renderKey);
+        if (hit.isPresent()) {
+            return conclude(job, hit.get());
         }
         // Only the in-flight target's worth of jobs start at once; the rest wait here, not yet
         // announced, so the dispatcher still counts them as not started. The slot is given back
         // as soon as the call has ended.
         try (InFlightLimiter.Slot slot = slots.acquire(job)) {
-            return started(job, slot);
+            return started(job, slot, renderKey);
         }
     }
 
-    private JobOutcome started(RenderJobRequested job, InFlightLimiter.Slot slot) throws JobAbandoned, InterruptedException {
+    private JobOutcome started(RenderJobRequested job, InFlightLimiter.Slot slot, Optional<RenderKey> renderKey)
+            throws JobAbandoned, InterruptedException {
         patiently.announce(job, Step.ANNOUNCE_RUNNING,
                 JobStatusChanged.of(job, JobState.RUNNING).withHolder(instance.id(), Instant.now()));
 
@@ -135,6 +156,7 @@ public class RenderJobProcessor {
         WorkFolders.Render toStore = render;
         List<JobOutput> stored = patiently.storage(job, Step.STORE,
                 retry -> outputs.storeAll(job, toStore.images(), toStore.usage(), retry));
+        cache.remember(job, renderKey, stored, render.usage());
         return conclude(job, new JobOutcome.Succeeded(stored, render.usage(), false));
     }
 
@@ -143,8 +165,9 @@ public class RenderJobProcessor {
         switch (outcome) {
             case JobOutcome.Succeeded s -> {
                 patiently.announce(job, Step.ANNOUNCE_RESULT,
-                        JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(s.outputs(), s.usage()));
-                if (!s.alreadyStored()) {
+                        s.cached() ? JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(s.outputs(), s.usage()).withCached()
+                                : JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(s.outputs(), s.usage()));
+                if (!s.alreadyStored() && !s.cached()) {
                     metrics.rendered(s.usage());
                 }
             }
@@ -154,6 +177,8 @@ public class RenderJobProcessor {
                 Log.warnf("job %s failed at attempt %d: %s", job.jobId(), job.attempt(), f.error().message());
                 patiently.announce(job, Step.ANNOUNCE_RESULT, JobStatusChanged.of(job, JobState.FAILED).withError(f.error()));
             }
+            case JobOutcome.Cancelled c -> patiently.announce(job, Step.ANNOUNCE_RESULT, JobStatusChanged.of(job, JobState.CANCELLED)
+                    .withError(new JobError(c.code(), "cancelled before it started", false)));
             case JobOutcome.LeftForRedelivery l -> {
             }
         }
@@ -175,9 +200,11 @@ public class RenderJobProcessor {
 
     private static WorkerMetrics.Ended ended(JobOutcome outcome) {
         return switch (outcome) {
-            case JobOutcome.Succeeded s -> s.alreadyStored() ? WorkerMetrics.Ended.ALREADY_STORED : WorkerMetrics.Ended.SUCCEEDED;
+            case JobOutcome.Succeeded s -> s.cached() ? WorkerMetrics.Ended.CACHED
+                    : s.alreadyStored() ? WorkerMetrics.Ended.ALREADY_STORED : WorkerMetrics.Ended.SUCCEEDED;
             case JobOutcome.RetryLater r -> WorkerMetrics.Ended.RETRIED;
             case JobOutcome.Failed f -> WorkerMetrics.Ended.FAILED;
+            case JobOutcome.Cancelled c -> WorkerMetrics.Ended.CANCELLED;
             case JobOutcome.LeftForRedelivery l -> WorkerMetrics.Ended.LEFT_FOR_REDELIVERY;
         };
     }

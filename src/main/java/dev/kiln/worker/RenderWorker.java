@@ -52,6 +52,7 @@ public class RenderWorker {
     /** Renders one delivered job. */
     @Incoming(Topics.JOBS_IN)
     @RunOnVirtualThread
+    @dev.kiln.messaging.TracedRecord
     public CompletionStage<Void> render(Message<RenderJobRequested> message) {
         IncomingKafkaRecordMetadata<?, ?> record = message.getMetadata(IncomingKafkaRecordMetadata.class).orElseThrow();
         // SmallRye counts redeliveries from the retry topics in a header; the job itself still
@@ -94,6 +95,7 @@ public class RenderWorker {
         return switch (outcome) {
             case JobOutcome.Succeeded s -> message.ack();
             case JobOutcome.Failed f -> message.ack();
+            case JobOutcome.Cancelled c -> message.ack();
             case JobOutcome.RetryLater r -> nack(message, job, r);
             case JobOutcome.LeftForRedelivery l -> fromRetryTopic ? putBack(message, job) : hold();
         };

@@ -3,6 +3,7 @@ package dev.kiln.worker;
 /** The steps of one job, in order; {@link InFlightJobs} records which one each job is in. */
 enum Step {
     LOOK_FOR_STORED("look for stored outputs"),
+    LOOK_UP_CACHE("look up the render cache"),
     AWAIT_SLOT("wait for a slot of the in-flight target"),
     ANNOUNCE_RUNNING("announce running"),
     FETCH_REFERENCES("fetch references"),

@@ -12,7 +12,7 @@ import dev.kiln.tenant.TenantTopicReader;
 import dev.kiln.testing.CapturedLogs;
 import dev.kiln.testing.KilnStackResource;
 import dev.kiln.testing.SecretScanner;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -53,7 +53,7 @@ import static org.hamcrest.Matchers.nullValue;
  */
 @QuarkusTest
 @TestProfile(AuthenticationTest.KeysOn.class)
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AuthenticationTest {
 

@@ -1,7 +1,7 @@
 package dev.kiln.api;
 
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
@@ -11,7 +11,7 @@ import static org.hamcrest.Matchers.startsWith;
 
 /** With no key configured (the local run, and the other tests), every caller is tenant default. */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class OpenByDefaultTest {
 
     @Test

@@ -17,7 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The dry-run formula, checked against figures worked out by hand from OpenAI's published
- * output-token counts (1024x1024: 272 low, 1056 medium, 4160 high; 1536x1024 high: 6240) and
+ * output-token counts (1024x1024: 196 low, 1756 medium, 7024 high; 1536x1024 high: 10536) and
  * Kiln's default prices ($5 text input, $8 image input, $30 image output per million tokens).
  */
 class BatchEstimatorTest {
@@ -31,10 +31,10 @@ class BatchEstimatorTest {
     @Test
     void costsAreRangedByAutoAndGroupedByQualityAndSize() {
         List<RenderJobRequested> jobs = List.of(
-                job("abcd", "low", "1024x1024", 2),            // 1 text token, 2 x 272 output
-                job("a mug", "high", "1536x1024", 1),          // 2 text tokens, 6240 output
-                job("a vase", null, null, 1),                  // auto: 272 @1024² .. 6240 @1536x1024
-                job("abcdefgh", "low", "1024x1024", 1));       // 2 text tokens, 272 output
+                job("abcd", "low", "1024x1024", 2),            // 1 text token, 2 x 196 output
+                job("a mug", "high", "1536x1024", 1),          // 2 text tokens, 10536 output
+                job("a vase", null, null, 1),                  // auto: 196 @1024² .. 10536 @1536x1024
+                job("abcdefgh", "low", "1024x1024", 1));       // 2 text tokens, 196 output
         List<ResolvedReferences> refs = List.of(ResolvedReferences.NONE, ResolvedReferences.NONE,
                 new ResolvedReferences(List.of(new ResolvedReference("default/uploads/upl_x", new Dimensions(1024, 1024)),
                         new ResolvedReference("https://images.example.com/a.png", null)), null),
@@ -42,11 +42,11 @@ class BatchEstimatorTest {
 
         BatchEstimate estimate = new BatchEstimator(PRICES, rates(0, 0)).estimate(jobs, refs);
 
-        double lowGroup = (1 * 5 + 544 * 30) + (2 * 5 + 272 * 30);             // 24495 micro-dollars
-        double high = 2 * 5 + 6240 * 30;                                       // 187210
+        double lowGroup = (1 * 5 + 392 * 30) + (2 * 5 + 196 * 30);             // 17655 micro-dollars
+        double high = 2 * 5 + 10536 * 30;                                       // 316090
         double autoInput = 2 * 5 + (1024 + 1024) * 8;                          // the URL counts as 1024x1024
-        double autoMin = autoInput + 272 * 30;
-        double autoMax = autoInput + 6240 * 30;
+        double autoMin = autoInput + 196 * 30;
+        double autoMax = autoInput + 10536 * 30;
         assertThat(estimate.dryRun()).isTrue();
         assertThat(estimate.jobs()).isEqualTo(4);
         assertThat(estimate.images()).isEqualTo(5);

@@ -7,7 +7,7 @@ import dev.kiln.testing.KilnStackResource;
 import dev.kiln.testing.TestImages;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
@@ -47,7 +47,7 @@ import static org.hamcrest.Matchers.hasItem;
  * dry run. The allow-list of the test profile holds {@code allowed.kiln.test}.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class BatchReferencesTest {
 
     private static final String MISSING_UPLOAD = "upl_00000000000000000000000000";
@@ -183,12 +183,12 @@ class BatchReferencesTest {
 
         // Worked out by hand, in millionths of a dollar, at $5 text, $8 image input and $30 output per
         // million tokens; prompts of 4 and 8 bytes are 1 and 2 text tokens; OpenAI's output tokens are
-        // 272 (low 1024x1024), 4160 (high 1024x1024) and 6240 (high 1536x1024); a 1024x1024 reference is 1024 tokens.
-        long a = 1 * 5 + 2 * 272 * 30;
-        long b = 2 * 5 + 6240 * 30;
-        long cMin = 1 * 5 + 1024 * 8 + 272 * 30;
-        long cMax = 1 * 5 + 1024 * 8 + 6240 * 30;
-        long d = 2 * 5 + 3 * 272 * 30;
+        // 196 (low 1024x1024), 7024 (high 1024x1024) and 10536 (high 1536x1024); a 1024x1024 reference is 1024 tokens.
+        long a = 1 * 5 + 2 * 196 * 30;
+        long b = 2 * 5 + 10536 * 30;
+        long cMin = 1 * 5 + 1024 * 8 + 196 * 30;
+        long cMax = 1 * 5 + 1024 * 8 + 10536 * 30;
+        long d = 2 * 5 + 3 * 196 * 30;
         assertThat(estimate.getBoolean("dry_run")).isTrue();
         assertThat(estimate.getInt("jobs")).isEqualTo(4);
         assertThat(estimate.getLong("images")).isEqualTo(7);

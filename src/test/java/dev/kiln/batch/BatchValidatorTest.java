@@ -1,6 +1,7 @@
 package dev.kiln.batch;
 
-import dev.kiln.api.Problem.FieldError;
+import dev.kiln.job.FieldError;
+import dev.kiln.job.ImageParameters;
 import dev.kiln.reference.ReferenceFetchConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -129,7 +130,7 @@ class BatchValidatorTest {
 
     @Test
     void batchLevelRulesNameTheirFields() {
-        BatchDefaults bad = new BatchDefaults(null, "1x1", null, null, null, null, null, null, null, null, null);
+        BatchDefaults bad = new BatchDefaults(new ImageParameters(null, "1x1", null, null, null, null, null, null, null), null, null);
         List<FieldError> errors = validator.validate(new BatchRequest("", bad,
                 List.of(item("a", "p").build(), item("a", "p").build()), "ftp://x"), TENANT);
         assertThat(errors).extracting(FieldError::field)
@@ -144,7 +145,7 @@ class BatchValidatorTest {
 
     @Test
     void aRuleBrokenOnlyByAnItemsOverrideNamesTheItem() {
-        BatchDefaults transparent = new BatchDefaults(null, null, null, "transparent", "png", null, null, null, null, null, null);
+        BatchDefaults transparent = new BatchDefaults(new ImageParameters(null, null, null, "transparent", "png", null, null, null, null), null, null);
         List<FieldError> errors = validator.validate(new BatchRequest(null, transparent,
                 List.of(item("a", "p").build(), item("b", "p").format("jpeg").build()), null), TENANT);
         assertThat(errors).extracting(FieldError::field).containsExactly("items[1].background");
@@ -152,7 +153,7 @@ class BatchValidatorTest {
 
     @Test
     void aDefaultThatNeedsAFormatIsJudgedWithEachItemsFormat() {
-        BatchDefaults compressed = new BatchDefaults(null, null, null, "transparent", null, 80, null, null, null, null, null);
+        BatchDefaults compressed = new BatchDefaults(new ImageParameters(null, null, null, "transparent", null, 80, null, null, null), null, null);
         assertThat(validator.validate(new BatchRequest(null, compressed,
                 List.of(item("a", "p").format("webp").build(), item("b", "p").format("webp").build()), null), TENANT))
                 .as("every item names webp, which takes both").isEmpty();
@@ -164,7 +165,7 @@ class BatchValidatorTest {
     }
 
     static BatchDefaults defaults(List<String> references, String mask, String inputFidelity) {
-        return new BatchDefaults(null, null, null, null, null, null, null, null, inputFidelity, references, mask);
+        return new BatchDefaults(new ImageParameters(null, null, null, null, null, null, null, null, inputFidelity), references, mask);
     }
 
     static BatchRequest batch(BatchDefaults defaults, BatchItem... items) {
@@ -209,8 +210,8 @@ class BatchValidatorTest {
         ItemBuilder mask(String v) { mask = v; return this; }
 
         BatchItem build() {
-            return new BatchItem(id, prompt, model, size, quality, background, format, compression, moderation, n,
-                    fidelity, refs, mask, null);
+            return new BatchItem(id, prompt, new ImageParameters(model, size, quality, background, format, compression,
+                    moderation, n, fidelity), refs, mask, null);
         }
     }
 
@@ -266,5 +267,17 @@ class BatchValidatorTest {
         public int referenceLookupConcurrency() {
             return 1;
         }
+    }
+
+    @Test
+    void priorityAndDeadlineAreCheckedByName() {
+        BatchItem item = new BatchItem("a", "p", dev.kiln.job.ImageParameters.NONE, null, null, null);
+        assertThat(validator.validate(new BatchRequest(null, null, List.of(item), null, "bulk", "PT10M"), TENANT)).isEmpty();
+        assertThat(validator.validate(new BatchRequest(null, null, List.of(item), null, "interactive",
+                java.time.Instant.now().plusSeconds(600).toString()), TENANT)).isEmpty();
+        assertThat(validator.validate(new BatchRequest(null, null, List.of(item), null, "urgent", "soon"), TENANT))
+                .extracting(dev.kiln.job.FieldError::field).containsExactly("priority", "deadline");
+        assertThat(validator.validate(new BatchRequest(null, null, List.of(item), null, null, "2020-01-01T00:00:00Z"), TENANT))
+                .containsExactly(new dev.kiln.job.FieldError("deadline", "is in the past"));
     }
 }

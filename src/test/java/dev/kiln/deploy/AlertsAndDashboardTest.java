@@ -99,7 +99,8 @@ class AlertsAndDashboardTest {
                 Matcher m = METER.matcher(Manifests.read(file));
                 while (m.find()) {
                     Matcher unit = BASE_UNIT.matcher(m.group(3));
-                    register(registry, m.group(1), m.group(2), unit.find() ? unit.group(1) : null);
+                    register(registry, m.group(1), m.group(2), unit.find() ? unit.group(1) : null,
+                            m.group(3).contains(".publishPercentileHistogram("));
                 }
             }
         }
@@ -116,10 +117,12 @@ class AlertsAndDashboardTest {
         return names;
     }
 
-    private static void register(MeterRegistry registry, String type, String name, String baseUnit) {
+    private static void register(MeterRegistry registry, String type, String name, String baseUnit, boolean histogram) {
         switch (type) {
             case "Counter" -> Counter.builder(name).baseUnit(baseUnit).register(registry).increment();
-            case "Timer" -> Timer.builder(name).register(registry).record(Duration.ofMillis(1));
+            // With publishPercentileHistogram(), Prometheus also gets <name>_seconds_bucket.
+            case "Timer" -> Timer.builder(name).publishPercentileHistogram(histogram).register(registry)
+                    .record(Duration.ofMillis(1));
             case "DistributionSummary" -> DistributionSummary.builder(name).baseUnit(baseUnit).register(registry).record(1);
             case "LongTaskTimer" -> LongTaskTimer.builder(name).register(registry);
             case "Gauge" -> Gauge.builder(name, () -> 1).baseUnit(baseUnit).register(registry);

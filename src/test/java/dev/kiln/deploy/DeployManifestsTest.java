@@ -62,10 +62,12 @@ class DeployManifestsTest {
     @Test
     void composeSetsOnlyRealKilnSettings() {
         Map<String, Map<String, String>> kilnServices = composeKilnServices();
-        assertThat(kilnServices).as("Kiln services in docker-compose.yml").containsKeys("kiln-api", "kiln-worker");
+        assertThat(kilnServices).as("Kiln services in docker-compose.yml")
+                .containsKeys("kiln-api", "kiln-dispatcher", "kiln-worker");
         kilnServices.forEach((service, env) -> assertRealSettings("docker-compose.yml service " + service, env.keySet()));
         assertThat(kilnServices.get("kiln-api")).containsEntry("KILN_ROLE", "api");
         assertThat(kilnServices.get("kiln-worker")).containsEntry("KILN_ROLE", "worker");
+        assertThat(kilnServices.get("kiln-dispatcher")).containsEntry("KILN_ROLE", "dispatcher");
     }
 
     @Test
@@ -99,6 +101,21 @@ class DeployManifestsTest {
         assertThat(composeDuration(String.valueOf(grace)))
                 .as("kiln-worker stop_grace_period against the shutdown deadline %s", deadline)
                 .isGreaterThanOrEqualTo(deadline.plus(KAFKA_CLOSE_MARGIN));
+    }
+
+    @Test
+    void composeKeepsStreamsStateOnNamedVolumes() {
+        Map<String, Object> services = map(Manifests.yaml(Manifests.COMPOSE).get("services"));
+        Set<String> named = map(Manifests.yaml(Manifests.COMPOSE).get("volumes")).keySet();
+        STATE_DIRS.forEach((setting, role) -> {
+            String service = "kiln-" + role;
+            Map<String, Object> body = map(services.get(service));
+            String dir = environment(body).get(KilnSettings.envName(setting));
+            assertThat(dir).as(service + " " + KilnSettings.envName(setting)).isNotNull();
+            boolean mounted = list(body.get("volumes")).stream().map(String::valueOf)
+                    .anyMatch(v -> v.endsWith(":" + dir) && named.contains(v.substring(0, v.indexOf(':'))));
+            assertThat(mounted).as(service + ": " + dir + " is a named volume").isTrue();
+        });
     }
 
     @Test
@@ -137,7 +154,7 @@ class DeployManifestsTest {
             }
         }
         // The alert rules and the dashboard select by these job names, in compose and in Kubernetes.
-        assertThat(jobs).containsExactlyInAnyOrder("kiln-api", "kiln-worker");
+        assertThat(jobs).containsExactlyInAnyOrder("kiln-api", "kiln-dispatcher", "kiln-worker");
     }
 
     // ---------------------------------------------------------------- Kubernetes overlays
@@ -147,7 +164,7 @@ class DeployManifestsTest {
     void overlaySetsOnlyRealKilnSettings(String overlay) {
         List<Map<String, Object>> docs = Manifests.overlay(overlay);
         List<Workload> kiln = kilnWorkloads(docs);
-        assertThat(kiln).extracting(Workload::role).as("roles in " + overlay).contains("api", "worker");
+        assertThat(kiln).extracting(Workload::role).as("roles in " + overlay).contains("api", "dispatcher", "worker");
         for (Workload w : kiln) {
             assertRealSettings(overlay + " " + w.kind() + "/" + w.name(), w.env().keySet());
         }
@@ -206,7 +223,8 @@ class DeployManifestsTest {
                     .filter(s -> map(at(s, "metadata", "labels").orElse(null)).entrySet().containsAll(selector.entrySet()))
                     .map(Manifests::name).toList();
             // Prometheus names the job after the Service; the rules and the dashboard use these names.
-            assertThat(scraped).as("Services the ServiceMonitor scrapes").containsExactlyInAnyOrder("kiln-api", "kiln-worker");
+            assertThat(scraped).as("Services the ServiceMonitor scrapes")
+                    .containsExactlyInAnyOrder("kiln-api", "kiln-dispatcher", "kiln-worker");
             for (Object e : list(at(monitor, "spec", "endpoints").orElse(null))) {
                 assertThat(string(map(e), "path")).as("ServiceMonitor path").isEqualTo(metricsPath());
             }
@@ -319,6 +337,99 @@ class DeployManifestsTest {
                     assertPinned(overlay + " " + kind(doc) + "/" + name(doc), string(map(c), "image"));
                 }
             }
+        }
+    }
+
+    /** Kafka Streams state that must survive a restart: the setting, and the roles that keep it. */
+    private static final Map<String, String> STATE_DIRS = Map.of(
+            "kiln.status-view.state-dir", "api",
+            "kiln.webhooks.state-dir", "api",
+            "kiln.dispatcher.state-dir", "dispatcher");
+
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void streamsStateLivesOnPersistentVolumes(String overlay) {
+        List<Workload> kiln = kilnWorkloads(Manifests.overlay(overlay));
+        STATE_DIRS.forEach((setting, role) -> {
+            String variable = KilnSettings.envName(setting);
+            for (Workload w : kiln.stream().filter(w -> w.role().equals(role)).toList()) {
+                String where = overlay + " " + w.name() + " " + variable;
+                assertThat(w.kind()).as(where + ": state on a volume per replica needs a StatefulSet").isEqualTo("StatefulSet");
+                String dir = w.env().get(variable);
+                assertThat(dir).as(where + " is set (the default is under /tmp, an emptyDir)").isNotNull();
+                Set<String> claims = new java.util.HashSet<>();
+                for (Object t : list(at(w.doc(), "spec", "volumeClaimTemplates").orElse(null))) {
+                    claims.add(string(map(t), "metadata", "name"));
+                }
+                boolean onClaim = list(w.container().get("volumeMounts")).stream().map(Manifests::map)
+                        .anyMatch(m -> dir.equals(m.get("mountPath")) && claims.contains(m.get("name")));
+                assertThat(onClaim).as(where + "=" + dir + " is the mount path of a volumeClaimTemplate").isTrue();
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void dispatcherRunsAnActiveAndAStandby(String overlay) {
+        List<Workload> dispatchers = kilnWorkloads(Manifests.overlay(overlay)).stream()
+                .filter(w -> w.role().equals("dispatcher")).toList();
+        assertThat(dispatchers).as(overlay + " dispatcher workloads").hasSize(1);
+        Workload d = dispatchers.getFirst();
+        int replicas = ((Number) at(d.doc(), "spec", "replicas").orElse(1)).intValue();
+        int standbys = Integer.parseInt(d.env().getOrDefault(KilnSettings.envName("kiln.dispatcher.standby-replicas"),
+                settings.mappingDefault("kiln.dispatcher.standby-replicas").orElseThrow()));
+        // One task (kiln.items has one partition): replicas beyond active + standbys do nothing.
+        assertThat(replicas).as(overlay + " dispatcher replicas against 1 active + " + standbys + " standby")
+                .isLessThanOrEqualTo(1 + standbys);
+        if (overlay.equals("production")) {
+            assertThat(replicas).as("production fails over to a warm standby").isEqualTo(1 + standbys);
+        }
+        List<Map<String, Object>> pdbs = ofKind(Manifests.overlay(overlay), "PodDisruptionBudget").stream()
+                .filter(p -> d.labels().entrySet().containsAll(
+                        map(at(p, "spec", "selector", "matchLabels").orElse(null)).entrySet())).toList();
+        assertThat(pdbs).as(overlay + " PodDisruptionBudget of the dispatcher").hasSize(1);
+    }
+
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void kedaPrometheusTriggerQueriesAnExportedMetric(String overlay) throws Exception {
+        Set<String> exported = AlertsAndDashboardTest.exportedKilnMetrics();
+        for (Map<String, Object> so : ofKind(Manifests.overlay(overlay), "ScaledObject")) {
+            List<Map<String, Object>> prometheus = list(at(so, "spec", "triggers").orElse(null)).stream()
+                    .map(Manifests::map).filter(t -> "prometheus".equals(t.get("type"))).toList();
+            assertThat(prometheus).as(overlay + " ScaledObject " + name(so) + " scales on the dispatcher's backlog").hasSize(1);
+            String query = string(prometheus.getFirst(), "metadata", "query");
+            Matcher m = Pattern.compile("\\bkiln_[a-z0-9_]+\\b").matcher(query);
+            assertThat(m.find()).as("query " + query + " names a Kiln metric").isTrue();
+            assertThat(m.group()).as("metric of the KEDA query").isEqualTo("kiln_dispatcher_backlog_images").isIn(exported);
+        }
+    }
+
+    @Test
+    void secretExampleHoldsEveryKeyTheWorkloadsRead() {
+        Map<String, Object> example = Manifests.yaml(Path.of("k8s", "base", "secret.example.yaml"));
+        Set<String> keys = map(example.get("stringData")).keySet();
+        Set<String> read = new java.util.TreeSet<>();
+        for (Workload w : kilnWorkloads(Manifests.overlay("production"))) {
+            for (Object e : list(w.container().get("env"))) {
+                at(map(e), "valueFrom", "secretKeyRef", "key").ifPresent(k -> read.add(String.valueOf(k)));
+            }
+        }
+        assertThat(read).as("Secret keys the production workloads read").contains(
+                "OPENAI_API_KEY", "KILN_API_KEYS", "KILN_ADMIN_API_KEY", "KILN_SECRETS_KEY");
+        assertThat(keys).as("keys of k8s/base/secret.example.yaml").containsAll(read);
+        keys.forEach(k -> assertThat(settings.isSetting(k)).as(k + " is a Kiln setting").isTrue());
+    }
+
+    @Test
+    void authenticationIsRequiredInProductionAndPrivateAddressesOnlyLocally() {
+        String allow = KilnSettings.envName("kiln.webhooks.allow-private-addresses");
+        for (Workload w : kilnWorkloads(Manifests.overlay("production"))) {
+            assertThat(w.env()).as("production " + w.name()).containsEntry("KILN_AUTH", "required")
+                    .doesNotContainKey("KILN_ALLOW_PRIVATE_ADDRESSES").doesNotContainKey(allow);
+        }
+        for (Workload w : kilnWorkloads(Manifests.overlay("local"))) {
+            assertThat(w.env()).as("local " + w.name()).containsEntry("KILN_ALLOW_PRIVATE_ADDRESSES", "true");
         }
     }
 

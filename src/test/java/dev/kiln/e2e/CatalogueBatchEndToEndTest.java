@@ -9,7 +9,7 @@ import io.minio.ListObjectsArgs;
 import io.minio.MinioClient;
 import io.minio.Result;
 import io.minio.messages.Item;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
@@ -46,7 +46,7 @@ import static org.hamcrest.Matchers.containsString;
  * to the simulator over HTTP, into a real S3 server, and its status comes back out.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class CatalogueBatchEndToEndTest {
 
     private static final int ITEMS = 50;
@@ -139,6 +139,7 @@ class CatalogueBatchEndToEndTest {
     private void assertItemsPagesAndUrls(String batchId) throws Exception {
         JsonPath first = given().get("/v1/batches/" + batchId + "/items?limit=20").then().statusCode(200).extract().jsonPath();
         assertThat(first.getList("items")).hasSize(20);
+        assertThat(first.getInt("items[5].metadata.row")).as("item metadata comes back with the item").isEqualTo(5);
         String cursor = first.getString("next_cursor");
         assertThat(cursor).isNotBlank();
         List<String> ids = new ArrayList<>(first.getList("items.item_id"));
@@ -151,6 +152,7 @@ class CatalogueBatchEndToEndTest {
         assertThat(ids).hasSize(ITEMS).doesNotHaveDuplicates().startsWith("SKU-0", "SKU-1");
 
         JsonPath job = given().get("/v1/jobs/" + batchId + "-000000").then().statusCode(200).extract().jsonPath();
+        assertThat(job.getInt("metadata.row")).as("and with the job").isZero();
         String url = job.getString("outputs[0].url");
         HttpResponse<byte[]> image = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(),
                 HttpResponse.BodyHandlers.ofByteArray());
@@ -217,9 +219,10 @@ class CatalogueBatchEndToEndTest {
                 .body("errors.field", hasItem("items[1].id"))
                 .body("errors.field", hasItem("items[1].prompt"))
                 .body("errors.field", hasItem("items[2].n"));
-        given().contentType(ContentType.JSON).body("{\"items\": [{\"id\": 1, \"prompt\": [}")
+        given().contentType(ContentType.JSON).body("{\"items\": [{\"id\": 1,\n \"prompt\": [}")
                 .when().post("/v1/batches")
-                .then().statusCode(400).contentType("application/problem+json");
+                .then().statusCode(400).contentType("application/problem+json")
+                .body("errors[0].reason", containsString("line 2, column"));
         given().get("/v1/batches/b_doesnotexist").then().statusCode(404).contentType("application/problem+json");
     }
 

@@ -8,7 +8,7 @@ import dev.kiln.testing.KilnStackResource;
 import io.minio.GetObjectArgs;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
@@ -42,7 +42,7 @@ import static org.hamcrest.Matchers.equalTo;
  * table.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class MixedCatalogueEndToEndTest {
 
     private static final double TEXT_PER_MILLION = 5;

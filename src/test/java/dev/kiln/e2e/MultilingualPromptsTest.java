@@ -2,7 +2,7 @@ package dev.kiln.e2e;
 
 import dev.kiln.simulator.ReceivedRequest;
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import org.junit.jupiter.api.Test;
@@ -21,7 +21,7 @@ import static org.hamcrest.Matchers.equalTo;
 
 /** Prompts in several scripts reach the provider byte for byte, through Kafka and the worker. */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class MultilingualPromptsTest {
 
     private static final List<String> PROMPTS = List.of(

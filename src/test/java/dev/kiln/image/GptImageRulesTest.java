@@ -1,11 +1,14 @@
 package dev.kiln.image;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.job.ImageParameters;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -68,16 +71,9 @@ class GptImageRulesTest {
             "background,transparent,true", "background,opaque,true", "background,auto,true",
             "background,white,false"})
     void enumeratedValues(String field, String value, boolean valid) {
-        GptImageRules.Input input = switch (field) {
-            case "quality" -> GptImageRules.Input.EMPTY.withQuality(value);
-            case "output_format" -> GptImageRules.Input.EMPTY.withOutputFormat(value);
-            case "moderation" -> GptImageRules.Input.EMPTY.withModeration(value);
-            case "input_fidelity" -> GptImageRules.Input.EMPTY.withInputFidelity(value);
-            case "model" -> GptImageRules.Input.EMPTY.withModel(value);
-            case "background" -> GptImageRules.Input.EMPTY.withBackground(value);
-            default -> throw new IllegalArgumentException(field);
-        };
-        List<Violation> violations = GptImageRules.validate(input);
+        // The field by its wire name, as a request would set it.
+        ImageParameters input = new ObjectMapper().convertValue(Map.of(field, value), ImageParameters.class);
+        List<Violation> violations = GptImageRules.validate(null, input);
         if (valid) {
             assertThat(violations).isEmpty();
         } else {
@@ -112,16 +108,16 @@ class GptImageRulesTest {
 
     @Test
     void nullFieldsAreNotGivenAndFine() {
-        assertThat(GptImageRules.validate(GptImageRules.Input.EMPTY)).isEmpty();
+        assertThat(GptImageRules.validate(null, ImageParameters.NONE)).isEmpty();
         assertThat(GptImageRules.checkOutputCompression(null, null)).isEmpty();
         assertThat(GptImageRules.checkBackground(null, "jpeg")).isEmpty();
     }
 
     @Test
     void reportsEveryViolationInFieldOrder() {
-        GptImageRules.Input input = new GptImageRules.Input("dall-e-2", "", "1x1", "ultra", "transparent", "jpeg",
-                200, "strict", 0, "max");
-        assertThat(GptImageRules.validate(input)).extracting(Violation::field).containsExactly(
+        ImageParameters input = new ImageParameters("dall-e-2", "1x1", "ultra", "transparent", "jpeg", 200, "strict", 0,
+                "max");
+        assertThat(GptImageRules.validate("", input)).extracting(Violation::field).containsExactly(
                 "model", "prompt", "size", "n", "quality", "background", "output_compression", "moderation",
                 "input_fidelity");
     }

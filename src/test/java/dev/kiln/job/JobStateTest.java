@@ -31,6 +31,10 @@ class JobStateTest {
         assertThat(JobState.CANCELLED.acceptsMove(1, JobState.RUNNING, 1)).isFalse();
         assertThat(JobState.FAILED.acceptsMove(1, JobState.RUNNING, 2)).isFalse();
         assertThat(JobState.FAILED.acceptsMove(1, JobState.SUCCEEDED, 1)).isTrue();
+        assertThat(JobState.FAILED.acceptsMove(3, JobState.QUEUED, 1)).as("a client's retry").isTrue();
+        assertThat(JobState.EXPIRED.acceptsMove(1, JobState.QUEUED, 1)).as("a retry of an expired item").isTrue();
+        assertThat(JobState.EXPIRED.acceptsMove(1, JobState.RUNNING, 1)).isFalse();
+        assertThat(JobState.CANCELLED.acceptsMove(1, JobState.QUEUED, 1)).isFalse();
     }
 
     @Test

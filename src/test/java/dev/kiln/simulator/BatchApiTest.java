@@ -79,8 +79,8 @@ class BatchApiTest {
         assertThat(batch.path("completed_at").isNumber()).isTrue();
         assertThat(batch.path("in_progress_at").isNumber()).isTrue();
         assertThat(batch.path("finalizing_at").isNumber()).isTrue();
-        // 1536x1024 low is 408 tokens; 1024x1024 medium 1056, twice
-        assertThat(batch.path("usage").path("output_tokens").asLong()).isEqualTo(408 + 2 * 1056);
+        // 1536x1024 low is 294 tokens; 1024x1024 medium 1756, twice
+        assertThat(batch.path("usage").path("output_tokens").asLong()).isEqualTo(294 + 2 * 1756);
 
         Map<String, JsonNode> output = byCustomId(content(batch.path("output_file_id").asText()));
         assertThat(output.keySet()).containsExactlyInAnyOrder("sku-1", "sku-2");
@@ -91,7 +91,7 @@ class BatchApiTest {
         assertThat(first.path("response").path("request_id").asText()).startsWith("req_");
         JsonNode body = first.path("response").path("body");
         assertThat(body.path("size").asText()).isEqualTo("1536x1024");
-        assertThat(body.path("usage").path("output_tokens").asLong()).isEqualTo(408);
+        assertThat(body.path("usage").path("output_tokens").asLong()).isEqualTo(294);
         byte[] image = Base64.getDecoder().decode(body.path("data").path(0).path("b64_json").asText());
         assertThat(ImageProbe.probe(image)).contains(new ImageInfo(ImageFormat.WEBP, 1536, 1024));
         assertThat(output.get("sku-2").path("response").path("body").path("data")).hasSize(2);

@@ -104,8 +104,8 @@ class SimulatorServerTest {
         assertThat(usage.path("input_tokens_details").path("text_tokens").asLong()).isEqualTo(3); // ceil(9 / 4)
         assertThat(usage.path("input_tokens_details").path("image_tokens").asLong()).isZero();
         assertThat(usage.path("input_tokens").asLong()).isEqualTo(3);
-        assertThat(usage.path("output_tokens").asLong()).isEqualTo(2 * 6240); // 4160 * 1.5 megapixels, twice
-        assertThat(usage.path("total_tokens").asLong()).isEqualTo(3 + 2 * 6240);
+        assertThat(usage.path("output_tokens").asLong()).isEqualTo(2 * 10536); // 7024 * 1.5 megapixels, twice
+        assertThat(usage.path("total_tokens").asLong()).isEqualTo(3 + 2 * 10536);
         assertThat(ImagesApiClient.json(response).path("data")).hasSize(2);
         assertThat(server.renderCount()).isEqualTo(2);
     }
@@ -117,7 +117,7 @@ class SimulatorServerTest {
         assertThat(json.path("size").asText()).isEqualTo("1024x1024");
         assertThat(json.path("quality").asText()).isEqualTo("medium");
         assertThat(json.path("output_format").asText()).isEqualTo("png");
-        assertThat(json.path("usage").path("output_tokens").asLong()).isEqualTo(1056);
+        assertThat(json.path("usage").path("output_tokens").asLong()).isEqualTo(1756);
     }
 
     @Test
@@ -253,15 +253,15 @@ class SimulatorServerTest {
 
     @Test
     void tokensPerMinuteChargesOutputTokensAndAnswers429OfTypeTokens() {
-        // a medium 1024x1024 image is 1056 output tokens: two fit in 2500, the third does not
-        server.update(SimulatorSettings.defaults().toBuilder().tokensPerMinute(2500).build());
+        // a medium 1024x1024 image is 1756 output tokens: two fit in 4000, the third does not
+        server.update(SimulatorSettings.defaults().toBuilder().tokensPerMinute(4000).build());
         Map<String, Object> body = Map.of("model", "gpt-image-2", "prompt", "x", "quality", "medium", "size", "1024x1024");
         HttpResponse<byte[]> first = client.generate(body);
         assertThat(first.statusCode()).isEqualTo(200);
-        assertThat(first.headers().firstValue("x-ratelimit-limit-tokens")).hasValue("2500");
+        assertThat(first.headers().firstValue("x-ratelimit-limit-tokens")).hasValue("4000");
         assertThat(Long.parseLong(first.headers().firstValue("x-ratelimit-remaining-tokens").orElseThrow()))
-                .isBetween(1444L, 1460L);
-        assertThat(first.headers().firstValue("x-ratelimit-reset-tokens")).get().asString().matches("2[45](\\.\\d+)?s");
+                .isBetween(2244L, 2270L);
+        assertThat(first.headers().firstValue("x-ratelimit-reset-tokens")).get().asString().matches("2[67](\\.\\d+)?s");
         assertThat(client.generate(body).statusCode()).isEqualTo(200);
 
         HttpResponse<byte[]> limited = client.generate(body);
@@ -269,12 +269,12 @@ class SimulatorServerTest {
         JsonNode error = ImagesApiClient.json(limited).path("error");
         assertThat(error.path("type").asText()).isEqualTo("tokens");
         assertThat(error.path("code").asText()).isEqualTo("rate_limit_exceeded");
-        // the bucket refills by some 42 tokens a second between the calls
+        // the bucket refills by some 67 tokens a second between the calls
         assertThat(error.path("message").asText())
                 .matches("Rate limit reached for gpt-image-2 in organization \\S+ on tokens per min \\(TPM\\): "
-                        + "Limit 2500, Used 2\\d{3}, Requested 1056\\. Please try again in [\\d.]+m?s\\. .*");
+                        + "Limit 4000, Used 3\\d{3}, Requested 1756\\. Please try again in [\\d.]+m?s\\. .*");
         assertThat(Long.parseLong(limited.headers().firstValue("x-ratelimit-remaining-tokens").orElseThrow()))
-                .isBetween(388L, 500L);
+                .isBetween(488L, 650L);
         assertThat(limited.headers().firstValue("retry-after-ms")).isPresent();
         assertThat(server.renderCount()).isEqualTo(2);
     }

@@ -67,7 +67,7 @@ class StatusViewRestartTest {
         publish(EventTypes.job(JobState.SUCCEEDED), batch, job(batch, 0, JobState.SUCCEEDED, new Usage(1, 10, 0, 100, 0.5)));
 
         StatusViewStreams first = streams(stateA);
-        StatusView view = new StatusView(first);
+        StatusView view = new StatusView(first, config(stateA));
         await().atMost(Duration.ofSeconds(30)).until(() -> counts(view, batch).map(c -> c.get(JobState.SUCCEEDED)).orElse(0) == 1);
         assertThat(counts(view, batch).orElseThrow()).containsEntry(JobState.RUNNING, 2).containsEntry(JobState.QUEUED, 0);
         first.stop(null);
@@ -80,7 +80,7 @@ class StatusViewRestartTest {
         StatusViewStreams freshReplica = streams(stateB);
         try {
             for (StatusViewStreams streams : List.of(restarted, freshReplica)) {
-                StatusView v = new StatusView(streams);
+                StatusView v = new StatusView(streams, config(stateA));
                 await().atMost(Duration.ofSeconds(30)).until(() -> v.batch(batch).map(BatchView::state)
                         .filter(BatchState.PARTIALLY_FAILED::equals).isPresent());
                 BatchView result = v.batch(batch).orElseThrow();
@@ -122,8 +122,8 @@ class StatusViewRestartTest {
         }
     }
 
-    private static StatusViewStreams streams(Path stateDir) {
-        StatusViewConfig config = new StatusViewConfig() {
+    private static StatusViewConfig config(Path stateDir) {
+        return new StatusViewConfig() {
             @Override
             public String stateDir() {
                 return stateDir.toString();
@@ -143,7 +143,21 @@ class StatusViewRestartTest {
             public int maxPageSize() {
                 return 100;
             }
+
+            @Override
+            public Duration sseHeartbeat() {
+                return Duration.ofSeconds(15);
+            }
+
+            @Override
+            public int sseMaxStreams() {
+                return 4;
+            }
         };
+    }
+
+    private static StatusViewStreams streams(Path stateDir) {
+        StatusViewConfig config = config(stateDir);
         KilnConfig kiln = new KilnConfig() {
             @Override
             public String role() {

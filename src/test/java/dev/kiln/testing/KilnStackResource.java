@@ -21,7 +21,7 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
  * Starts the real servers a Kiln test runs against: a Kafka broker, an S3 API server and the
  * gpt-image-2 simulator, each on a free port with its data in a fresh temporary folder, and
  * points Kiln's configuration at them. Use it with
- * {@code @QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = true)}
+ * {@code @WithTestResource(value = KilnStackResource.class, scope = TestResourceScope.RESTRICTED_TO_CLASS)}
  * or {@code @WithTestResource(KilnStackResource.class)}.
  *
  * <p>The running servers are also reachable statically ({@link #kafka()}, {@link #s3()},
@@ -73,7 +73,8 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
                 // The view's store and the worker's files belong to this broker: a store left by an
                 // earlier run would hold offsets this fresh broker never had.
                 "kiln.status-view.state-dir", root.resolve("status-view").toString(),
-                "kiln.worker.work-dir", root.resolve("work").toString());
+                "kiln.worker.work-dir", root.resolve("work").toString(),
+                "kiln.dispatcher.state-dir", root.resolve("dispatcher").toString());
     }
 
     @Override

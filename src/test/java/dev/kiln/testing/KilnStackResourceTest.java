@@ -15,12 +15,13 @@ import org.junit.jupiter.api.Test;
 import io.minio.BucketExistsArgs;
 import io.minio.MakeBucketArgs;
 import io.minio.MinioClient;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.TestResourceScope;
 import io.quarkus.test.junit.QuarkusTest;
 
 /** The application starts against the test stack and sees its settings. */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = true)
+@WithTestResource(value = KilnStackResource.class, scope = TestResourceScope.RESTRICTED_TO_CLASS)
 class KilnStackResourceTest {
 
     @ConfigProperty(name = "kafka.bootstrap.servers")

@@ -41,6 +41,7 @@ public final class ProcessStack implements AutoCloseable {
     private final String runId = Long.toString(System.currentTimeMillis(), 36);
     private final Map<String, String> common;
     private KilnProcess api;
+    private KilnProcess dispatcher;
 
     private ProcessStack(Map<String, String> common) {
         this.common = Map.copyOf(common);
@@ -49,7 +50,7 @@ public final class ProcessStack implements AutoCloseable {
                 .credentials(KilnStackResource.S3_ACCESS_KEY, KilnStackResource.S3_SECRET_KEY).build();
     }
 
-    /** Starts the servers and the api process. */
+    /** Starts the servers, the api process and the dispatcher process. */
     public static ProcessStack start() {
         return start(Map.of());
     }
@@ -63,6 +64,9 @@ public final class ProcessStack implements AutoCloseable {
         try {
             stack.api = stack.startProcess("api", "api", "api", Map.of(), List.of("-Xmx512m"));
             stack.api.awaitReady(START_TIMEOUT);
+            // Intake stages batches on kiln.items; only a dispatcher releases them to the workers.
+            stack.dispatcher = stack.startProcess("dispatcher", "dispatcher", "dispatcher", Map.of(), List.of("-Xmx384m"));
+            stack.dispatcher.awaitReady(START_TIMEOUT);
             return stack;
         } catch (RuntimeException e) {
             stack.close();
@@ -114,7 +118,7 @@ public final class ProcessStack implements AutoCloseable {
      * than after the session timeout, and kills any that do not exit in time.
      */
     public void stopWorkers() {
-        List<KilnProcess> workers = processes.stream().filter(p -> p != api && p.isAlive()).toList();
+        List<KilnProcess> workers = processes.stream().filter(p -> p != api && p != dispatcher && p.isAlive()).toList();
         workers.forEach(KilnProcess::terminate);
         for (KilnProcess worker : workers) {
             if (!worker.awaitExit(Duration.ofSeconds(30))) {
@@ -230,6 +234,7 @@ public final class ProcessStack implements AutoCloseable {
         // Each process keeps its own files, and its own instance id for Kafka static membership.
         all.put("kiln.worker.work-dir", serverProperties.get("kiln.worker.work-dir") + "-" + identity);
         all.put("kiln.status-view.state-dir", serverProperties.get("kiln.status-view.state-dir") + "-" + identity);
+        all.put("kiln.dispatcher.state-dir", serverProperties.get("kiln.status-view.state-dir") + "-dispatcher-" + identity);
         all.put("kiln.kafka.instance-id", identity + "-" + runId);
         // A killed worker's partitions move after the session timeout: the broker's smallest (6 s)
         // rather than Kafka's default 45 s, so that a crash test takes seconds.

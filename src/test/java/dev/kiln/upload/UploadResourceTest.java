@@ -6,7 +6,7 @@ import dev.kiln.testing.TestImages;
 import io.minio.MinioClient;
 import io.minio.StatObjectArgs;
 import io.minio.StatObjectResponse;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
 import io.restassured.path.json.JsonPath;
@@ -31,7 +31,7 @@ import static org.hamcrest.Matchers.equalTo;
 
 /** {@code POST /v1/uploads} against a real S3 server: what is stored, and what is refused and why. */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class UploadResourceTest {
 
     private static final int MAX_BYTES = 50 * 1024 * 1024;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import dev.kiln.messaging.KilnJson;
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import jakarta.inject.Inject;
@@ -43,7 +43,7 @@ import static org.awaitility.Awaitility.await;
  * signature with the spec written out in {@link WebhookSignerTest#verify}, not with Kiln's signer.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class WebhookEndToEndTest {
 
     /** Tenant default's signing secret, as a platform learns it: from {@code GET /v1/tenant}. */

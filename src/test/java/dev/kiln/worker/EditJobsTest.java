@@ -10,7 +10,7 @@ import dev.kiln.messaging.Topics;
 import dev.kiln.simulator.ReceivedRequest;
 import dev.kiln.storage.ObjectStore;
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
@@ -60,7 +60,7 @@ import static org.awaitility.Awaitility.await;
  * stored, and a bad reference fails the job at once without a provider call.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class EditJobsTest {
 
     private static final Duration PATIENCE = Duration.ofSeconds(60);
@@ -110,14 +110,15 @@ class EditJobsTest {
         }
 
         // The simulator's usage: 256x256 and 320x192 inputs are 64 + 60 image tokens (the mask is
-        // free); a low 1024x1536 image is 408 output tokens, twice.
+        // free); a low 1024x1536 image is 294 gpt-image-2 output tokens (196 per megapixel of
+        // 1024x1024, ImageTokens), twice.
         long textTokens = (prompt.getBytes(StandardCharsets.UTF_8).length + 3) / 4;
         assertThat(job.getLong("usage.images")).isEqualTo(2);
         assertThat(job.getLong("usage.text_input_tokens")).isEqualTo(textTokens);
         assertThat(job.getLong("usage.image_input_tokens")).isEqualTo(124);
-        assertThat(job.getLong("usage.output_tokens")).isEqualTo(816);
+        assertThat(job.getLong("usage.output_tokens")).isEqualTo(588);
         assertThat(job.getDouble("usage.cost_usd"))
-                .isCloseTo((textTokens * 5 + 124 * 8 + 816 * 30) / 1_000_000d, within(1e-9));
+                .isCloseTo((textTokens * 5 + 124 * 8 + 588 * 30) / 1_000_000d, within(1e-9));
         assertThat(job.getInt("attempt")).isEqualTo(1);
     }
 
@@ -213,11 +214,7 @@ class EditJobsTest {
         String jobId = JobIds.jobId(batchId, 0);
         RenderJobRequested job = new RenderJobRequested(jobId, batchId, "default", "SKU-EDIT", 0, prompt, parameters,
                 references, maskKey, Map.of(), 1, Instant.now());
-        Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KilnStackResource.kafka().bootstrapServers());
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>(Topics.JOBS, jobId, KilnJson.MAPPER.writeValueAsBytes(job))).get();
-        }
-        return jobId;
+        return dev.kiln.testing.DirectJobs.publish(job);
     }
 
     private static JsonPath awaitState(String jobId, String state) {

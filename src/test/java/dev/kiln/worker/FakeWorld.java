@@ -95,8 +95,13 @@ final class FakeWorld {
                 metrics, inFlight, new LatencyTracker(50, 0.9, latencySeeds(), System::nanoTime));
         InFlightLimiter slots = new InFlightLimiter(() -> 16, job -> { }, shutdown::isDraining);
         processor = new RenderJobProcessor(bucket, new NoReferences(), calls, new OutputChecker(), folders, patiently,
-                policy, priceConfig(), metrics, new InstanceIdentity(kafkaClientConfig(), 8080), slots);
+                policy, priceConfig(), metrics, new InstanceIdentity(kafkaClientConfig(), 8080), cancels,
+                CachedRenders.disabled(patiently), slots);
     }
+
+    /** Cancels the fake control topic holds: none unless a test adds one. */
+    final java.util.Map<String, dev.kiln.job.CancelRequested> cancelled = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Cancels cancels = job -> java.util.Optional.ofNullable(cancelled.get(job.batchId()));
 
     /** A 1024x1024 low-quality PNG job at {@code attempt}. */
     static RenderJobRequested job(int attempt) {
@@ -130,16 +135,16 @@ final class FakeWorld {
         }
 
         @Override
-        public ProviderAnswer generate(String prompt, ImageParameters parameters, Path workDir) throws InterruptedException {
+        public ProviderAnswer generate(String user, String prompt, ImageParameters parameters, Path workDir) throws InterruptedException {
             calls.incrementAndGet();
             Step step = script.isEmpty() ? png(1024, 1024) : script.poll();
             return step.answer(workDir);
         }
 
         @Override
-        public ProviderAnswer edit(String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
+        public ProviderAnswer edit(String user, String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
                 throws InterruptedException {
-            return generate(prompt, parameters, workDir);
+            return generate(user, prompt, parameters, workDir);
         }
 
         private static final Map<Integer, byte[]> PNGS = new java.util.concurrent.ConcurrentHashMap<>();

@@ -2,7 +2,7 @@ package dev.kiln.worker;
 
 import dev.kiln.simulator.SimulatorSettings;
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -12,7 +12,7 @@ import java.util.Set;
 /** The provider answers 401 {@code invalid_api_key}: a revoked or mistyped key. */
 @QuarkusTest
 @TestProfile(UnauthorizedKeyTest.OwnApplication.class)
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class UnauthorizedKeyTest extends ProviderRefusesTheKeyContract {
 
     /** A profile of its own: the refused key stops this application's worker for good. */

@@ -8,7 +8,7 @@ import dev.kiln.simulator.Fault;
 import dev.kiln.simulator.SimulatorServer;
 import dev.kiln.simulator.SimulatorSettings;
 import dev.kiln.testing.KilnStackResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
@@ -37,7 +37,7 @@ import static org.awaitility.Awaitility.await;
  * and S3 server: what is retried, what is not, and what never counts as an attempt.
  */
 @QuarkusTest
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class WorkerFaultsTest {
 
     private static final Duration PATIENCE = Duration.ofSeconds(60);
@@ -140,10 +140,7 @@ class WorkerFaultsTest {
     }
 
     private static void publish(RenderJobRequested job) throws Exception {
-        Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KilnStackResource.kafka().bootstrapServers());
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>(Topics.JOBS, job.jobId(), KilnJson.MAPPER.writeValueAsBytes(job))).get();
-        }
+        dev.kiln.testing.DirectJobs.publish(job);
     }
 
     private static long callsForTheVase() {

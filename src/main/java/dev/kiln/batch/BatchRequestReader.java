@@ -1,0 +1,152 @@
+package dev.kiln.batch;
+
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import com.fasterxml.jackson.databind.BeanDescription;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.introspect.AnnotatedMember;
+import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
+import dev.kiln.job.FieldError;
+import dev.kiln.job.InvalidRequestException;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads the body of {@code POST /v1/batches}. A misspelt field ({@code "qualty"}) must not be
+ * dropped silently, or the client believes it got what it asked for: every field the request
+ * records do not know is refused, at every level, and so is every field the contract names but
+ * Kiln does not build yet. Only then is the body bound to {@link BatchRequest}.
+ *
+ * <p>The known fields are read off the request records themselves (with the parameters that
+ * {@code @JsonUnwrapped} brings in), so a new parameter of {@code ImageParameters} is known here
+ * without a word in this class.
+ */
+public final class BatchRequestReader {
+
+    /** Batch-level fields of the contract that a later release builds. */
+    static final Set<String> NOT_BUILT_YET = Set.of("budget_usd", "lane");
+    /** The fields of a webhook object, which is not built yet either (a URL string is). */
+    static final Set<String> WEBHOOK_FIELDS = Set.of("url", "events");
+
+    /** Binds strictly: an {@code n} of 1.5 is an error, not 1. */
+    private final ObjectReader binder;
+    private final Set<String> batchFields;
+    private final Set<String> defaultsFields;
+    private final Set<String> itemFields;
+
+    public BatchRequestReader(ObjectMapper mapper) {
+        this.binder = mapper.readerFor(BatchRequest.class).without(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+        this.batchFields = fieldsOf(mapper, BatchRequest.class);
+        this.defaultsFields = fieldsOf(mapper, BatchDefaults.class);
+        this.itemFields = fieldsOf(mapper, BatchItem.class);
+    }
+
+    /**
+     * The request in {@code body}.
+     *
+     * @throws InvalidRequestException naming every unknown or not yet supported field, or a body that is no object
+     * @throws IOException when a field has the wrong type (the exception names its path)
+     */
+    public BatchRequest read(JsonNode body) throws IOException {
+        if (body == null || body.isNull() || body.isMissingNode()) {
+            throw InvalidRequestException.of("body", "is required: a JSON object with items");
+        }
+        if (!body.isObject()) {
+            throw InvalidRequestException.of("body", "must be a JSON object, not " + kind(body));
+        }
+        List<FieldError> errors = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> field : body.properties()) {
+            String name = field.getKey();
+            if (NOT_BUILT_YET.contains(name)) {
+                errors.add(notBuiltYet(name));
+            } else if (name.equals("webhook") && field.getValue().isObject()) {
+                checkFields("webhook", field.getValue(), WEBHOOK_FIELDS, errors);
+                errors.add(new FieldError("webhook", "as an object is not supported yet; give the URL as a string"));
+            } else if (!batchFields.contains(name)) {
+                errors.add(unknown(name, name, batchFields));
+            }
+        }
+        checkFields("defaults", body.get("defaults"), defaultsFields, errors);
+        JsonNode items = body.get("items");
+        if (items != null && items.isArray()) {
+            for (int i = 0; i < items.size(); i++) {
+                checkFields("items[" + i + "]", items.get(i), itemFields, errors);
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new InvalidRequestException(errors);
+        }
+        return binder.readValue(body);
+    }
+
+    private static void checkFields(String path, JsonNode node, Set<String> known, List<FieldError> errors) {
+        if (node == null || !node.isObject()) {
+            return; // absent, or of the wrong type: binding names it
+        }
+        for (Map.Entry<String, JsonNode> field : node.properties()) {
+            String name = field.getKey();
+            if (!known.contains(name)) {
+                errors.add(unknown(path + "." + name, name, known));
+            }
+        }
+    }
+
+    private static FieldError notBuiltYet(String field) {
+        return new FieldError(field, "is not supported yet by this Kiln; leave it out");
+    }
+
+    private static FieldError unknown(String path, String name, Set<String> known) {
+        String closest = known.stream()
+                .min(Comparator.comparingInt(k -> distance(k, name)))
+                .filter(k -> distance(k, name) <= 2)
+                .orElse(null);
+        return new FieldError(path, "is not a known field" + (closest == null ? "" : "; did you mean " + closest + "?"));
+    }
+
+    private static String kind(JsonNode node) {
+        return node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The JSON names of {@code type}'s properties, with those of {@code @JsonUnwrapped} members in their place. */
+    static Set<String> fieldsOf(ObjectMapper mapper, Class<?> type) {
+        BeanDescription description = mapper.getSerializationConfig().introspect(mapper.constructType(type));
+        Set<String> names = new LinkedHashSet<>();
+        for (BeanPropertyDefinition property : description.findProperties()) {
+            AnnotatedMember accessor = property.getAccessor();
+            if (accessor != null && accessor.hasAnnotation(JsonUnwrapped.class)) {
+                names.addAll(fieldsOf(mapper, accessor.getRawType()));
+            } else {
+                names.add(property.getName());
+            }
+        }
+        return Set.copyOf(names);
+    }
+
+    /** Levenshtein distance, for the "did you mean" of a misspelt field. */
+    private static int distance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+            int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[b.length()];
+    }
+}

@@ -1,0 +1,241 @@
+package dev.kiln.messaging;
+
+import dev.kiln.job.EventTypes;
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.ShutdownEvent;
+import io.smallrye.common.annotation.Identifier;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Writes several records to several topics as one Kafka transaction: all of them become visible to
+ * read_committed consumers together, or none does. Intake writes an accepted batch with it (its
+ * {@code kiln.batch.created} event, its jobs' {@code queued} events and its staged jobs on
+ * {@code kiln.items}).
+ *
+ * <p>A small pool of producers, each with {@code transactional.id} {@code kiln-intake-<instance>-<n>},
+ * acks=all and idempotence. A producer whose transaction failed is aborted and reused; one that
+ * cannot abort (fenced by another process with the same transactional id, or in a fatal state) is
+ * closed and replaced by a fresh one, whose {@code initTransactions} fences the other in turn.
+ */
+@ApplicationScoped
+public class TransactionalPublisher {
+
+    private static final String PREFIX = "kiln-intake-";
+
+    private final Map<String, Object> connection;
+    private final TransactionsConfig config;
+    private final String instance;
+    private final BlockingQueue<Slot> idle;
+    private volatile Consumer<String> beforeCommit = id -> { };
+    private volatile boolean closed;
+
+    public TransactionalPublisher(@Identifier("default-kafka-broker") Map<String, Object> shared, TransactionsConfig config) {
+        this.connection = new HashMap<>();
+        shared.forEach((name, value) -> {
+            if (AdminClientConfig.configNames().contains(name) && !name.equals(AdminClientConfig.CLIENT_ID_CONFIG)) {
+                connection.put(name, value);
+            }
+        });
+        this.config = config;
+        this.instance = config.instanceId().filter(s -> !s.isBlank())
+                .orElseGet(() -> UUID.randomUUID().toString().substring(0, 8));
+        this.idle = new ArrayBlockingQueue<>(config.producers());
+        for (int n = 0; n < config.producers(); n++) {
+            idle.add(new Slot(PREFIX + instance + "-" + n));
+        }
+    }
+
+    /** The records of one transaction. */
+    public interface Transaction {
+
+        /**
+         * Adds a JSON record of CloudEvents {@code type} about {@code subject}, keyed by {@code key}.
+         * Sending is asynchronous; a failure surfaces when the transaction commits.
+         */
+        void send(String topic, String key, Object value, String type, String subject);
+    }
+
+    /** The transaction could not be committed; nothing of it is visible to read_committed consumers. */
+    public static class TransactionFailedException extends RuntimeException {
+        TransactionFailedException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Runs {@code work} in a transaction and commits it; returns only once Kafka committed it.
+     *
+     * @throws TransactionFailedException when no producer was free in time, or the transaction was
+     *                                    aborted (then nothing of it is visible)
+     */
+    public void inTransaction(Consumer<Transaction> work) {
+        Slot slot = acquire();
+        boolean healthy = false;
+        try {
+            KafkaProducer<String, byte[]> producer = slot.producer();
+            producer.beginTransaction();
+            work.accept((topic, key, value, type, subject) ->
+                    producer.send(new ProducerRecord<>(topic, null, key, json(value), headers(type, subject))));
+            beforeCommit.accept(slot.transactionalId);
+            producer.commitTransaction();
+            healthy = true;
+        } catch (RuntimeException e) {
+            healthy = abort(slot, e);
+            throw e instanceof TransactionFailedException tf ? tf
+                    : new TransactionFailedException("transaction of " + slot.transactionalId + " aborted: " + e, e);
+        } finally {
+            release(slot, healthy);
+        }
+    }
+
+    /** The transactional ids of the pool (tests fence them). */
+    public java.util.List<String> transactionalIds() {
+        return java.util.stream.IntStream.range(0, config.producers()).mapToObj(n -> PREFIX + instance + "-" + n).toList();
+    }
+
+    /** Tests only: runs {@code hook} with the producer's transactional id after the records are sent, before the commit. */
+    public void beforeCommit(Consumer<String> hook) {
+        this.beforeCommit = hook == null ? id -> { } : hook;
+    }
+
+    void close(@Observes ShutdownEvent event) {
+        closed = true;
+        Slot slot;
+        while ((slot = idle.poll()) != null) {
+            slot.close();
+        }
+    }
+
+    private Slot acquire() {
+        try {
+            Slot slot = idle.poll(config.acquireTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (slot == null) {
+                throw new TransactionFailedException("no transactional producer was free within " + config.acquireTimeout(), null);
+            }
+            return slot;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TransactionFailedException("interrupted while waiting for a producer", e);
+        }
+    }
+
+    private void release(Slot slot, boolean healthy) {
+        if (!healthy) {
+            slot.close(); // the next use makes a fresh producer, whose initTransactions fences any other holder
+        }
+        if (closed) {
+            slot.close();
+        }
+        idle.add(slot);
+    }
+
+    /** Aborts the open transaction; false when the producer cannot go on and must be replaced. */
+    private static boolean abort(Slot slot, RuntimeException cause) {
+        if (slot.producer == null) {
+            return true; // no producer was made: nothing is open
+        }
+        try {
+            slot.producer.abortTransaction();
+            Log.warnf("transaction of %s aborted: %s", slot.transactionalId, cause.getMessage());
+            return true;
+        } catch (KafkaException | IllegalStateException e) {
+            // Fenced (another producer took the id), or a fatal error: this producer is done.
+            Log.warnf("transaction of %s failed (%s) and the producer cannot abort it (%s); replacing the producer",
+                    slot.transactionalId, cause.getMessage(), e.getMessage());
+            return false;
+        }
+    }
+
+    private static byte[] json(Object value) {
+        try {
+            return KilnJson.MAPPER.writeValueAsBytes(value);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The CloudEvents binary-mode headers SmallRye writes for the emitters. */
+    private static RecordHeaders headers(String type, String subject) {
+        RecordHeaders headers = new RecordHeaders();
+        headers.add("ce_specversion", utf8("1.0"));
+        headers.add("ce_id", utf8(UUID.randomUUID().toString()));
+        headers.add("ce_source", utf8(EventTypes.SOURCE));
+        headers.add("ce_type", utf8(type));
+        headers.add("ce_subject", utf8(subject));
+        headers.add("ce_time", utf8(Instant.now().toString()));
+        headers.add("content-type", utf8("application/json"));
+        // The POST's trace goes on through the dispatcher to the worker (a no-op with tracing off).
+        TraceHeaders.inject(headers);
+        return headers;
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** One pooled producer, made on first use and after a fatal error. */
+    private final class Slot {
+        final String transactionalId;
+        KafkaProducer<String, byte[]> producer;
+
+        Slot(String transactionalId) {
+            this.transactionalId = transactionalId;
+        }
+
+        KafkaProducer<String, byte[]> producer() {
+            if (producer == null) {
+                Map<String, Object> props = new HashMap<>(connection);
+                props.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId);
+                props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+                props.put(ProducerConfig.ACKS_CONFIG, "all");
+                props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+                props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) config.timeout().toMillis());
+                props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+                props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+                props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
+                KafkaProducer<String, byte[]> made = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+                try {
+                    made.initTransactions();
+                } catch (RuntimeException e) {
+                    made.close(Duration.ZERO);
+                    throw e;
+                }
+                producer = made;
+            }
+            return producer;
+        }
+
+        void close() {
+            if (producer != null) {
+                try {
+                    producer.close(Duration.ofSeconds(2));
+                } catch (RuntimeException e) {
+                    Log.debugf("closing %s: %s", transactionalId, e.getMessage());
+                }
+                producer = null;
+            }
+        }
+    }
+}
