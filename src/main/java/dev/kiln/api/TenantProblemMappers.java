@@ -1,6 +1,8 @@
 package dev.kiln.api;
 
+import dev.kiln.job.FieldError;
 import dev.kiln.tenant.InvalidTenantChangeException;
+import dev.kiln.tenant.QuotaExceededException;
 import dev.kiln.tenant.TenantNotFoundException;
 import dev.kiln.tenant.TenantStoreUnavailableException;
 import io.quarkus.logging.Log;
@@ -20,7 +22,15 @@ public class TenantProblemMappers {
 
     @ServerExceptionMapper
     public Response invalid(InvalidTenantChangeException e) {
-        return Problems.response(Problem.invalid(List.of(new dev.kiln.job.FieldError(e.field(), e.getMessage())))).build();
+        return Problems.response(Problem.invalid(List.of(new FieldError(e.field(), e.getMessage())))).build();
+    }
+
+    /** Over a quota for now: 429, naming the quota, with how long to wait. */
+    @ServerExceptionMapper
+    public Response quotaExceeded(QuotaExceededException e) {
+        return Problems.response(new Problem("urn:kiln:problem:quota-exceeded", "Quota exceeded", 429, e.getMessage(),
+                        List.of(new FieldError(e.quota(), "is " + e.limit() + " for this tenant"))))
+                .header(HttpHeaders.RETRY_AFTER, Math.max(1, e.retryAfter().toSeconds())).build();
     }
 
     @ServerExceptionMapper

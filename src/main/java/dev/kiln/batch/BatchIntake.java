@@ -16,6 +16,7 @@ import dev.kiln.job.ServiceUnavailableException;
 import dev.kiln.messaging.Topics;
 import dev.kiln.messaging.TransactionalPublisher;
 import dev.kiln.tenant.CurrentTenant;
+import dev.kiln.tenant.TenantQuotaGuard;
 import dev.kiln.messaging.BrokerHealth;
 import dev.kiln.storage.StorageHealth;
 import io.quarkus.logging.Log;
@@ -61,12 +62,14 @@ public class BatchIntake {
     private final CurrentTenant caller;
     private final StorageHealth storage;
     private final BrokerHealth broker;
+    private final TenantQuotaGuard quotas;
     /** Serialises concurrent requests with one key in this replica, so a double click makes one batch. */
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
     public BatchIntake(BatchValidator validator, ReferenceResolver references, BatchEstimator estimator,
                        TransactionalPublisher transactions, BatchLookup batches,
-                       IntakeConfig config, CurrentTenant caller, StorageHealth storage, BrokerHealth broker) {
+                       IntakeConfig config, CurrentTenant caller, StorageHealth storage, BrokerHealth broker,
+                       TenantQuotaGuard quotas) {
         this.validator = validator;
         this.references = references;
         this.estimator = estimator;
@@ -76,6 +79,7 @@ public class BatchIntake {
         this.caller = caller;
         this.storage = storage;
         this.broker = broker;
+        this.quotas = quotas;
     }
 
     /**
@@ -132,6 +136,7 @@ public class BatchIntake {
     public BatchEstimate dryRun(BatchRequest request) {
         String tenant = caller.id();
         validate(request, tenant);
+        quotas.checkItems(tenant, request.items().size());
         List<ResolvedReferences> resolved = resolve(request, tenant);
         return estimator.estimate(plan("dry-run", tenant, request, resolved, Instant.now()), resolved);
     }
@@ -156,6 +161,8 @@ public class BatchIntake {
         Instant now = Instant.now();
         List<RenderJobRequested> planned = plan(batchId, tenant, request, resolve(request, tenant), now);
         long images = planned.stream().mapToLong(RenderJobRequested::imageCount).sum();
+        // Tenant quotas (items per batch: 400; pending images: 429), before anything is staged.
+        quotas.checkBatch(tenant, planned.size(), images);
         BatchCreated created = new BatchCreated(batchId, tenant, request.externalId(), planned.size(), images,
                 requestSha, request.webhook(), now);
         Priority priority = request.parsedPriority();

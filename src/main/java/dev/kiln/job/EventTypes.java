@@ -11,6 +11,11 @@ public final class EventTypes {
     public static final String ITEMS_STAGED = "kiln.batch.items_staged";
     /** Every job of a batch has ended; the last event of a batch on {@code kiln.status}. */
     public static final String BATCH_COMPLETED = "kiln.batch.completed";
+    /**
+     * A batch was deleted, by its tenant or by the retention: the status view forgets it and
+     * ignores its later events ({@link BatchDeleted}).
+     */
+    public static final String BATCH_DELETED = "kiln.batch.deleted";
     /** Prefix of every job state change. */
     public static final String JOB_PREFIX = "kiln.job.";
     /** The {@code source} of every event Kiln publishes. */

@@ -1,6 +1,7 @@
 package dev.kiln.status;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.job.BatchDeleted;
 import dev.kiln.job.BatchLookup;
 import dev.kiln.job.BatchState;
 import dev.kiln.job.JobIds;
@@ -17,6 +18,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -97,6 +99,27 @@ public class StatusView implements BatchLookup {
         }
         Log.warnf("batch %s is accepted but not yet visible in the status view", batchId);
         return false;
+    }
+
+    /**
+     * Waits a short, configured while for this replica's view to forget a deleted batch, so that
+     * the client's next GET here is a 404; returns whether it did.
+     */
+    public boolean awaitForgotten(String batchId) {
+        long deadline = System.nanoTime() + config.visibilityTimeout().toNanos();
+        while (batch(batchId).isPresent()) {
+            if (System.nanoTime() > deadline) {
+                Log.warnf("batch %s is deleted but still in the status view", batchId);
+                return false;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The batch, if the view has it. */
@@ -212,6 +235,54 @@ public class StatusView implements BatchLookup {
      * @param lastIndex the index to continue after, when there are more
      */
     public record ItemsPage(List<JobView> jobs, Optional<Integer> lastIndex) {
+    }
+
+    /**
+     * The images of {@code tenant} accepted and not yet ended: for each batch not yet ended, its
+     * images times the share of its jobs queued or running (exact when every item of a batch asks
+     * for the same {@code n}, which the view cannot tell apart), rounded up.
+     */
+    public long pendingImages(String tenant) {
+        long pending = 0;
+        try (KeyValueIterator<String, byte[]> it = openRange(StatusStoreKeys.openBatchesFrom(tenant),
+                StatusStoreKeys.openBatchesTo(tenant))) {
+            while (it.hasNext()) {
+                String batchId = new String(it.next().value, StandardCharsets.UTF_8);
+                Optional<BatchView> batch = batch(batchId).filter(b -> b.isOwnedBy(tenant) && !b.state().isTerminal());
+                if (batch.isPresent() && batch.get().items() > 0) {
+                    BatchView b = batch.get();
+                    long open = b.counts().getOrDefault(JobState.QUEUED, 0) + b.counts().getOrDefault(JobState.RUNNING, 0);
+                    pending += (b.images() * open + b.items() - 1) / b.items();
+                }
+            }
+        }
+        return pending;
+    }
+
+    /** Up to {@code limit} batches of every tenant that ended before {@code before}, oldest first. */
+    public List<BatchView> finishedBefore(Instant before, int limit) {
+        List<BatchView> found = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = openRange(StatusStoreKeys.finishedFrom(),
+                StatusStoreKeys.finishedBefore(before))) {
+            while (it.hasNext() && found.size() < limit) {
+                batch(new String(it.next().value, StandardCharsets.UTF_8))
+                        .filter(b -> b.finishedAt() != null && b.finishedAt().isBefore(before))
+                        .ifPresent(found::add);
+            }
+        }
+        return found;
+    }
+
+    /** The batches deleted at or after {@code since}, oldest first. */
+    public List<BatchDeleted> deletedSince(Instant since) {
+        List<BatchDeleted> found = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = openRange(StatusStoreKeys.deletedSince(since), StatusStoreKeys.deletedTo())) {
+            while (it.hasNext()) {
+                String batchId = new String(it.next().value, StandardCharsets.UTF_8);
+                read(store().get(StatusStoreKeys.deleted(batchId)), BatchDeleted.class).ifPresent(found::add);
+            }
+        }
+        return found;
     }
 
     /**

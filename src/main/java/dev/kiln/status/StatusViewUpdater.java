@@ -2,6 +2,7 @@ package dev.kiln.status;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.job.BatchCreated;
+import dev.kiln.job.BatchDeleted;
 import dev.kiln.job.EventTypes;
 import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
@@ -16,6 +17,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 
 /**
  * Folds {@code kiln.status} events into the status store. Kafka Streams runs it for every
@@ -60,6 +62,8 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
                 onJobChanged(JSON.readValue(record.value(), JobStatusChanged.class));
             } else if (type.equals(EventTypes.BATCH_COMPLETED) && record.key() != null) {
                 onBatchCompleted(record.key());
+            } else if (type.equals(EventTypes.BATCH_DELETED)) {
+                onBatchDeleted(JSON.readValue(record.value(), BatchDeleted.class));
             }
         } catch (IOException | RuntimeException e) {
             // One unreadable event must not stop the view for every batch.
@@ -72,7 +76,9 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
         if (store.get(key) != null) {
             return;
         }
-        put(key, BatchView.created(event.batchId(), event.tenant(), event.externalId(), event.items(),
+        // The same id after a delete (an Idempotency-Key used again) is a new batch.
+        forgetDeletion(event.batchId());
+        putBatch(null, BatchView.created(event.batchId(), event.tenant(), event.externalId(), event.items(),
                 event.images(), event.webhook(), event.requestSha256(), event.createdAt(), offset()));
         if (event.tenant() != null && event.createdAt() != null) {
             store.put(StatusStoreKeys.tenantBatch(event.tenant(), event.createdAt(), event.batchId()),
@@ -87,7 +93,8 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
         if (bytes == null || offset == null) {
             return;
         }
-        put(key, JSON.readValue(bytes, BatchView.class).completedAt(offset));
+        BatchView batch = JSON.readValue(bytes, BatchView.class);
+        putBatch(batch, batch.completedAt(offset));
         onCompleted.accept(batchId);
     }
 
@@ -97,6 +104,10 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
     }
 
     private void onJobChanged(JobStatusChanged event) throws IOException {
+        if (store.get(StatusStoreKeys.deleted(event.batchId())) != null) {
+            // Renders in flight and cancels end after a delete: the view must not bring the batch back.
+            return;
+        }
         String jobKey = StatusStoreKeys.job(event.batchId(), event.index());
         byte[] current = store.get(jobKey);
         JobState from = null;
@@ -128,7 +139,80 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
             return;
         }
         Usage consumed = event.state() == JobState.SUCCEEDED ? event.usage() : null;
-        put(batchKey, batch.withMove(countedFrom, event.state(), consumed, event.at()));
+        putBatch(batch, batch.withMove(countedFrom, event.state(), consumed, event.at()));
+    }
+
+    /**
+     * Writes {@code after} and keeps its indexes beside it: the tenant's open batches while it has
+     * not ended (pending images), and the finished batches by the time they ended (retention).
+     */
+    private void putBatch(BatchView before, BatchView after) throws IOException {
+        put(StatusStoreKeys.batch(after.id()), after);
+        if (after.tenant() != null) {
+            String open = StatusStoreKeys.openBatch(after.tenant(), after.id());
+            if (after.state().isTerminal()) {
+                store.delete(open);
+            } else if (before == null || before.state().isTerminal()) {
+                store.put(open, after.id().getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        Instant was = before == null ? null : before.finishedAt();
+        if (!java.util.Objects.equals(was, after.finishedAt())) {
+            if (was != null) {
+                store.delete(StatusStoreKeys.finished(was, after.id()));
+            }
+            if (after.finishedAt() != null) {
+                store.put(StatusStoreKeys.finished(after.finishedAt(), after.id()), after.id().getBytes(StandardCharsets.UTF_8));
+            }
+        }
+    }
+
+    /**
+     * Forgets the batch, its jobs and every index entry of it, and remembers only that it was
+     * deleted. Jobs are found by index (0 to items - 1), not by a range scan: this writer never
+     * iterates the store (see {@link StatusView}'s iterator lock).
+     */
+    private void onBatchDeleted(BatchDeleted event) throws IOException {
+        String key = StatusStoreKeys.batch(event.batchId());
+        byte[] bytes = store.get(key);
+        if (bytes != null) {
+            BatchView batch = JSON.readValue(bytes, BatchView.class);
+            for (int index = 0; index < batch.items(); index++) {
+                String jobKey = StatusStoreKeys.job(batch.id(), index);
+                byte[] job = store.get(jobKey);
+                if (job != null) {
+                    String itemId = JSON.readValue(job, JobView.class).itemId();
+                    if (itemId != null) {
+                        store.delete(StatusStoreKeys.item(batch.id(), itemId));
+                    }
+                    store.delete(jobKey);
+                }
+            }
+            if (batch.tenant() != null) {
+                store.delete(StatusStoreKeys.openBatch(batch.tenant(), batch.id()));
+                if (batch.createdAt() != null) {
+                    store.delete(StatusStoreKeys.tenantBatch(batch.tenant(), batch.createdAt(), batch.id()));
+                }
+            }
+            if (batch.finishedAt() != null) {
+                store.delete(StatusStoreKeys.finished(batch.finishedAt(), batch.id()));
+            }
+            store.delete(key);
+        }
+        if (store.get(StatusStoreKeys.deleted(event.batchId())) == null && event.deletedAt() != null) {
+            put(StatusStoreKeys.deleted(event.batchId()), event);
+            store.put(StatusStoreKeys.deletedAt(event.deletedAt(), event.batchId()),
+                    event.batchId().getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    private void forgetDeletion(String batchId) throws IOException {
+        byte[] marker = store.get(StatusStoreKeys.deleted(batchId));
+        if (marker != null) {
+            BatchDeleted deleted = JSON.readValue(marker, BatchDeleted.class);
+            store.delete(StatusStoreKeys.deletedAt(deleted.deletedAt(), batchId));
+            store.delete(StatusStoreKeys.deleted(batchId));
+        }
     }
 
     private void put(String key, Object value) throws IOException {

@@ -1,6 +1,13 @@
 package dev.kiln.storage;
 
 import io.minio.BucketExistsArgs;
+import io.minio.ListObjectsArgs;
+import io.minio.RemoveObjectArgs;
+import io.minio.RemoveObjectsArgs;
+import io.minio.Result;
+import io.minio.messages.DeleteRequest;
+import io.minio.messages.DeleteResult;
+import io.minio.messages.Item;
 import io.minio.GetObjectArgs;
 import io.minio.GetPresignedObjectUrlArgs;
 import io.minio.MakeBucketArgs;
@@ -15,6 +22,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -161,6 +170,70 @@ public class ObjectStore {
         } catch (Exception e) {
             health.failed("get", e);
             throw new StorageException("cannot read " + key, e);
+        }
+    }
+
+    /**
+     * Deletes every object whose key starts with {@code prefix}, listing and deleting a thousand at
+     * a time (S3 DeleteObjects takes at most 1,000 keys). Deleting what is already gone is no error.
+     *
+     * @return how many objects were deleted
+     */
+    public int deletePrefix(String prefix) {
+        if (prefix == null || prefix.isEmpty() || !prefix.endsWith("/")) {
+            // A prefix without its slash would also take the batch "b_1x" with "b_1".
+            throw new IllegalArgumentException("a deleted prefix must end with a slash");
+        }
+        int deleted = 0;
+        try {
+            while (true) {
+                List<DeleteRequest.Object> page = new ArrayList<>();
+                for (Result<Item> listed : client.listObjects(ListObjectsArgs.builder()
+                        .bucket(config.bucket()).prefix(prefix).recursive(true).maxKeys(1000).build())) {
+                    page.add(new DeleteRequest.Object(listed.get().objectName()));
+                    if (page.size() == 1000) {
+                        break;
+                    }
+                }
+                if (page.isEmpty()) {
+                    health.succeeded();
+                    return deleted;
+                }
+                removeAll(page);
+                deleted += page.size();
+            }
+        } catch (StorageException e) {
+            throw e;
+        } catch (Exception e) {
+            health.failed("delete", e);
+            throw new StorageException("cannot delete under " + prefix, e);
+        }
+    }
+
+    /** Deletes one object; a missing one is no error. */
+    public void delete(String key) {
+        try {
+            client.removeObject(RemoveObjectArgs.builder().bucket(config.bucket()).object(key).build());
+            health.succeeded();
+        } catch (ErrorResponseException e) {
+            if (!isMissing(e)) {
+                health.failed("delete", e);
+                throw new StorageException("cannot delete " + key, e);
+            }
+        } catch (Exception e) {
+            health.failed("delete", e);
+            throw new StorageException("cannot delete " + key, e);
+        }
+    }
+
+    private void removeAll(List<DeleteRequest.Object> page) throws Exception {
+        // The SDK sends the request only while its answer is iterated; each result is a key it could not delete.
+        for (Result<DeleteResult.Error> failed : client.removeObjects(RemoveObjectsArgs.builder()
+                .bucket(config.bucket()).objects(page).build())) {
+            DeleteResult.Error error = failed.get();
+            if (!"NoSuchKey".equals(error.code())) {
+                throw new StorageException("cannot delete " + error.objectName() + ": " + error.code(), null);
+            }
         }
     }
 

@@ -98,6 +98,23 @@ public class TenantDirectory {
         return tenant != null ? tenant : resolve(id, null);
     }
 
+    /**
+     * The tenant's weight in the dispatcher's fair share across tenants (at least 1): what the
+     * admin API set, else {@code kiln.auth.quotas.weight}. Cheap (one map lookup in a snapshot), so
+     * the dispatcher may ask on every release; a change reaches it within a second.
+     */
+    public int weight(String id) {
+        return tenant(id).weight();
+    }
+
+    /**
+     * The largest share of the organisation's images per minute the tenant may use, above 0 and
+     * at most 1 ({@code ipm_share_cap}); for whatever paces releases or renders per tenant.
+     */
+    public double ipmShareCap(String id) {
+        return tenant(id).quotas().ipmShareCap();
+    }
+
     /** Whether {@code id} has keys in configuration or anything set through the admin API. */
     public boolean knows(String id) {
         return snapshot.tenants.containsKey(id);

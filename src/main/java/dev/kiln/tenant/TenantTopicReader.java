@@ -61,7 +61,9 @@ public class TenantTopicReader {
     @Inject
     public TenantTopicReader(@Identifier("default-kafka-broker") Map<String, Object> kafka, TenantDirectory directory,
                              KilnConfig kiln, AuthConfig config) {
-        this(kafka, directory, kiln.parsedRole().runsApi(), config.directoryStartupTimeout());
+        // The dispatcher reads the tenants' weights (TenantDirectory.weight), so it follows the topic too.
+        this(kafka, directory, kiln.parsedRole().runsApi() || kiln.parsedRole().runsDispatcher(),
+                config.directoryStartupTimeout());
     }
 
     /** A reader of the given shared Kafka settings, for tests and tools without CDI; {@link #start()} it. */

@@ -1,15 +1,32 @@
 package dev.kiln.tenant;
 
+import dev.kiln.job.ServiceUnavailableException;
 import io.quarkus.arc.DefaultBean;
 import jakarta.enterprise.context.ApplicationScoped;
 
-/** The usage source until a feature measures usage: every figure unknown. */
+/**
+ * The usage source until the cost issue measures the month's figures: the pending images from
+ * {@link PendingImages}, the rest unknown.
+ */
 @DefaultBean
 @ApplicationScoped
 public class UnknownTenantUsage implements TenantUsageSource {
 
+    private final PendingImages pending;
+
+    public UnknownTenantUsage(PendingImages pending) {
+        this.pending = pending;
+    }
+
     @Override
     public TenantUsage usage(String tenant) {
-        return TenantUsage.UNKNOWN;
+        Long images;
+        try {
+            images = pending.pendingImages(tenant);
+        } catch (ServiceUnavailableException loading) {
+            // The view is still loading: say "not known" rather than fail the whole answer.
+            images = null;
+        }
+        return new TenantUsage(images, null, null);
     }
 }
