@@ -16,6 +16,7 @@ import dev.kiln.localstack.S3ProxyServer;
 import dev.kiln.localstack.SimulatorLauncher;
 import dev.kiln.localstack.SimulatorLauncher.RunningSimulator;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import org.apache.kafka.common.utils.Exit;
 
 /**
  * Starts the real servers a Kiln test runs against: a Kafka broker, an S3 API server and the
@@ -50,6 +51,11 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
 
     @Override
     public Map<String, String> start() {
+        // A broker meeting a fatal fault calls Kafka's Exit.halt, which would end the whole test
+        // JVM without a word (surefire only says the fork "terminated without saying goodbye");
+        // in tests the fault is reported and the test that meets it fails instead.
+        Exit.setHaltProcedure(KilnStackResource::refuseToEndTheJvm);
+        Exit.setExitProcedure(KilnStackResource::refuseToEndTheJvm);
         try {
             root = Files.createTempDirectory("kiln-stack-");
             kafka = EmbeddedKafkaBroker.start(root.resolve("kafka"), 0);
@@ -101,6 +107,13 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
         }
         simulator = null;
         deleteQuietly(root);
+    }
+
+    private static void refuseToEndTheJvm(int status, String message) {
+        IllegalStateException fault = new IllegalStateException(
+                "the embedded Kafka broker asked to end the JVM with status " + status + ": " + message);
+        fault.printStackTrace();
+        throw fault;
     }
 
     /** The running Kafka broker. */
