@@ -8,6 +8,8 @@ import dev.kiln.job.Priority;
 import dev.kiln.job.RenderJobRequested;
 import dev.kiln.job.RetryRequested;
 import dev.kiln.messaging.KilnJson;
+import dev.kiln.tenant.TenantDirectories;
+import dev.kiln.tenant.TenantDirectory;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -317,5 +319,30 @@ class DispatchTopologyTest {
         dispatcher.unstarted.started(running.jobId());
         dispatcher.advance(Duration.ofSeconds(1));
         assertThat(dispatcher.released()).isEmpty();
+    }
+
+    @Test
+    void tenantsShareByTheWeightsOfTheTenantDirectoryAndAChangedWeightAppliesAtOnce() {
+        TenantDirectory directory = TenantDirectories.open(1);
+        TenantDirectories.setWeight(directory, "gold", 3);
+        dispatcher = new DispatchHarness(stateDir, new DirectoryTenantWeights(directory));
+        dispatcher.target.set(80);
+        dispatcher.stage("b_gold", "gold", Priority.NORMAL, null, 300, 1);
+        dispatcher.stage("b_std", "std", Priority.NORMAL, null, 300, 1);
+
+        dispatcher.tick();
+        List<TestRecord<String, RenderJobRequested>> first = dispatcher.released();
+        assertThat(first).hasSize(80);
+        assertThat(first.stream().filter(r -> r.value().tenant().equals("gold")).count())
+                .as("weight 3 against the default 1: three images in four").isEqualTo(60);
+        dispatcher.started(first);
+
+        // The admin API raises std to 3 as well: the next releases split evenly, 30 images a visit each.
+        TenantDirectories.setWeight(directory, "std", 3);
+        dispatcher.target.set(120);
+        dispatcher.tick();
+        List<TestRecord<String, RenderJobRequested>> second = dispatcher.released();
+        assertThat(second).hasSize(120);
+        assertThat(second.stream().filter(r -> r.value().tenant().equals("gold")).count()).isEqualTo(60);
     }
 }
