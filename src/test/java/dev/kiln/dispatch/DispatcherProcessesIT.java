@@ -1,6 +1,16 @@
 package dev.kiln.dispatch;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.job.BatchCommand;
+import dev.kiln.job.BatchCreated;
+import dev.kiln.job.EventTypes;
+import dev.kiln.job.CancelRequested;
+import dev.kiln.job.ImageParameters;
+import dev.kiln.job.JobIds;
+import dev.kiln.job.JobsStaged;
+import dev.kiln.job.Priority;
+import dev.kiln.job.RenderJobRequested;
+import dev.kiln.messaging.KilnJson;
 import dev.kiln.messaging.Topics;
 import dev.kiln.simulator.Latency;
 import dev.kiln.simulator.ReceivedRequest;
@@ -10,9 +20,14 @@ import dev.kiln.testing.ProcessStack;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -26,19 +41,23 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Dispatcher processes of the packaged application killed with SIGKILL mid-batch, beside an api
+ * Dispatcher processes of the packaged application under a rate limit: fairness behind a huge
+ * backlog, and dispatchers killed with SIGKILL mid-batch, beside an api
  * process and a worker process, on the real broker, S3 server and simulator. Each case checks that
  * every item succeeded, that the provider saw each item once, and that {@code kiln.jobs} holds
  * each job once (read committed): nothing lost, nothing released twice. In the fault suite
@@ -54,21 +73,25 @@ class DispatcherProcessesIT {
      * is pending in the dispatcher when it is killed; the broker's smallest session timeout (6 s)
      * moves the task within seconds.
      */
+    private static final int RATE_IPM = 600;
+    private static final int IN_FLIGHT = 16;
+    private static final Latency LATENCY = new Latency(400, 100);
     private static final Map<String, String> COMMON = Map.of(
-            "kiln.rate.ipm", "600",
+            "kiln.rate.ipm", Integer.toString(RATE_IPM),
             "kiln.rate.burst", "PT2S",
             "kiln.dispatcher.session-timeout", "PT6S",
-            "kiln.worker.max-in-flight", "16");
+            "kiln.worker.max-in-flight", Integer.toString(IN_FLIGHT));
     private static final Duration START = Duration.ofSeconds(120);
     private static final Duration BATCH = Duration.ofMinutes(5);
-    private static final Pattern BACKLOG = Pattern.compile("(?m)^kiln_dispatcher_backlog_jobs(?:\\{[^}]*})? ([0-9.E+-]+)");
+    private static final String BACKLOG = "kiln_dispatcher_backlog_jobs";
+    private static final String WINDOW_TARGET = "kiln_dispatcher_window_target";
 
     private static ProcessStack stack;
 
     @BeforeAll
     static void startStack() {
         stack = ProcessStack.start(COMMON);
-        stack.simulator().update(stack.simulator().settings().toBuilder().latency(new Latency(400, 100)).build());
+        stack.simulator().update(stack.simulator().settings().toBuilder().latency(LATENCY).build());
         stack.startWorkers(1, i -> "dispatch-faults-worker", i -> Map.of(), List.of("-Xmx384m", "-XX:TieredStopAtLevel=1"));
     }
 
@@ -77,6 +100,38 @@ class DispatcherProcessesIT {
         if (stack != null) {
             stack.close();
         }
+    }
+
+    /**
+     * The issue's fairness case, at a rate limit rather than a machine's speed: tenant A has 2,000
+     * images pending; tenant B submits 20. B gets half the rate once the window released before it
+     * has drained, so its batch ends within (window + in flight + 20 / ½) / r + one latency; first
+     * in, first out would take (2,000 + 20) / r = 202 s.
+     */
+    @Test
+    @Order(0)
+    void aSmallBatchOfAnotherTenantEndsWithinItsFairShareOfTheRateBehind2000PendingImages() throws Exception {
+        String a = stageForTenant("tenant-a", 2000);
+        KilnProcess dispatcher = stack.dispatchers().getFirst();
+        await().atMost(BATCH).until(() -> backlog(dispatcher) > 1500);
+        ProcessStack.sleep(Duration.ofSeconds(3)); // A fills the window and the workers' slots first
+        double window = metric(dispatcher, WINDOW_TARGET);
+
+        long submitted = System.nanoTime();
+        String b = stack.submit("fair-b", 20, SMALL_LOW);
+        stack.awaitFinished(b, BATCH);
+        double seconds = (System.nanoTime() - submitted) / 1e9;
+
+        double rate = RATE_IPM / 60.0;
+        double fair = (window + IN_FLIGHT + 20 / 0.5) / rate + LATENCY.meanMillis() / 1000.0;
+        double fifo = (2000 + 20) / rate;
+        System.out.printf("FAIRNESS | B's 20 images ended %.1f s after the POST behind 2,000 of A's; fair share %.1f s "
+                + "(window %.0f, %d in flight, %.0f images/s); first in, first out %.0f s%n", seconds, fair, window, IN_FLIGHT, rate, fifo);
+        assertThat(seconds).as("B ended after %.1f s; fair share %.1f s; first in, first out %.0f s", seconds, fair, fifo)
+                .isLessThan(fair * 1.25 + 2);
+        assertThat(backlog(dispatcher)).as("A still has most of its backlog").isGreaterThan(1500);
+        cancel(a, "tenant-a");
+        await().atMost(BATCH).until(() -> backlog(dispatcher) == 0);
     }
 
     @Test
@@ -179,13 +234,18 @@ class DispatcherProcessesIT {
 
     /** The jobs a dispatcher process holds pending, from its {@code /q/metrics}; 0 for a standby or a dead one. */
     private static double backlog(KilnProcess dispatcher) {
-        if (!dispatcher.isAlive()) {
+        return metric(dispatcher, BACKLOG);
+    }
+
+    /** A gauge without tags from the process's {@code /q/metrics}; 0 when absent or the process is dead. */
+    private static double metric(KilnProcess process, String name) {
+        if (!process.isAlive()) {
             return 0;
         }
         try {
             HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create(dispatcher.url() + "/q/metrics")).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-            Matcher m = BACKLOG.matcher(metrics.body());
+                    URI.create(process.url() + "/q/metrics")).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            Matcher m = Pattern.compile("(?m)^" + name + "(?:\\{[^}]*})? ([0-9.E+-]+)").matcher(metrics.body());
             return m.find() ? Double.parseDouble(m.group(1)) : 0;
         } catch (IOException e) {
             return 0;
@@ -193,5 +253,39 @@ class DispatcherProcessesIT {
             Thread.currentThread().interrupt();
             return 0;
         }
+    }
+
+    /** Stages a batch of {@code tenant} on kiln.items, as intake would for that tenant's key (the api runs without keys). */
+    private static String stageForTenant(String tenant, int items) throws Exception {
+        String batchId = JobIds.newBatchId();
+        Instant now = Instant.now();
+        ImageParameters low = new ImageParameters("gpt-image-2", "1024x1024", "low", null, null, null, null, null, null);
+        List<RenderJobRequested> jobs = IntStream.range(0, items).mapToObj(i -> new RenderJobRequested(
+                JobIds.jobId(batchId, i), batchId, tenant, "A-" + i, i, "tenant a item " + i, low,
+                List.of(), null, Map.<String, Object>of(), 1, now)).toList();
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            // The status view learns of the batch first, so that A's job events have a batch to land on.
+            ProducerRecord<String, byte[]> created = new ProducerRecord<>(Topics.STATUS, batchId, KilnJson.MAPPER.writeValueAsBytes(
+                    new BatchCreated(batchId, tenant, null, items, items, "staged by the test", null, now)));
+            created.headers().add("ce_type", EventTypes.BATCH_CREATED.getBytes(StandardCharsets.UTF_8));
+            producer.send(created).get();
+            for (int from = 0; from < items; from += 500) {
+                producer.send(new ProducerRecord<>(Topics.ITEMS, batchId, KilnJson.MAPPER.writeValueAsBytes(
+                        new JobsStaged(batchId, tenant, Priority.NORMAL, null, jobs.subList(from, Math.min(items, from + 500)))))).get();
+            }
+        }
+        return batchId;
+    }
+
+    private static void cancel(String batchId, String tenant) throws Exception {
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            producer.send(new ProducerRecord<>(Topics.CONTROL, batchId,
+                    KilnJson.MAPPER.writeValueAsBytes((BatchCommand) CancelRequested.batch(batchId, tenant, Instant.now())))).get();
+        }
+    }
+
+    private static KafkaProducer<String, byte[]> producer() {
+        return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KilnStackResource.kafka().bootstrapServers()),
+                new StringSerializer(), new ByteArraySerializer());
     }
 }
