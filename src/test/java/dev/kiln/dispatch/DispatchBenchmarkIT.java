@@ -171,7 +171,7 @@ class DispatchBenchmarkIT {
                 running.awaitExit(Duration.ofSeconds(30));
             }
         }
-        return stack.startDispatcher(identity, new HashMap<>(properties)).awaitReady(Duration.ofSeconds(120));
+        return stack.startDispatcher(identity, new HashMap<>(properties)).awaitReady(Duration.ofSeconds(240));
     }
 
     private static void configureSimulator(UnaryOperator<SimulatorSettings.Builder> change) {

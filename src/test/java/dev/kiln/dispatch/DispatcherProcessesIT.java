@@ -81,7 +81,7 @@ class DispatcherProcessesIT {
             "kiln.rate.burst", "PT2S",
             "kiln.dispatcher.session-timeout", "PT6S",
             "kiln.worker.max-in-flight", Integer.toString(IN_FLIGHT));
-    private static final Duration START = Duration.ofSeconds(120);
+    private static final Duration START = Duration.ofSeconds(240);
     private static final Duration BATCH = Duration.ofMinutes(5);
     private static final String BACKLOG = "kiln_dispatcher_backlog_jobs";
     private static final String WINDOW_TARGET = "kiln_dispatcher_window_target";
@@ -117,18 +117,23 @@ class DispatcherProcessesIT {
         ProcessStack.sleep(Duration.ofSeconds(3)); // A fills the window and the workers' slots first
         double window = metric(dispatcher, WINDOW_TARGET);
 
-        long submitted = System.nanoTime();
+        Instant submitted = Instant.now();
         String b = stack.submit("fair-b", 20, SMALL_LOW);
-        stack.awaitFinished(b, BATCH);
-        double seconds = (System.nanoTime() - submitted) / 1e9;
+        Instant ended = stack.awaitFinished(b, BATCH);
+        double seconds = Duration.between(submitted, ended).toMillis() / 1000.0;
 
-        double rate = RATE_IPM / 60.0;
+        // The rate r is what the provider received meanwhile: 600 IPM is the limit, but a loaded
+        // 2-core machine may render fewer. The figure is computed from r either way.
+        long rendered = stack.simulator().received().stream().filter(ReceivedRequest::accepted)
+                .filter(r -> !r.receivedAt().isBefore(submitted) && !r.receivedAt().isAfter(ended)).count();
+        double rate = Math.min(RATE_IPM / 60.0, rendered / seconds);
         double fair = (window + IN_FLIGHT + 20 / 0.5) / rate + LATENCY.meanMillis() / 1000.0;
         double fifo = (2000 + 20) / rate;
-        System.out.printf("FAIRNESS | B's 20 images ended %.1f s after the POST behind 2,000 of A's; fair share %.1f s "
-                + "(window %.0f, %d in flight, %.0f images/s); first in, first out %.0f s%n", seconds, fair, window, IN_FLIGHT, rate, fifo);
-        assertThat(seconds).as("B ended after %.1f s; fair share %.1f s; first in, first out %.0f s", seconds, fair, fifo)
-                .isLessThan(fair * 1.25 + 2);
+        System.out.printf("FAIRNESS | B's 20 images ended %.1f s after the POST behind 2,000 of A's, at %.1f images/s "
+                + "(limit %.0f); fair share %.1f s (window %.0f, %d in flight); first in, first out %.0f s%n",
+                seconds, rate, RATE_IPM / 60.0, fair, window, IN_FLIGHT, fifo);
+        assertThat(seconds).as("B ended after %.1f s at %.1f images/s; fair share %.1f s; first in, first out %.0f s",
+                seconds, rate, fair, fifo).isLessThan(fair * 1.25 + 2);
         assertThat(backlog(dispatcher)).as("A still has most of its backlog").isGreaterThan(1500);
         cancel(a, "tenant-a");
         await().atMost(BATCH).until(() -> backlog(dispatcher) == 0);

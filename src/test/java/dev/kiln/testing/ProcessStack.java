@@ -31,7 +31,7 @@ import java.util.function.IntFunction;
 public final class ProcessStack implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
 
     private final KilnStackResource servers = new KilnStackResource();
     private final Map<String, String> serverProperties;
