@@ -250,6 +250,8 @@ public final class ProcessStack implements AutoCloseable {
         all.put("kiln.worker.work-dir", serverProperties.get("kiln.worker.work-dir") + "-" + identity);
         all.put("kiln.status-view.state-dir", serverProperties.get("kiln.status-view.state-dir") + "-" + identity);
         all.put("kiln.dispatcher.state-dir", serverProperties.get("kiln.status-view.state-dir") + "-dispatcher-" + identity);
+        // The webhook notifier's default folder is shared by every Kiln on the host (and locked by one).
+        all.put("kiln.webhooks.state-dir", serverProperties.get("kiln.status-view.state-dir") + "-webhooks-" + identity);
         all.put("kiln.kafka.instance-id", identity + "-" + runId);
         // A killed worker's partitions move after the session timeout: the broker's smallest (6 s)
         // rather than Kafka's default 45 s, so that a crash test takes seconds.
