@@ -7,6 +7,7 @@ import dev.kiln.job.JobError;
 import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.JobsStaged;
+import dev.kiln.job.Priority;
 import dev.kiln.job.RenderJobRequested;
 import dev.kiln.job.RetryRequested;
 import io.quarkus.logging.Log;
@@ -174,30 +175,69 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         }
     }
 
+    /**
+     * A client's retry sends each job on at its next attempt with a fresh round of attempts, at
+     * once, and announces it {@code queued}. A worker's retry after a failed attempt names the
+     * attempt and when it is due, and has announced {@code queued} itself. Either way the job
+     * goes ahead of fresh work of its priority once due.
+     */
     private void retry(RetryRequested retry, long now) {
         BatchEntry batch = batches.get(retry.batchId());
-        if (batch == null || batch.cancelled()) {
-            Log.infof("ignoring a retry for %s batch %s", batch == null ? "unknown" : "cancelled", retry.batchId());
+        if (batch == null && retry.job() != null) {
+            // Released by something other than this dispatcher (a hand-made job, an older version):
+            // the worker's copy is the job, and its batch is remembered from here on.
+            batch = new BatchEntry(retry.batchId(), retry.tenant(), Priority.NORMAL, null, nextSequence++, false, now);
+        }
+        if (batch == null) {
+            Log.infof("ignoring a retry for unknown batch %s", retry.batchId());
+            return;
+        }
+        if (batch.cancelled()) {
+            if (retry.job() != null) {
+                // The worker announced it queued: it must end, and it ends as its batch did.
+                publishStatus(retry.job(), JobState.CANCELLED, error(CANCELLED_CODE, "the batch was cancelled"), now);
+                metrics.cancelled(retry.job().tenant());
+            } else {
+                Log.infof("ignoring a retry for cancelled batch %s", retry.batchId());
+            }
             return;
         }
         batches.put(retry.batchId(), batch.touched(now));
-        int attempt = retry.attempt() == null ? 1 : retry.attempt();
         long due = retry.notBefore() == null ? 0 : retry.notBefore().toEpochMilli();
         for (String jobId : retry.jobIds()) {
             LeftJob gone = left.get(StoreKeys.released(retry.batchId(), jobId));
-            if (gone == null) {
+            RenderJobRequested job;
+            if (retry.afterFailedAttempt()) {
+                RenderJobRequested carried = retry.job() != null && retry.job().jobId().equals(jobId) ? retry.job() : null;
+                if (carried == null && gone == null) {
+                    Log.debugf("ignoring a retry of %s: the dispatcher does not hold it", jobId);
+                    continue;
+                }
+                if (gone != null && !gone.expired() && gone.job().attempt() >= retry.attempt()) {
+                    // That attempt was released already: a worker that failed it again after a
+                    // redelivery must not have it released twice.
+                    Log.debugf("ignoring a repeated retry of %s at attempt %d", jobId, retry.attempt());
+                    continue;
+                }
+                job = carried != null ? carried : gone.job().withAttempt(retry.attempt());
+            } else if (gone == null) {
                 Log.debugf("ignoring a retry of %s: the dispatcher does not hold it", jobId);
                 continue;
+            } else {
+                job = gone.job().nextRound();
             }
-            String key = StoreKeys.pending(retry.batchId(), gone.job().index());
+            String key = StoreKeys.pending(retry.batchId(), job.index());
             if (pending.get(key) != null) {
                 continue; // already waiting: a second retry changes nothing
             }
-            RenderJobRequested job = gone.job().withAttempt(attempt);
-            PendingJob entry = new PendingJob(job, gone.priority(), null, gone.batchSequence(), now, true, due);
+            Priority priority = gone != null ? gone.priority() : batch.priority() != null ? batch.priority() : Priority.NORMAL;
+            long sequence = gone != null ? gone.batchSequence() : batch.sequence();
+            PendingJob entry = new PendingJob(job, priority, null, sequence, now, true, due);
             pending.put(key, entry);
             scheduler.add(entry.item());
-            publishStatus(job, JobState.QUEUED, null, now);
+            if (!retry.afterFailedAttempt()) {
+                publishStatus(job, JobState.QUEUED, null, now);
+            }
         }
     }
 

@@ -2,8 +2,8 @@ package dev.kiln.dispatch;
 
 /**
  * A tenant's weight in the fair share: a tenant of weight 2 gets twice the images of a tenant of
- * weight 1 while both have work pending. The tenant package supplies the real one from the
- * tenant quotas; until then every tenant weighs 1 ({@link EqualTenantWeights}).
+ * weight 1 while both have work pending. The dispatcher reads them from the tenant directory
+ * ({@link DirectoryTenantWeights}); tests use {@link #EQUAL} or a lambda.
  */
 @FunctionalInterface
 public interface TenantWeights {

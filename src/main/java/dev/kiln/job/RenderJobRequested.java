@@ -20,9 +20,11 @@ import java.util.Map;
  * @param referenceImages references for an edit; empty for a generation
  * @param mask            optional mask reference for an edit
  * @param metadata        the client's item metadata, passed through
- * @param attempt         1 for the first try
+ * @param attempt         1 for the first try; a retry, the worker's or the client's, goes on at the next number
  * @param requestedAt     when the batch was accepted
  * @param cache           {@code false} when the batch opted out of the render cache; null (absent) means true
+ * @param firstAttempt    the attempt this round of tries began at: a client's retry starts a fresh round
+ *                        (a full set of attempts) at the next attempt number; null (absent) means 1
  */
 public record RenderJobRequested(
         String jobId,
@@ -37,7 +39,16 @@ public record RenderJobRequested(
         Map<String, Object> metadata,
         int attempt,
         Instant requestedAt,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Integer firstAttempt) {
+
+    /** A job in its first round of attempts. */
+    public RenderJobRequested(String jobId, String batchId, String tenant, String itemId, int index, String prompt,
+                              ImageParameters parameters, List<String> referenceImages, String mask,
+                              Map<String, Object> metadata, int attempt, Instant requestedAt, Boolean cache) {
+        this(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask, metadata, attempt,
+                requestedAt, cache, null);
+    }
 
     /** A job that uses the render cache (the default). */
     public RenderJobRequested(String jobId, String batchId, String tenant, String itemId, int index, String prompt,
@@ -55,7 +66,7 @@ public record RenderJobRequested(
     /** This job with the render cache on or off. */
     public RenderJobRequested withCache(boolean useCache) {
         return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask,
-                metadata, attempt, requestedAt, useCache ? null : Boolean.FALSE);
+                metadata, attempt, requestedAt, useCache ? null : Boolean.FALSE, firstAttempt);
     }
 
     /** How many images this job asks for. */
@@ -63,10 +74,22 @@ public record RenderJobRequested(
         return parameters == null || parameters.n() == null ? 1 : parameters.n();
     }
 
-    /** This job at another attempt number. */
+    /** This job at another attempt number, in the same round of attempts. */
     public RenderJobRequested withAttempt(int newAttempt) {
         return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters,
-                referenceImages, mask, metadata, newAttempt, requestedAt, cache);
+                referenceImages, mask, metadata, newAttempt, requestedAt, cache, firstAttempt);
+    }
+
+    /** This job at its next attempt number, beginning a fresh round of attempts (a client's retry). */
+    public RenderJobRequested nextRound() {
+        int next = attempt + 1;
+        return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters,
+                referenceImages, mask, metadata, next, requestedAt, cache, next);
+    }
+
+    /** How many attempts this round has used, this one included: 1 on the round's first try. */
+    public int attemptsInRound() {
+        return attempt - (firstAttempt == null ? 1 : firstAttempt) + 1;
     }
 
     /** This job at its next attempt. */

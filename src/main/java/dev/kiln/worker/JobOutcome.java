@@ -10,7 +10,7 @@ import java.util.List;
 /**
  * How one delivery of a job ended, as {@link RenderJobProcessor} decides it with
  * {@link RetryPolicy}. Every outcome but {@link LeftForRedelivery} has already been announced on
- * {@code kiln.status}; {@link RenderWorker} alone turns it into ack, nack or hold.
+ * {@code kiln.status}; {@link RenderWorker} alone turns it into ack, retry or hold.
  */
 public sealed interface JobOutcome {
 
@@ -27,7 +27,8 @@ public sealed interface JobOutcome {
 
     /**
      * This attempt failed and another may succeed; {@code queued} with the next attempt number is
-     * announced: nack into the delayed-retry topic, which brings the job back after {@code delay}.
+     * announced: the job goes back to the dispatcher, which releases it again after {@code delay}
+     * (plus jitter), ahead of fresh work.
      */
     record RetryLater(JobError reason, Duration delay) implements JobOutcome {
     }

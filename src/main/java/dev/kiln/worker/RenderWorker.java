@@ -1,6 +1,8 @@
 package dev.kiln.worker;
 
 import dev.kiln.job.RenderJobRequested;
+import dev.kiln.job.RetryRequested;
+import dev.kiln.messaging.ControlPublisher;
 import dev.kiln.messaging.JobPublisher;
 import dev.kiln.messaging.Topics;
 import io.quarkus.logging.Log;
@@ -12,6 +14,8 @@ import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -20,8 +24,10 @@ import java.util.concurrent.CompletionStage;
  * Kafka sees:
  * <ul>
  *   <li>{@code Succeeded}, {@code Failed}: ack; the offset is committed;</li>
- *   <li>{@code RetryLater}: nack into SmallRye's delayed-retry topics ({@link RetryPolicy} only
- *       asks for it while a retry topic will take the job, never the dead-letter topic);</li>
+ *   <li>{@code RetryLater}: a {@code RetryRequested} with the next attempt on {@code kiln.control},
+ *       then ack: the dispatcher holds the job for the retry's delay and releases it again ahead of
+ *       fresh work, so a retried job neither waits behind the whole backlog nor bypasses the
+ *       window and the fair share;</li>
  *   <li>{@code LeftForRedelivery}: hold, never ack, so that the commit stops before the job and
  *       Kafka delivers it again; a job from a retry topic is put back on {@code kiln.jobs} instead,
  *       since the retry consumer commits past held records.</li>
@@ -38,15 +44,17 @@ public class RenderWorker {
     private final InFlightJobs inFlight;
     private final JobPublisher jobs;
     private final RetryPolicy policy;
+    private final ControlPublisher control;
 
     public RenderWorker(RenderJobProcessor processor, RetryJitter jitter, GracefulShutdown shutdown,
-                        InFlightJobs inFlight, JobPublisher jobs, RetryPolicy policy) {
+                        InFlightJobs inFlight, JobPublisher jobs, RetryPolicy policy, ControlPublisher control) {
         this.processor = processor;
         this.jitter = jitter;
         this.shutdown = shutdown;
         this.inFlight = inFlight;
         this.jobs = jobs;
         this.policy = policy;
+        this.control = control;
     }
 
     /** Renders one delivered job. */
@@ -96,26 +104,27 @@ public class RenderWorker {
             case JobOutcome.Succeeded s -> message.ack();
             case JobOutcome.Failed f -> message.ack();
             case JobOutcome.Cancelled c -> message.ack();
-            case JobOutcome.RetryLater r -> nack(message, job, r);
+            case JobOutcome.RetryLater r -> requeue(message, job, r);
             case JobOutcome.LeftForRedelivery l -> fromRetryTopic ? putBack(message, job) : hold();
         };
     }
 
     /**
-     * Sends the job to its retry topic. A nack that fails (the broker is away) would fail the
-     * channel, so it is tried again until Kafka takes it; {@code queued} is announced already.
+     * Hands the job back to the dispatcher at its next attempt, due after the policy's delay and a
+     * jitter, then acks it. A command that Kafka does not take (the broker is away) is tried again
+     * until it does; {@code queued} is announced already. Should the worker die between the
+     * command and the ack, the redelivered job's own retry names the same attempt, which the
+     * dispatcher ignores once it has released it.
      */
-    private CompletionStage<Void> nack(Message<RenderJobRequested> message, RenderJobRequested job, JobOutcome.RetryLater retry) {
-        RetryRequested reason = new RetryRequested(job, retry);
+    private CompletionStage<Void> requeue(Message<RenderJobRequested> message, RenderJobRequested job, JobOutcome.RetryLater retry) {
+        Instant now = Instant.now();
+        RetryRequested command = RetryRequested.afterFailure(job.nextAttempt(), now.plus(jitter.spread(retry.delay())), now);
         for (int failures = 1; ; failures++) {
             try {
-                message.nack(reason).toCompletableFuture().get();
-                return CompletableFuture.completedFuture(null);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return hold();
-            } catch (Exception e) {
-                Log.warnf("job %s: handing it to the retry topic failed (try %d): %s", job.jobId(), failures, e.toString());
+                control.send(List.of(command));
+                return message.ack();
+            } catch (RuntimeException e) {
+                Log.warnf("job %s: handing it back to the dispatcher failed (try %d): %s", job.jobId(), failures, e.toString());
                 try {
                     if (!shutdown.sleepUnlessDraining(policy.backoff(failures))) {
                         return hold();
@@ -143,14 +152,5 @@ public class RenderWorker {
     /** Never completes: neither acknowledged nor nacked, the job is delivered again after a restart or rebalance. */
     private static CompletionStage<Void> hold() {
         return new CompletableFuture<>();
-    }
-
-    /** The reason a job is nacked; SmallRye copies its message into the retry record's headers. */
-    static final class RetryRequested extends Exception {
-
-        RetryRequested(RenderJobRequested job, JobOutcome.RetryLater retry) {
-            super(job.jobId() + " attempt " + job.attempt() + ": " + retry.reason().code() + ": " + retry.reason().message(),
-                    null, false, false);
-        }
     }
 }

@@ -31,6 +31,12 @@ public class RetryJitter {
         return bound < 1 ? Duration.ZERO : Duration.ofMillis((long) ThreadLocalRandom.current().nextDouble(bound));
     }
 
+    /** {@code delay} and a further random part of it, up to {@code kiln.worker.retry-jitter} of it. */
+    public Duration spread(Duration delay) {
+        double bound = delay.toMillis() * config.retryJitter();
+        return bound < 1 ? delay : delay.plusMillis((long) ThreadLocalRandom.current().nextDouble(bound));
+    }
+
     /** The delay a retry topic stands for, from its SmallRye name {@code <topic>_<delay ms>}. */
     static Duration delayOf(String topic) {
         Matcher m = topic == null ? null : DELAY_SUFFIX.matcher(topic);

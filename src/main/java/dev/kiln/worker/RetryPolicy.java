@@ -22,8 +22,9 @@ import java.util.concurrent.ThreadLocalRandom;
  *   <li>a fault of the world around the job (a 429, a refused key, S3 or Kafka unreachable):
  *       wait, without spending an attempt, for as long as the job is held ({@link Decision}).</li>
  * </ul>
- * A job is nacked only while a retry topic will take it, never into the dead-letter topic:
- * SmallRye's {@code delayed-retry-topic.max-retries} is set from the same attempt limit.
+ * A job to retry goes back through the dispatcher ({@code RetryRequested} on {@code kiln.control}),
+ * which holds it for the delay and then releases it ahead of fresh work. Attempts count per
+ * round: a client's retry starts a fresh round at the next attempt number.
  */
 @ApplicationScoped
 public class RetryPolicy {
@@ -79,13 +80,20 @@ public class RetryPolicy {
         return Duration.ofMillis(wait + ThreadLocalRandom.current().nextLong(wait / 5 + 1));
     }
 
-    /** An attempt failed in a way another may not: retry while attempts remain, else fail with the reason. */
+    /**
+     * An attempt failed in a way another may not: retry while the round has attempts left, else
+     * fail with the reason. The first retry of a round comes after {@code kiln.worker.first-retry-delay}
+     * (1 s), so that one call's bad luck leaves no tail at the end of a batch; the later ones after
+     * the delays of the retry topics (10 s, 30 s, 90 s), growing, so that an outage is not hammered.
+     * The dispatcher holds the job for that delay and then releases it ahead of fresh work.
+     */
     JobOutcome afterFailedAttempt(RenderJobRequested job, JobError error) {
-        if (job.attempt() >= config.maxAttempts()) {
+        int tried = job.attemptsInRound();
+        if (tried >= config.maxAttempts()) {
             return fail(error.code(), error.message());
         }
-        int retry = job.attempt() - 1;
-        Duration delay = retryDelays.isEmpty() ? Duration.ZERO : retryDelays.get(Math.min(retry, retryDelays.size() - 1));
+        Duration delay = tried <= 1 || retryDelays.isEmpty() ? config.firstRetryDelay()
+                : retryDelays.get(Math.min(tried - 2, retryDelays.size() - 1));
         return new JobOutcome.RetryLater(error, delay);
     }
 

@@ -22,13 +22,23 @@ public interface WorkerConfig {
     @WithDefault("4")
     int maxAttempts();
 
+    /**
+     * How long a job waits after its round's first failed attempt (a 5xx, a timeout, a bad image)
+     * before the dispatcher releases it again, ahead of fresh work (env
+     * {@code KILN_WORKER_FIRST_RETRY_DELAY}). Short, so that a batch has no tail of retries: most
+     * such faults are one call's bad luck. Later attempts wait the delays of
+     * {@code kiln.topics.retry-topics} (10 s, 30 s, 90 s), so that an outage is not hammered.
+     */
+    @WithDefault("PT1S")
+    Duration firstRetryDelay();
+
     /** Longest single wait after a 429 without retry-after, and the cap on any 429 wait. */
     @WithDefault("PT30S")
     Duration maxRateLimitWait();
 
     /**
-     * Retries wait a further random part of their retry topic's delay, up to this fraction of it
-     * (env {@code KILN_WORKER_RETRY_JITTER}), so that jobs failed together do not return together.
+     * Retries wait a further random part of their delay, up to this fraction of it (env
+     * {@code KILN_WORKER_RETRY_JITTER}), so that jobs failed together do not return together.
      */
     @WithDefault("0.2")
     double retryJitter();

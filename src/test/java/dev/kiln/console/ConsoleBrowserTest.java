@@ -211,9 +211,6 @@ class ConsoleBrowserTest {
 
     @Test
     @Order(5)
-    @org.junit.jupiter.api.Disabled("Known issue, open in the tracker: the page does not show the retried item as "
-            + "succeeded within 90 s, although POST /v1/jobs/{id}/retry re-renders it within a second when called "
-            + "directly; and the dispatcher restarts a retried job at attempt 1 where this test expects attempt + 1.")
     void retriesAFailedItem() {
         String id = submit(2, i -> i == 0 ? "A FORBIDDEN mug" : "A green mug");
         await().atMost(BATCH).pollInterval(Duration.ofMillis(300)).until(() ->

@@ -8,6 +8,8 @@ import dev.kiln.job.Priority;
 import dev.kiln.job.RenderJobRequested;
 import dev.kiln.job.RetryRequested;
 import dev.kiln.messaging.KilnJson;
+import dev.kiln.tenant.TenantDirectories;
+import dev.kiln.tenant.TenantDirectory;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -185,7 +187,8 @@ class DispatchTopologyTest {
         dispatcher.command(RetryRequested.fresh("b_second", "acme", List.of("b_second-000000", "b_second-000002"), dispatcher.now()));
         List<TestRecord<String, JobStatusChanged>> queued = dispatcher.statusEvents();
         assertThat(queued).extracting(e -> e.value().jobId() + ":" + e.value().state().wireName() + "@" + e.value().attempt())
-                .containsExactly("b_first-000001:queued@1", "b_second-000000:queued@1", "b_second-000002:queued@1");
+                .as("each goes on at its next attempt").containsExactly("b_first-000001:queued@2", "b_second-000000:queued@2",
+                        "b_second-000002:queued@2");
 
         // A worker's retry after a transient failure: the next attempt, due in 3 s.
         dispatcher.command(new RetryRequested("b_first", "acme", List.of("b_first-000000"), 2,
@@ -197,9 +200,10 @@ class DispatchTopologyTest {
         List<TestRecord<String, RenderJobRequested>> retried = dispatcher.released();
         assertThat(ids(retried)).as("due retries first, the retried expired items no longer bound by the deadline")
                 .containsExactly("b_first#1", "b_second#0", "b_second#2", "b_third#0");
-        assertThat(retried.getFirst().value().attempt()).isEqualTo(1);
+        assertThat(retried.getFirst().value().attempt()).isEqualTo(2);
+        assertThat(retried.getFirst().value().attemptsInRound()).as("a fresh round of attempts").isEqualTo(1);
         assertThat(DispatchHarness.header(retried.getFirst(), CloudEventHeaders.ID))
-                .as("a new event id for a new release").isNotEqualTo("b_first-000001/1");
+                .as("a new event id for a new release").isNotEqualTo("b_first-000001/2");
         dispatcher.started(retried);
 
         dispatcher.tick();
@@ -229,5 +233,116 @@ class DispatchTopologyTest {
         dispatcher.advance(Duration.ofSeconds(1));
         assertThat(ids(dispatcher.released())).containsExactly("b_a#0");
         assertThat(dispatcher.released()).isEmpty();
+    }
+
+    @Test
+    void aWorkersRetryIsReleasedWithinItsDelayAheadOfTheBacklog() {
+        dispatcher = new DispatchHarness(stateDir, TenantWeights.EQUAL);
+        dispatcher.target.set(2);
+        dispatcher.stage("b_big", "acme", Priority.NORMAL, null, 500, 1);
+        dispatcher.tick();
+        List<TestRecord<String, RenderJobRequested>> first = dispatcher.released();
+        assertThat(ids(first)).containsExactly("b_big#0", "b_big#1");
+        dispatcher.started(first);
+
+        // Job 0 failed with a 5xx: the worker announced it queued at attempt 2 and hands it back, due in 1 s.
+        RenderJobRequested next = first.getFirst().value().withAttempt(2);
+        dispatcher.command(RetryRequested.afterFailure(next, dispatcher.now().plusSeconds(1), dispatcher.now()));
+        assertThat(dispatcher.statusEvents()).as("the worker announced it; the dispatcher adds nothing").isEmpty();
+        dispatcher.tick();
+        List<TestRecord<String, RenderJobRequested>> meanwhile = dispatcher.released();
+        assertThat(ids(meanwhile)).as("fresh work while the retry is not due").containsExactly("b_big#2", "b_big#3");
+        dispatcher.advance(Duration.ofSeconds(1));
+        assertThat(dispatcher.released()).as("the window is full").isEmpty();
+
+        dispatcher.started(meanwhile);
+        dispatcher.tick();
+        List<TestRecord<String, RenderJobRequested>> due = dispatcher.released();
+        assertThat(ids(due).getFirst()).as("due: ahead of the 496 fresh jobs").isEqualTo("b_big#0");
+        assertThat(due.getFirst().value().attempt()).isEqualTo(2);
+        assertThat(DispatchHarness.header(due.getFirst(), CloudEventHeaders.ID)).startsWith("b_big-000000/2/");
+        dispatcher.started(due);
+
+        // A redelivery of attempt 1 that fails again asks for attempt 2 once more: released already, ignored.
+        dispatcher.command(RetryRequested.afterFailure(next, dispatcher.now(), dispatcher.now()));
+        dispatcher.advance(Duration.ofSeconds(1));
+        List<TestRecord<String, RenderJobRequested>> fresh = dispatcher.released();
+        assertThat(fresh).extracting(r -> r.value().jobId()).hasSize(2).doesNotContain("b_big-000000");
+        dispatcher.started(fresh);
+
+        // Attempt 2 failed too; then the client retries the failed job: attempt 3 would have been next,
+        // so it goes on at attempt 4 after a worker retry at 3, with a fresh round.
+        dispatcher.command(RetryRequested.afterFailure(next.withAttempt(3), dispatcher.now(), dispatcher.now()));
+        dispatcher.tick();
+        List<TestRecord<String, RenderJobRequested>> third = dispatcher.released();
+        assertThat(third.getFirst().value().attempt()).isEqualTo(3);
+        dispatcher.started(third);
+        dispatcher.command(RetryRequested.fresh("b_big", "acme", List.of("b_big-000000"), dispatcher.now()));
+        assertThat(dispatcher.statusEvents()).extracting(e -> e.value().state().wireName() + "@" + e.value().attempt())
+                .containsExactly("queued@4");
+        dispatcher.tick();
+        RenderJobRequested fourth = dispatcher.released().getFirst().value();
+        assertThat(fourth.jobId()).isEqualTo("b_big-000000");
+        assertThat(fourth.attempt()).isEqualTo(4);
+        assertThat(fourth.attemptsInRound()).isEqualTo(1);
+    }
+
+    @Test
+    void aWorkersRetryOfAJobTheDispatcherNeverReleasedIsReleasedFromItsCopy() {
+        dispatcher = new DispatchHarness(stateDir, TenantWeights.EQUAL);
+        RenderJobRequested handMade = DispatchHarness.job("b_direct", "acme", 0, 1).withAttempt(2);
+        dispatcher.command(RetryRequested.afterFailure(handMade, dispatcher.now(), dispatcher.now()));
+        dispatcher.tick();
+        List<TestRecord<String, RenderJobRequested>> released = dispatcher.released();
+        assertThat(released).extracting(r -> r.value().jobId() + "@" + r.value().attempt()).containsExactly("b_direct-000000@2");
+
+        // Once released, the dispatcher holds it: a client's retry finds it.
+        dispatcher.started(released);
+        dispatcher.command(RetryRequested.fresh("b_direct", "acme", List.of("b_direct-000000"), dispatcher.now()));
+        dispatcher.tick();
+        assertThat(dispatcher.released()).extracting(r -> r.value().attempt()).containsExactly(3);
+    }
+
+    @Test
+    void aWorkersRetryInACancelledBatchEndsCancelledInsteadOfStayingQueued() {
+        dispatcher = new DispatchHarness(stateDir, TenantWeights.EQUAL);
+        dispatcher.target.set(1);
+        dispatcher.stage("b_gone", "acme", Priority.NORMAL, null, 3, 1);
+        dispatcher.tick();
+        RenderJobRequested running = dispatcher.released().getFirst().value();
+        dispatcher.command(CancelRequested.batch("b_gone", "acme", dispatcher.now()));
+        assertThat(dispatcher.statusEvents()).hasSize(2);
+
+        dispatcher.command(RetryRequested.afterFailure(running.withAttempt(2), dispatcher.now(), dispatcher.now()));
+        assertThat(dispatcher.statusEvents()).extracting(e -> e.value().jobId() + ":" + e.value().state().wireName())
+                .containsExactly("b_gone-000000:cancelled");
+        dispatcher.unstarted.started(running.jobId());
+        dispatcher.advance(Duration.ofSeconds(1));
+        assertThat(dispatcher.released()).isEmpty();
+    }
+
+    @Test
+    void tenantsShareByTheWeightsOfTheTenantDirectoryAndAChangedWeightAppliesAtOnce() {
+        TenantDirectory directory = TenantDirectories.open(1);
+        TenantDirectories.setWeight(directory, "gold", 3);
+        dispatcher = new DispatchHarness(stateDir, new DirectoryTenantWeights(directory));
+        dispatcher.target.set(80);
+        dispatcher.stage("b_gold", "gold", Priority.NORMAL, null, 300, 1);
+        dispatcher.stage("b_std", "std", Priority.NORMAL, null, 300, 1);
+
+        dispatcher.tick();
+        List<TestRecord<String, RenderJobRequested>> first = dispatcher.released();
+        assertThat(first).hasSize(80);
+        assertThat(first.stream().filter(r -> r.value().tenant().equals("gold")).count())
+                .as("weight 3 against the default 1: three images in four").isEqualTo(60);
+        dispatcher.started(first);
+
+        // The admin API raises std to 3 as well: the next releases split evenly, 30 images a visit each.
+        TenantDirectories.setWeight(directory, "std", 3);
+        dispatcher.target.set(120);
+        dispatcher.tick();
+        List<TestRecord<String, RenderJobRequested>> second = dispatcher.released();
+        assertThat(second).hasSize(120);
+        assertThat(second.stream().filter(r -> r.value().tenant().equals("gold")).count()).isEqualTo(60);
     }
 }

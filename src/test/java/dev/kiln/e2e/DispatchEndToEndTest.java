@@ -49,6 +49,10 @@ class DispatchEndToEndTest {
     private static final long LATENCY_MS = 500;
     private static final int IN_FLIGHT = 16;
     private static final int WINDOW = 16;
+    /** Tenant A's backlog in the fairness case, as in the issue. */
+    private static final int A_PENDING = 2000;
+    /** {@code %test.kiln.worker.first-retry-delay}, and the most {@code kiln.worker.retry-jitter} adds to it. */
+    private static final double FIRST_RETRY_SECONDS = 3 * 1.2;
 
     @Inject
     TransactionalPublisher transactions;
@@ -76,7 +80,7 @@ class DispatchEndToEndTest {
 
     @Test
     void aSmallBatchOfAnotherTenantEndsWithinItsFairShareWhileAHugeOneIsPending() {
-        String a = stageForTenant("tenant-a", 600);
+        String a = stageForTenant("tenant-a", A_PENDING);
         await().atMost(Duration.ofSeconds(30)).until(() -> countOfA(a, "running") + countOfA(a, "succeeded") > 0);
 
         int aBefore = countOfA(a, "succeeded") + countOfA(a, "failed");
@@ -93,10 +97,10 @@ class DispatchEndToEndTest {
         // have to render all of A's remaining backlog.
         double rate = (aEnded - aBefore + 20) / seconds;
         double fair = (WINDOW + IN_FLIGHT + 20 / 0.5) / rate + LATENCY_MS / 1000.0;
-        double fifo = (600 - aBefore + 20) / rate;
+        double fifo = (A_PENDING - aBefore + 20) / rate;
         assertThat(seconds).as("B ended after %.1f s at %.1f images/s; fair share %.1f s; first in, first out %.1f s",
                 seconds, rate, fair, fifo).isLessThan(fair * 1.5 + 2);
-        assertThat(aEnded).as("A still had most of its backlog when B ended").isLessThan(600 - 200);
+        assertThat(aEnded).as("A still had most of its backlog when B ended").isLessThan(A_PENDING / 2);
         control.send(List.of(dev.kiln.job.CancelRequested.batch(a, "tenant-a", Instant.now())));
         await().atMost(Duration.ofSeconds(60)).until(() -> view.batch(a).map(v -> v.state().wireName())
                 .orElse("").equals("cancelled"));
@@ -165,6 +169,47 @@ class DispatchEndToEndTest {
         given().post("/v1/batches/" + batch + "/retry").then().statusCode(409);
         given().post("/v1/jobs/" + expiredJob + "/retry").then().statusCode(409);
         given().post("/v1/jobs/" + expiredJob + "/cancel").then().statusCode(409);
+    }
+
+    /**
+     * No retry tail: with 5 % of calls answered 500, each failed item comes back through the
+     * dispatcher within its first-retry delay plus the window, ahead of the batch's fresh items,
+     * rather than after the batch's last image.
+     */
+    @Test
+    void aFailedCallIsRetriedWithinSecondsAheadOfFreshWork() {
+        int items = 300;
+        String prefix = "retry-" + UUID.randomUUID().toString().substring(0, 8);
+        KilnStackResource.simulator().update(KilnStackResource.simulator().settings().toBuilder()
+                .faultRate(dev.kiln.simulator.Fault.SERVER_ERROR, 0.05).seed(7).build());
+        long start = System.nanoTime();
+        String batch = submit(catalogue(prefix, items, null), prefix);
+        await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(300)).until(() -> ended(batch));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertThat(state(batch)).isEqualTo("succeeded");
+
+        List<ReceivedRequest> calls = calls(prefix);
+        double rate = items / seconds;
+        double bound = FIRST_RETRY_SECONDS + (WINDOW + IN_FLIGHT) / rate + LATENCY_MS / 1000.0 + 2;
+        Map<String, List<ReceivedRequest>> byPrompt = calls.stream().collect(Collectors.groupingBy(ReceivedRequest::prompt));
+        List<ReceivedRequest> failed = calls.stream().filter(c -> c.status() == 500).toList();
+        assertThat(failed).as("5 %% of %d calls failed", calls.size()).hasSizeGreaterThan(3);
+        Instant lastFresh = byPrompt.values().stream().map(c -> c.getFirst().receivedAt()).max(Instant::compareTo).orElseThrow();
+        int aheadOfFresh = 0;
+        for (ReceivedRequest failure : failed) {
+            ReceivedRequest next = byPrompt.get(failure.prompt()).stream()
+                    .filter(c -> c.receivedAt().isAfter(failure.receivedAt())).findFirst().orElseThrow();
+            double gap = Duration.between(failure.receivedAt(), next.receivedAt()).toMillis() / 1000.0;
+            assertThat(gap).as("retry of %s after %.1f s at %.1f images/s (bound %.1f s)", failure.prompt(), gap, rate, bound)
+                    .isLessThan(bound);
+            if (next.receivedAt().isBefore(lastFresh)) {
+                aheadOfFresh++;
+            }
+        }
+        // Failures near the batch's end have no fresh work left to overtake; the rest went ahead of it.
+        assertThat(aheadOfFresh).as("retries released while fresh items were still waiting").isGreaterThan(failed.size() / 2);
+        assertThat(byPrompt.values().stream().filter(c -> c.stream().filter(ReceivedRequest::accepted).count() != 1))
+                .as("every item rendered once").isEmpty();
     }
 
     /** Stages a batch of {@code tenant} straight on kiln.items, as intake would for that tenant's key. */

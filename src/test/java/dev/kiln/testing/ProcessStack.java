@@ -31,7 +31,7 @@ import java.util.function.IntFunction;
 public final class ProcessStack implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
 
     private final KilnStackResource servers = new KilnStackResource();
     private final Map<String, String> serverProperties;
@@ -41,7 +41,7 @@ public final class ProcessStack implements AutoCloseable {
     private final String runId = Long.toString(System.currentTimeMillis(), 36);
     private final Map<String, String> common;
     private KilnProcess api;
-    private KilnProcess dispatcher;
+    private final List<KilnProcess> dispatchers = new ArrayList<>();
 
     private ProcessStack(Map<String, String> common) {
         this.common = Map.copyOf(common);
@@ -65,8 +65,7 @@ public final class ProcessStack implements AutoCloseable {
             stack.api = stack.startProcess("api", "api", "api", Map.of(), List.of("-Xmx512m"));
             stack.api.awaitReady(START_TIMEOUT);
             // Intake stages batches on kiln.items; only a dispatcher releases them to the workers.
-            stack.dispatcher = stack.startProcess("dispatcher", "dispatcher", "dispatcher", Map.of(), List.of("-Xmx384m"));
-            stack.dispatcher.awaitReady(START_TIMEOUT);
+            stack.startDispatcher("dispatcher", Map.of()).awaitReady(START_TIMEOUT);
             return stack;
         } catch (RuntimeException e) {
             stack.close();
@@ -82,6 +81,22 @@ public final class ProcessStack implements AutoCloseable {
     /** The api process. */
     public KilnProcess api() {
         return api;
+    }
+
+    /** The dispatcher processes started so far, the first one included; some may have been killed. */
+    public List<KilnProcess> dispatchers() {
+        return List.copyOf(dispatchers);
+    }
+
+    /**
+     * Starts a dispatcher process named {@code identity} (a second one is a standby; the same
+     * identity again is a restart over the same state folder); call {@link KilnProcess#awaitReady(Duration)} on it.
+     */
+    public KilnProcess startDispatcher(String identity, Map<String, String> properties) {
+        KilnProcess started = startProcess(identity, identity + "-" + dispatchers.size(), "dispatcher", properties,
+                List.of("-Xmx384m"));
+        dispatchers.add(started);
+        return started;
     }
 
     /**
@@ -118,7 +133,7 @@ public final class ProcessStack implements AutoCloseable {
      * than after the session timeout, and kills any that do not exit in time.
      */
     public void stopWorkers() {
-        List<KilnProcess> workers = processes.stream().filter(p -> p != api && p != dispatcher && p.isAlive()).toList();
+        List<KilnProcess> workers = processes.stream().filter(p -> p != api && !dispatchers.contains(p) && p.isAlive()).toList();
         workers.forEach(KilnProcess::terminate);
         for (KilnProcess worker : workers) {
             if (!worker.awaitExit(Duration.ofSeconds(30))) {
@@ -235,6 +250,8 @@ public final class ProcessStack implements AutoCloseable {
         all.put("kiln.worker.work-dir", serverProperties.get("kiln.worker.work-dir") + "-" + identity);
         all.put("kiln.status-view.state-dir", serverProperties.get("kiln.status-view.state-dir") + "-" + identity);
         all.put("kiln.dispatcher.state-dir", serverProperties.get("kiln.status-view.state-dir") + "-dispatcher-" + identity);
+        // The webhook notifier's default folder is shared by every Kiln on the host (and locked by one).
+        all.put("kiln.webhooks.state-dir", serverProperties.get("kiln.status-view.state-dir") + "-webhooks-" + identity);
         all.put("kiln.kafka.instance-id", identity + "-" + runId);
         // A killed worker's partitions move after the session timeout: the broker's smallest (6 s)
         // rather than Kafka's default 45 s, so that a crash test takes seconds.

@@ -56,6 +56,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class FakeWorld {
 
     static final int MAX_ATTEMPTS = 3;
+    static final Duration FIRST_RETRY_DELAY = Duration.ofMillis(100);
     static final List<String> RETRY_TOPICS = List.of("kiln.jobs.retry_300", "kiln.jobs.retry_600", "kiln.jobs.retry_900");
 
     final ScriptedProvider provider = new ScriptedProvider();
@@ -250,6 +251,7 @@ final class FakeWorld {
         return new WorkerConfig() {
             public int maxInFlight() { return 4; }
             public int maxAttempts() { return MAX_ATTEMPTS; }
+            public Duration firstRetryDelay() { return FIRST_RETRY_DELAY; }
             public Duration maxRateLimitWait() { return Duration.ofMillis(50); }
             public double retryJitter() { return 0.2; }
             public Duration shutdownDeadline() { return Duration.ofSeconds(1); }

@@ -94,7 +94,7 @@ class RenderJobProcessorDecisionsTest {
         assertThat(outcome).isInstanceOfSatisfying(JobOutcome.RetryLater.class, r -> {
             assertThat(r.reason().code()).isEqualTo(code);
             assertThat(r.reason().retryable()).isTrue();
-            assertThat(r.delay()).isEqualTo(Duration.ofMillis(300));
+            assertThat(r.delay()).as("the first retry comes within seconds").isEqualTo(FakeWorld.FIRST_RETRY_DELAY);
         });
         assertThat(world.states()).containsExactly(JobState.RUNNING, JobState.QUEUED);
         assertThat(world.lastEvent().attempt()).isEqualTo(2);
@@ -118,12 +118,19 @@ class RenderJobProcessorDecisionsTest {
     }
 
     @Test
-    void theRetryDelayFollowsTheAttempt() {
-        world.provider.then(failure(Kind.TRANSIENT, "server_error", "x")).then(failure(Kind.TRANSIENT, "server_error", "x"));
+    void theRetryDelayFollowsTheAttemptOfTheRound() {
+        world.provider.then(failure(Kind.TRANSIENT, "server_error", "x")).then(failure(Kind.TRANSIENT, "server_error", "x"))
+                .then(failure(Kind.TRANSIENT, "server_error", "x"));
         assertThat(world.processor.process(job(1))).isInstanceOfSatisfying(JobOutcome.RetryLater.class,
-                r -> assertThat(r.delay()).isEqualTo(Duration.ofMillis(300)));
+                r -> assertThat(r.delay()).isEqualTo(FakeWorld.FIRST_RETRY_DELAY));
         assertThat(world.processor.process(job(2))).isInstanceOfSatisfying(JobOutcome.RetryLater.class,
-                r -> assertThat(r.delay()).isEqualTo(Duration.ofMillis(600)));
+                r -> assertThat(r.delay()).as("later attempts back off to the retry topics' delays").isEqualTo(Duration.ofMillis(300)));
+        // A client's retry after the last attempt: attempt 4 begins a fresh round, so it is its first try.
+        RenderJobRequested retried = job(FakeWorld.MAX_ATTEMPTS).nextRound();
+        assertThat(retried.attempt()).isEqualTo(FakeWorld.MAX_ATTEMPTS + 1);
+        assertThat(world.processor.process(retried)).isInstanceOfSatisfying(JobOutcome.RetryLater.class,
+                r -> assertThat(r.delay()).isEqualTo(FakeWorld.FIRST_RETRY_DELAY));
+        assertThat(world.lastEvent().attempt()).isEqualTo(FakeWorld.MAX_ATTEMPTS + 2);
     }
 
     @Test

@@ -30,6 +30,16 @@ class RetryJitterTest {
     }
 
     @Test
+    void aRetryThroughTheDispatcherWaitsItsDelayAndUpToTheFractionMore() {
+        RetryJitter jitter = new RetryJitter(config(0.2));
+        LongSummaryStatistics stats = IntStream.range(0, 500)
+                .mapToLong(i -> jitter.spread(Duration.ofSeconds(1)).toMillis()).summaryStatistics();
+        assertThat(stats.getMin()).isGreaterThanOrEqualTo(1000);
+        assertThat(stats.getMax()).isBetween(1150L, 1199L);
+        assertThat(new RetryJitter(config(0)).spread(Duration.ofSeconds(1))).isEqualTo(Duration.ofSeconds(1));
+    }
+
+    @Test
     void aFirstDeliveryOrAZeroFractionWaitsNothing() {
         assertThat(new RetryJitter(config(0.2)).extraDelay("kiln.jobs")).isZero();
         assertThat(new RetryJitter(config(0)).extraDelay("kiln.jobs.retry_10000")).isZero();
@@ -45,6 +55,11 @@ class RetryJitterTest {
             @Override
             public int maxAttempts() {
                 return 4;
+            }
+
+            @Override
+            public Duration firstRetryDelay() {
+                return Duration.ofSeconds(1);
             }
 
             @Override
