@@ -95,7 +95,11 @@ public class BatchEventStream {
         // Never before the batch's first event, whatever the client sent.
         long start = Math.max(first, lastEventId.map(id -> id + 1).orElse(first));
         if (batch.completedOffset() != null && start > batch.completedOffset()) {
-            return; // the client has seen the final event already
+            // The client has seen the final event already. A comment first, so that the response
+            // has started before the sink closes: closing an untouched sink races the resource
+            // method's own completion ("Response has already been written").
+            send(sink, sse.newEventBuilder().comment("the batch's final event was sent already").build());
+            return;
         }
         byte[] key = batch.id().getBytes(StandardCharsets.UTF_8);
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(properties())) {
