@@ -11,7 +11,7 @@ import java.util.Optional;
  * delivery log, every attempt with its status code or error and the next attempt (Stripe's
  * delivery log). Never the signing secret, nor the body.
  *
- * @param url             the webhook URL without its query string, which may carry a token
+ * @param url             the webhook URL without user info, query string and fragment, which may carry a token
  * @param deliveriesTotal how many deliveries the batch has; absent while the log cannot be read
  * @param deliveries      {@code batch.completed} first, then up to {@link #SHOWN} in all
  * @param deliveryLog     {@code unavailable} while this replica's delivery log is loading (try again), else absent
