@@ -3,6 +3,7 @@ package dev.kiln.status;
 import dev.kiln.job.BatchState;
 import dev.kiln.job.InvalidRequestException;
 import dev.kiln.job.JobState;
+import dev.kiln.job.WebhookDeliveryLog;
 import dev.kiln.storage.ObjectStore;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.GET;
@@ -43,9 +44,11 @@ public class StatusResource {
     private final StatusViewConfig config;
     private final BatchEventStream events;
     private final ManifestWriter manifests;
+    private final WebhookDeliveryLog webhooks;
 
     public StatusResource(OwnedStatus owned, StatusView view, ObjectStore store, StatusViewConfig config,
-                          BatchEventStream events, ManifestWriter manifests) {
+                          BatchEventStream events, ManifestWriter manifests, WebhookDeliveryLog webhooks) {
+        this.webhooks = webhooks;
         this.manifests = manifests;
         this.owned = owned;
         this.view = view;
@@ -69,11 +72,11 @@ public class StatusResource {
         return new BatchesResponse(batches, page.lastPosition().map(p -> encode("l:" + p)).orElse(null));
     }
 
-    /** A batch's state, counts, usage and times. */
+    /** A batch's state, counts, usage, times and webhook deliveries. */
     @GET
     @Path("/batches/{id}")
     public BatchStatus batch(@PathParam("id") String id) {
-        return BatchStatus.of(owned.requireOwnedBatch(id));
+        return BatchStatus.of(owned.requireOwnedBatch(id), webhooks);
     }
 
     /** One page of a batch's items, in submission order. */

@@ -1,5 +1,6 @@
 package dev.kiln.webhook;
 
+import dev.kiln.job.WebhookDeliveryLog;
 import dev.kiln.messaging.KilnJson;
 import dev.kiln.messaging.Topics;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -14,6 +15,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -23,7 +25,7 @@ import java.util.concurrent.TimeoutException;
  * replica's copy of the delivery log), and resending a batch's {@code batch.completed} delivery.
  */
 @ApplicationScoped
-public class WebhookDeliveries {
+public class WebhookDeliveries implements WebhookDeliveryLog {
 
     private final WebhookStreams streams;
 
@@ -49,6 +51,63 @@ public class WebhookDeliveries {
         }
         found.sort(Comparator.comparing(WebhookDelivery::createdAt).thenComparing(WebhookDelivery::webhookId));
         return found;
+    }
+
+    /**
+     * The batch's {@code batch.completed} deliveries (one per completion, newest first), then up to
+     * {@code limit} in all with its job-event deliveries. Those are found by a key scan, so that a
+     * batch with 100,000 of them costs one pass over keys and never 100,000 parsed bodies.
+     */
+    @Override
+    public Optional<Deliveries> deliveries(String batchId, int limit) {
+        Optional<ReadOnlyKeyValueStore<String, byte[]>> found = streams.logStore();
+        if (found.isEmpty()) {
+            return Optional.empty();
+        }
+        ReadOnlyKeyValueStore<String, byte[]> store = found.get();
+        List<WebhookDelivery> shown = new ArrayList<>();
+        java.util.Set<String> completions = new java.util.HashSet<>();
+        // Completion ids are derived from the completion's number, 1, 2, ...: read them straight.
+        for (int completion = 1; ; completion++) {
+            String key = NotifierProcessor.key(batchId, WebhookPayloads.batchCompletedId(batchId, completion));
+            byte[] value = store.get(key);
+            if (value == null) {
+                break;
+            }
+            completions.add(key);
+            shown.add(parse(value));
+        }
+        java.util.Collections.reverse(shown);
+        List<WebhookDelivery> jobs = new ArrayList<>();
+        int total = 0;
+        try (KeyValueIterator<String, byte[]> it = store.prefixScan(batchId + "/", new StringSerializer())) {
+            while (it.hasNext()) {
+                var entry = it.next();
+                total++;
+                if (!completions.contains(entry.key) && shown.size() + jobs.size() < limit) {
+                    jobs.add(parse(entry.value));
+                }
+            }
+        }
+        jobs.sort(Comparator.comparing(WebhookDelivery::createdAt).thenComparing(WebhookDelivery::webhookId));
+        shown.addAll(jobs);
+        List<Delivery> view = shown.stream().limit(limit).map(WebhookDeliveries::view).toList();
+        return Optional.of(new Deliveries(view, total));
+    }
+
+    /** What a client sees of a delivery: no body (it may be large) and, as always, no secret. */
+    private static Delivery view(WebhookDelivery d) {
+        return new Delivery(d.webhookId(), d.eventType(), d.state().wireName(),
+                d.attempts().stream().map(a -> new Attempt(a.number(), a.at(), a.durationMs(), a.httpStatus(), a.error())).toList(),
+                d.nextAttemptAt(), d.createdAt(), d.updatedAt());
+    }
+
+    private static WebhookDelivery parse(byte[] value) {
+        try {
+            return KilnJson.MAPPER.readValue(value, WebhookDelivery.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**

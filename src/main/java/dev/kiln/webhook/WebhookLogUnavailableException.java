@@ -1,9 +1,14 @@
 package dev.kiln.webhook;
 
-/** The delivery log is still loading on this replica (start-up); the caller may try again shortly (503). */
-public class WebhookLogUnavailableException extends RuntimeException {
+import dev.kiln.job.ServiceUnavailableException;
+
+import java.time.Duration;
+
+/** The delivery log is still loading on this replica (start-up), or webhooks are off here: 503, try again shortly. */
+public class WebhookLogUnavailableException extends ServiceUnavailableException {
 
     public WebhookLogUnavailableException() {
-        super("the webhook delivery log is still loading; try again shortly");
+        super("webhook-log-loading", "Webhook delivery log not ready",
+                "the webhook delivery log is still loading on this replica; try again shortly", Duration.ofSeconds(2));
     }
 }

@@ -100,6 +100,21 @@ public final class ProcessStack implements AutoCloseable {
     }
 
     /**
+     * Kills the api process (SIGKILL, as a crashed pod dies) and starts it again as the same
+     * instance: the same {@code KILN_INSTANCE_ID} and state folders, a new port and a log of its
+     * own ({@code name}); returns once it is ready.
+     */
+    public KilnProcess restartApi(String name) {
+        api.kill();
+        if (!api.awaitExit(Duration.ofSeconds(30))) {
+            throw new AssertionError("the api process did not die");
+        }
+        api = startProcess("api", name, "api", Map.of(), List.of("-Xmx512m"));
+        api.awaitReady(START_TIMEOUT);
+        return api;
+    }
+
+    /**
      * Starts a worker process; call {@link KilnProcess#awaitReady(Duration)} on it, or use
      * {@link #startWorkers}.
      *
