@@ -140,6 +140,34 @@ public class ObjectStore {
         }
     }
 
+    /**
+     * Copies {@code source} to {@code target} inside the bucket, server-side, with its content type
+     * and user metadata as they are.
+     *
+     * @return false when {@code source} does not exist
+     */
+    public boolean copyAsIs(String source, String target) {
+        try {
+            client.copyObject(io.minio.CopyObjectArgs.builder()
+                    .bucket(config.bucket())
+                    .object(target)
+                    .source(io.minio.SourceObject.builder().bucket(config.bucket()).object(source).build())
+                    .build());
+            health.succeeded();
+            return true;
+        } catch (ErrorResponseException e) {
+            if (isMissing(e)) {
+                health.succeeded();
+                return false;
+            }
+            health.failed("copy", e);
+            throw new StorageException("cannot copy " + source + " to " + target, e);
+        } catch (Exception e) {
+            health.failed("copy", e);
+            throw new StorageException("cannot copy " + source + " to " + target, e);
+        }
+    }
+
     /** The object's size, type and user metadata, or empty when it does not exist. */
     public Optional<StoredObject> stat(String key) {
         try {
@@ -222,7 +250,9 @@ public class ObjectStore {
                     .contentType(contentType)
                     .userMetadata(metadata)
                     .build());
+            health.succeeded();
         } catch (Exception e) {
+            health.failed("put", e);
             throw new StorageException("cannot store " + key, e);
         }
     }
