@@ -74,6 +74,19 @@ public final class Thumbnails {
         }
     }
 
+    /**
+     * The size of the thumbnail of a {@code width} x {@code height} image: {@value #LONG_EDGE} px on
+     * the long edge with the aspect ratio kept, or the image's own size when it is no larger.
+     */
+    public static Dimensions sizeOf(int width, int height) {
+        int longEdge = Math.max(width, height);
+        if (longEdge <= LONG_EDGE) {
+            return new Dimensions(width, height);
+        }
+        return new Dimensions(Math.max(1, (int) Math.round((double) width * LONG_EDGE / longEdge)),
+                Math.max(1, (int) Math.round((double) height * LONG_EDGE / longEdge)));
+    }
+
     private static Thumbnail make(Path file, ImageFormat format) throws IOException {
         ImageReader reader = ImageDecoder.readerFor(format);
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
@@ -84,8 +97,9 @@ public final class Thumbnails {
             if (longEdge <= LONG_EDGE) {
                 return new Thumbnail(Files.readAllBytes(file), width, height);
             }
-            int targetWidth = Math.max(1, (int) Math.round((double) width * LONG_EDGE / longEdge));
-            int targetHeight = Math.max(1, (int) Math.round((double) height * LONG_EDGE / longEdge));
+            Dimensions target = sizeOf(width, height);
+            int targetWidth = target.width();
+            int targetHeight = target.height();
             ImageReadParam param = reader.getDefaultReadParam();
             int step = Math.max(1, longEdge / LONG_EDGE);
             param.setSourceSubsampling(step, step, 0, 0);

@@ -149,7 +149,7 @@ class QueriedMetricsExistTest {
                 batchId + "-" + String.format("%06d", i), batchId, tenant, "D-" + i, i, "a terracotta mug",
                 parameters, List.of(), null, Map.of(), 1, Instant.now())).toList();
         try (KafkaProducer<String, Object> producer = new KafkaProducer<>(
-                Map.<String, Object>of("bootstrap.servers", KilnStackResource.kafka().bootstrapServers()),
+                Map.<String, Object>of("bootstrap.servers", KilnStackResource.bootstrapServers()),
                 new StringSerializer(), new JsonSerde.JsonSerializer())) {
             producer.send(new ProducerRecord<>(Topics.ITEMS, batchId,
                     new JobsStaged(batchId, tenant, Priority.NORMAL, null, jobs))).get();
