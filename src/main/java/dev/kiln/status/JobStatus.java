@@ -47,7 +47,7 @@ public record JobStatus(String id, String batchId, String itemId, int index, Str
      * @param width       pixels
      * @param height      pixels
      * @param sha256      hex digest
-     * @param thumbnail   the output's thumbnail ({@code {index}.thumb.{ext}} beside it), when URLs are given
+     * @param thumbnail   the output's thumbnail ({@code {index}.thumb.{ext}} beside it)
      */
     public record Output(int index, String key, String url, String contentType, long bytes, int width, int height,
                          String sha256,
@@ -61,16 +61,19 @@ public record JobStatus(String id, String batchId, String itemId, int index, Str
      * {@link Output#url()} (the console does).
      *
      * @param key    object key, beside the output's
-     * @param url    presigned GET URL
+     * @param url    presigned GET URL; absent where outputs carry keys only (the stored manifest)
      * @param width  pixels
      * @param height pixels
      */
-    public record Thumbnail(String key, String url, int width, int height) {
+    public record Thumbnail(String key,
+                            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                            String url,
+                            int width, int height) {
 
         static Thumbnail of(JobOutput o, ObjectStore store, String tenant) {
             String key = ObjectKeys.thumbnail(o.key());
             Dimensions size = Thumbnails.sizeOf(o.width(), o.height());
-            return new Thumbnail(key, store.presignedGet(tenant, key), size.width(), size.height());
+            return new Thumbnail(key, store == null ? null : store.presignedGet(tenant, key), size.width(), size.height());
         }
     }
 
@@ -91,6 +94,6 @@ public record JobStatus(String id, String batchId, String itemId, int index, Str
 
     private static Output output(JobOutput o, ObjectStore store, String tenant) {
         return new Output(o.index(), o.key(), store == null ? null : store.presignedGet(tenant, o.key()), o.contentType(), o.bytes(), o.width(),
-                o.height(), o.sha256(), store == null ? null : Thumbnail.of(o, store, tenant));
+                o.height(), o.sha256(), Thumbnail.of(o, store, tenant));
     }
 }
