@@ -110,7 +110,7 @@ public final class ImageDecoder {
         return step;
     }
 
-    private static ImageReader readerFor(ImageFormat format) throws IOException {
+    static ImageReader readerFor(ImageFormat format) throws IOException {
         if (format == ImageFormat.WEBP) {
             // Created directly rather than found through ImageIO's registry, which depends on the
             // class loader that first touched ImageIO and may miss the plugin.

@@ -1,8 +1,11 @@
 package dev.kiln.status;
 
+import dev.kiln.image.Dimensions;
+import dev.kiln.image.Thumbnails;
 import dev.kiln.job.JobError;
 import dev.kiln.job.JobOutput;
 import dev.kiln.job.Usage;
+import dev.kiln.storage.ObjectKeys;
 import dev.kiln.storage.ObjectStore;
 
 import java.time.Instant;
@@ -44,9 +47,34 @@ public record JobStatus(String id, String batchId, String itemId, int index, Str
      * @param width       pixels
      * @param height      pixels
      * @param sha256      hex digest
+     * @param thumbnail   the output's thumbnail ({@code {index}.thumb.{ext}} beside it)
      */
     public record Output(int index, String key, String url, String contentType, long bytes, int width, int height,
-                         String sha256) {
+                         String sha256,
+                         @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                         Thumbnail thumbnail) {
+    }
+
+    /**
+     * An output's thumbnail, {@value Thumbnails#LONG_EDGE} px on the long edge. Outputs stored
+     * before thumbnails existed have none: its URL then answers 404, and clients fall back to
+     * {@link Output#url()} (the console does).
+     *
+     * @param key    object key, beside the output's
+     * @param url    presigned GET URL; absent where outputs carry keys only (the stored manifest)
+     * @param width  pixels
+     * @param height pixels
+     */
+    public record Thumbnail(String key,
+                            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                            String url,
+                            int width, int height) {
+
+        static Thumbnail of(JobOutput o, ObjectStore store, String tenant) {
+            String key = ObjectKeys.thumbnail(o.key());
+            Dimensions size = Thumbnails.sizeOf(o.width(), o.height());
+            return new Thumbnail(key, store == null ? null : store.presignedGet(tenant, key), size.width(), size.height());
+        }
     }
 
     /** The response for a view of {@code tenant}'s job, presigning each output under the tenant's prefix. */
@@ -66,6 +94,6 @@ public record JobStatus(String id, String batchId, String itemId, int index, Str
 
     private static Output output(JobOutput o, ObjectStore store, String tenant) {
         return new Output(o.index(), o.key(), store == null ? null : store.presignedGet(tenant, o.key()), o.contentType(), o.bytes(), o.width(),
-                o.height(), o.sha256());
+                o.height(), o.sha256(), Thumbnail.of(o, store, tenant));
     }
 }

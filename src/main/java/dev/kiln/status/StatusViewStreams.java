@@ -73,8 +73,10 @@ public class StatusViewStreams {
             Log.error("status view failed; replacing its thread", e);
             return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
-        instance.start();
+        // Published before start(), which restores the global store before it returns: meanwhile
+        // readiness reports the restoring state instead of NOT_STARTED.
         streams = instance;
+        instance.start();
     }
 
     void stop(@Observes ShutdownEvent event) {
@@ -82,6 +84,20 @@ public class StatusViewStreams {
         if (instance != null) {
             instance.close(Duration.ofSeconds(10));
         }
+    }
+
+    /** Whether this process runs the view at all (the api role). */
+    public boolean runsHere() {
+        return enabled;
+    }
+
+    /**
+     * Where the view is: {@code NOT_STARTED}, or Kafka Streams' state ({@code REBALANCING} while
+     * the global store restores from {@code kiln.status}, then {@code RUNNING}).
+     */
+    public String stateName() {
+        KafkaStreams instance = streams;
+        return instance == null ? "NOT_STARTED" : instance.state().name();
     }
 
     /** Whether the view is caught up and queryable. */

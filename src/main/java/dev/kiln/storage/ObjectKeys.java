@@ -4,7 +4,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Object keys of the bucket, as DESIGN.md lays them out:
- * {@code {tenant}/{batch id}/{item id}/{index}.{ext}} for outputs and
+ * {@code {tenant}/{batch id}/{item id}/{index}.{ext}} for outputs, their thumbnails beside them at
+ * {@code {index}.thumb.{ext}}, and
  * {@code {tenant}/uploads/{upload id}} for reference uploads, and
  * {@code {tenant}/manifests/{batch id}.jsonl} for results manifests. Tenant and item ids come from clients, so
  * each is encoded as one path segment: only unreserved characters stay as they are, everything
@@ -19,6 +20,19 @@ public final class ObjectKeys {
     /** The key of output {@code index} of an item. */
     public static String output(String tenant, String batchId, String itemId, int index, String extension) {
         return segment(tenant) + "/" + segment(batchId) + "/" + segment(itemId) + "/" + index + "." + extension;
+    }
+
+    /**
+     * The key of the thumbnail of the output at {@code outputKey}: {@code {index}.{ext}} becomes
+     * {@code {index}.thumb.{ext}} in the same folder, so it shares the output's prefix and owner.
+     */
+    public static String thumbnail(String outputKey) {
+        int dot = outputKey.lastIndexOf('.');
+        int slash = outputKey.lastIndexOf('/');
+        if (dot <= slash) {
+            throw new IllegalArgumentException("not an output key: " + outputKey);
+        }
+        return outputKey.substring(0, dot) + ".thumb" + outputKey.substring(dot);
     }
 
     /** The key of a reference upload. */

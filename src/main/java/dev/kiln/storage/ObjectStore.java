@@ -35,13 +35,31 @@ import java.util.Optional;
 public class ObjectStore {
 
     private final MinioClient client;
+    private final MinioClient presigner;
     private final S3Config config;
     private final StorageHealth health;
 
     public ObjectStore(MinioClient client, S3Config config, StorageHealth health) {
         this.client = client;
+        this.presigner = presignerFor(client, config);
         this.config = config;
         this.health = health;
+    }
+
+    /**
+     * The client that signs presigned URLs. A SigV4 signature covers the {@code Host} header, so a
+     * URL for clients outside the cluster must be signed for the public host, not rewritten after
+     * signing. Presigning is computed locally (the region is configured), so this client never
+     * opens a connection; it only names the public endpoint.
+     */
+    static MinioClient presignerFor(MinioClient client, S3Config config) {
+        return config.publicEndpoint().filter(endpoint -> !endpoint.isBlank())
+                .map(endpoint -> MinioClient.builder()
+                        .endpoint(endpoint)
+                        .credentials(config.accessKey(), config.secretKey())
+                        .region(config.region())
+                        .build())
+                .orElse(client);
     }
 
     /** One cheap call to tell whether S3 answers; the result goes to {@link StorageHealth}. */
@@ -115,6 +133,34 @@ public class ObjectStore {
                     .metadataDirective(io.minio.Directive.REPLACE)
                     .headers(Map.of("Content-Type", contentType))
                     .userMetadata(metadata)
+                    .build());
+            health.succeeded();
+            return true;
+        } catch (ErrorResponseException e) {
+            if (isMissing(e)) {
+                health.succeeded();
+                return false;
+            }
+            health.failed("copy", e);
+            throw new StorageException("cannot copy " + source + " to " + target, e);
+        } catch (Exception e) {
+            health.failed("copy", e);
+            throw new StorageException("cannot copy " + source + " to " + target, e);
+        }
+    }
+
+    /**
+     * Copies {@code source} to {@code target} inside the bucket, server-side, with its content type
+     * and user metadata as they are.
+     *
+     * @return false when {@code source} does not exist
+     */
+    public boolean copyAsIs(String source, String target) {
+        try {
+            client.copyObject(io.minio.CopyObjectArgs.builder()
+                    .bucket(config.bucket())
+                    .object(target)
+                    .source(io.minio.SourceObject.builder().bucket(config.bucket()).object(source).build())
                     .build());
             health.succeeded();
             return true;
@@ -256,7 +302,7 @@ public class ObjectStore {
             throw new IllegalArgumentException("refusing to presign an object outside the caller's prefix");
         }
         try {
-            return client.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
+            return presigner.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
                     .method(Http.Method.GET)
                     .bucket(config.bucket())
                     .object(key)
@@ -277,7 +323,9 @@ public class ObjectStore {
                     .contentType(contentType)
                     .userMetadata(metadata)
                     .build());
+            health.succeeded();
         } catch (Exception e) {
+            health.failed("put", e);
             throw new StorageException("cannot store " + key, e);
         }
     }

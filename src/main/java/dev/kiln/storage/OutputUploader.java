@@ -2,11 +2,14 @@ package dev.kiln.storage;
 
 import dev.kiln.image.CheckedImage;
 import dev.kiln.image.ImageFormat;
+import dev.kiln.image.Thumbnails;
 import dev.kiln.job.RenderJobRequested;
 import dev.kiln.job.JobOutput;
 import dev.kiln.job.Usage;
+import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -16,7 +19,9 @@ import java.util.Optional;
 /**
  * A job's outputs in the bucket. Each object carries its checks and the job's usage as user
  * metadata, so that a redelivered job can re-announce its result from S3 alone, without paying
- * for the image again.
+ * for the image again. Beside each output lies its thumbnail ({@link ObjectKeys#thumbnail}), made
+ * here from the render on disk and stored before the output: a stored output therefore always has
+ * its thumbnail, even after a crash between the two puts.
  */
 @ApplicationScoped
 public class OutputUploader {
@@ -91,6 +96,7 @@ public class OutputUploader {
     @io.opentelemetry.instrumentation.annotations.WithSpan(value = "s3 put", kind = io.opentelemetry.api.trace.SpanKind.CLIENT)
     public JobOutput put(RenderJobRequested job, CheckedImage image, Usage usage) {
         String key = keyOf(job, image.index());
+        putThumbnail(job, image, key);
         Map<String, String> meta = new HashMap<>();
         meta.put(SHA256, image.sha256());
         meta.put(WIDTH, Integer.toString(image.width()));
@@ -98,6 +104,24 @@ public class OutputUploader {
         meta.put(USAGE, formatUsage(usage));
         store.put(key, image.file(), image.format().contentType(), meta);
         return output(job, image);
+    }
+
+    /**
+     * Makes and stores the thumbnail of {@code image}. An image that cannot be decoded (it passed
+     * the output check, so this is not expected) gets none and is logged: the console then shows
+     * the original, and the paid render is stored either way. S3 failures propagate like the
+     * output's own, and the job's store step retries both.
+     */
+    private void putThumbnail(RenderJobRequested job, CheckedImage image, String outputKey) {
+        Thumbnails.Thumbnail thumbnail;
+        try {
+            thumbnail = Thumbnails.of(image.file(), image.format());
+        } catch (IOException | RuntimeException e) {
+            Log.warnf("job %s: no thumbnail for output %d (%s)", job.jobId(), image.index(), e.getMessage());
+            return;
+        }
+        store.putBytes(ObjectKeys.thumbnail(outputKey), thumbnail.bytes(), image.format().contentType(),
+                Map.of(WIDTH, Integer.toString(thumbnail.width()), HEIGHT, Integer.toString(thumbnail.height())));
     }
 
     private static JobOutput output(RenderJobRequested job, CheckedImage image) {

@@ -111,8 +111,13 @@ public class RenderCache {
             meta.put(ImageMetadata.HEIGHT, Integer.toString(earlier.height()));
             meta.put(OutputUploader.USAGE, OutputUploader.formatUsage(Usage.servedFromCache(job.imageCount())));
             meta.put(ImageMetadata.CACHED, key.hex());
-            if (!target.equals(earlier.key()) && !store.copy(earlier.key(), target, earlier.contentType(), meta)) {
-                return Optional.empty();
+            if (!target.equals(earlier.key())) {
+                // The thumbnail first, as the uploader stores them; an earlier output without one
+                // (stored before thumbnails existed) is still served.
+                store.copyAsIs(ObjectKeys.thumbnail(earlier.key()), ObjectKeys.thumbnail(target));
+                if (!store.copy(earlier.key(), target, earlier.contentType(), meta)) {
+                    return Optional.empty();
+                }
             }
             outputs.add(new JobOutput(earlier.index(), target, earlier.contentType(), earlier.bytes(), earlier.width(),
                     earlier.height(), earlier.sha256()));

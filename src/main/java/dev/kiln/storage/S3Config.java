@@ -4,6 +4,7 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
 import java.time.Duration;
+import java.util.Optional;
 
 /** Where images are stored: any S3 API server. */
 @ConfigMapping(prefix = "kiln.s3")
@@ -12,6 +13,15 @@ public interface S3Config {
     /** Endpoint URL of the S3 API (env {@code KILN_S3_ENDPOINT}). */
     @WithDefault("http://localhost:9000")
     String endpoint();
+
+    /**
+     * The endpoint presigned URLs name, when clients reach S3 by another address than Kiln does
+     * (env {@code KILN_S3_PUBLIC_ENDPOINT}), such as {@code https://s3.example.com} outside the
+     * cluster while Kiln talks to {@code http://minio:9000} inside it. Scheme, host and port only.
+     * The URLs are signed for this host, so it must reach the same S3 server under the same
+     * credentials; unset, presigned URLs name {@link #endpoint()}.
+     */
+    Optional<String> publicEndpoint();
 
     /** Access key (env {@code KILN_S3_ACCESS_KEY}). */
     @WithDefault("kiln")

@@ -81,12 +81,12 @@ public class ProviderCalls {
             switch (answer) {
                 case ProviderAnswer.Rendered(RenderedImages images) -> {
                     latencies.record(LatencyTracker.LatencyClass.of(job.parameters()), took);
-                    metrics.providerCall(inputs.isEdit(), null, took);
+                    metrics.providerCall(inputs.isEdit(), job.parameters(), null, took);
                     permits.onAnswered(images.limits());
                     return new Rendered(images);
                 }
                 case ProviderAnswer.Failed(ProviderFailure failure) -> {
-                    metrics.providerCall(inputs.isEdit(), failure.kind(), took);
+                    metrics.providerCall(inputs.isEdit(), job.parameters(), failure, took);
                     switch (policy.afterProviderFailure(job, failure)) {
                         case RetryPolicy.Decision.Conclude(JobOutcome outcome) -> {
                             return new Ended(outcome);

@@ -176,6 +176,7 @@ public class RenderJobProcessor {
             case JobOutcome.Failed f -> {
                 Log.warnf("job %s failed at attempt %d: %s", job.jobId(), job.attempt(), f.error().message());
                 patiently.announce(job, Step.ANNOUNCE_RESULT, JobStatusChanged.of(job, JobState.FAILED).withError(f.error()));
+                metrics.jobFailed(f.error().code());
             }
             case JobOutcome.Cancelled c -> patiently.announce(job, Step.ANNOUNCE_RESULT, JobStatusChanged.of(job, JobState.CANCELLED)
                     .withError(new JobError(c.code(), "cancelled before it started", false)));

@@ -98,8 +98,32 @@ final class Browser implements AutoCloseable {
                 Map.of("width", width, "height", height, "deviceScaleFactor", 2, "mobile", true));
     }
 
-    /** A screenshot of the whole page, not only the viewport, under target/console-screenshots/. */
+    /** Where the README's screenshots live; refreshed by the browser tests when asked (see {@link #screenshot}). */
+    static final Path DOCS_IMAGES = Path.of("docs", "images");
+
+    /** The screenshots the README shows, by their test names. */
+    static final List<String> README_SHOTS = List.of("01-submit-estimate", "02-batch-succeeded", "04-gallery",
+            "05-image-dialog", "06-cancelled", "09-phone-batch");
+
+    /**
+     * A screenshot of the whole page, not only the viewport, under target/console-screenshots/.
+     * With {@code -Ddocs.screenshots=true}, the README's shots are also copied to
+     * {@code docs/images/console-<name>.png}, so that the pictures in the README come from a test run.
+     */
     Path screenshot(String name) {
+        Path file = capture(name);
+        if (Boolean.getBoolean("docs.screenshots") && README_SHOTS.contains(name)) {
+            try {
+                Files.createDirectories(DOCS_IMAGES);
+                Files.copy(file, DOCS_IMAGES.resolve("console-" + name + ".png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return file;
+    }
+
+    private Path capture(String name) {
         try {
             Files.createDirectories(SCREENSHOTS);
             @SuppressWarnings("unchecked")

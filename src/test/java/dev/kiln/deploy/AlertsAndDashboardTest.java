@@ -87,8 +87,8 @@ class AlertsAndDashboardTest {
 
     private static boolean isPromQlWord(String name) {
         return Set.of("clamp_min", "clamp_max", "label_replace", "histogram_quantile", "count_over_time",
-                "max_over_time", "min_over_time", "avg_over_time", "sum_over_time", "__rate_interval", "__range",
-                "ipm_limit").contains(name);
+                "max_over_time", "min_over_time", "avg_over_time", "sum_over_time", "__rate_interval", "__range")
+                .contains(name);
     }
 
     /** The names Micrometer's Prometheus registry gives every meter the main sources build. */
@@ -100,7 +100,7 @@ class AlertsAndDashboardTest {
                 while (m.find()) {
                     Matcher unit = BASE_UNIT.matcher(m.group(3));
                     register(registry, m.group(1), m.group(2), unit.find() ? unit.group(1) : null,
-                            m.group(3).contains(".publishPercentileHistogram("));
+                            m.group(3).contains(".publishPercentileHistogram(") || m.group(3).contains(".serviceLevelObjectives("));
                 }
             }
         }
@@ -120,7 +120,7 @@ class AlertsAndDashboardTest {
     private static void register(MeterRegistry registry, String type, String name, String baseUnit, boolean histogram) {
         switch (type) {
             case "Counter" -> Counter.builder(name).baseUnit(baseUnit).register(registry).increment();
-            // With publishPercentileHistogram(), Prometheus also gets <name>_seconds_bucket.
+            // With publishPercentileHistogram() or bucket bounds, Prometheus also gets <name>_seconds_bucket.
             case "Timer" -> Timer.builder(name).publishPercentileHistogram(histogram).register(registry)
                     .record(Duration.ofMillis(1));
             case "DistributionSummary" -> DistributionSummary.builder(name).baseUnit(baseUnit).register(registry).record(1);

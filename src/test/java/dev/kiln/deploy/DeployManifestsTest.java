@@ -248,6 +248,23 @@ class DeployManifestsTest {
 
     @ParameterizedTest
     @MethodSource("overlays")
+    void everyKilnProcessIsNamedByItsPod(String overlay) {
+        List<Workload> kiln = kilnWorkloads(Manifests.overlay(overlay));
+        assertThat(kiln).extracting(Workload::role).contains("api", "dispatcher", "worker");
+        for (Workload w : kiln) {
+            Map<String, Object> instanceId = list(w.container().get("env")).stream().map(e -> map(e))
+                    .filter(e -> "KILN_INSTANCE_ID".equals(e.get("name"))).findFirst().orElse(null);
+            assertThat(instanceId).as(overlay + " " + w.name() + " sets KILN_INSTANCE_ID").isNotNull();
+            assertThat(at(instanceId, "valueFrom", "fieldRef", "fieldPath"))
+                    .as(overlay + " " + w.name() + ": KILN_INSTANCE_ID from the pod's name (downward API), "
+                            + "unique per replica and kept across container restarts")
+                    .contains("metadata.name");
+        }
+        assertThat(settings.isSetting("KILN_INSTANCE_ID")).isTrue();
+    }
+
+    @ParameterizedTest
+    @MethodSource("overlays")
     void kedaScalesTheWorkersOnTheirOwnGroupAndTopic(String overlay) {
         List<Map<String, Object>> docs = Manifests.overlay(overlay);
         List<Map<String, Object>> scaledObjects = ofKind(docs, "ScaledObject");

@@ -118,11 +118,20 @@ class CatalogueBatchEndToEndTest {
 
     private void assertObjectsInS3(String batchId) throws Exception {
         List<String> keys = new ArrayList<>();
+        List<String> thumbnails = new ArrayList<>();
         for (Result<Item> result : minio.listObjects(ListObjectsArgs.builder().bucket("kiln")
                 .prefix("default/" + batchId + "/").recursive(true).build())) {
-            keys.add(result.get().objectName());
+            String name = result.get().objectName();
+            (name.contains(".thumb.") ? thumbnails : keys).add(name);
         }
         assertThat(keys).hasSize(ITEMS - 1);
+        // Each output has its thumbnail beside it, 256 px on the long edge, in the output's format.
+        assertThat(thumbnails).containsExactlyInAnyOrderElementsOf(
+                keys.stream().map(k -> k.replaceFirst("\\.(png|jpeg|webp)$", ".thumb.$1")).toList());
+        try (InputStream in = minio.getObject(GetObjectArgs.builder().bucket("kiln").object(thumbnails.getFirst()).build())) {
+            ImageInfo thumb = ImageProbe.probe(in.readAllBytes()).orElseThrow();
+            assertThat(Math.max(thumb.width(), thumb.height())).as(thumbnails.getFirst()).isEqualTo(256);
+        }
         assertThat(keys).doesNotContain("default/" + batchId + "/SKU-" + MODERATED + "/0.png");
         for (String objectKey : keys) {
             ImageFormat expected = objectKey.endsWith(".jpeg") ? ImageFormat.JPEG

@@ -48,7 +48,7 @@ import static org.hamcrest.Matchers.equalTo;
  * KEDA ScaledObject query is on {@code /q/metrics}. {@code AlertsAndDashboardTest} checks the same
  * names against the sources; this one against the running app, labels, units and suffixes included.
  *
- * <p>Traffic: a batch of three through intake (which still publishes straight to {@code kiln.jobs}
+ * <p>Traffic: a batch of four (one refused by the simulator's moderation) through intake (which still publishes straight to {@code kiln.jobs}
  * in this branch) with a webhook to a receiver on loopback, and a chunk of two jobs staged on
  * {@code kiln.items} for the dispatcher, which releases them to the workers.
  */
@@ -100,13 +100,15 @@ class QueriedMetricsExistTest {
                     + " \"webhook\": \"" + url + "\", \"items\": ["
                     + "{\"id\": \"M-1\", \"prompt\": \"Studio photo of a teal mug\"},"
                     + "{\"id\": \"M-2\", \"prompt\": \"Studio photo of a red mug\"},"
-                    + "{\"id\": \"M-3\", \"prompt\": \"Studio photo of a blue mug\"}]}";
+                    + "{\"id\": \"M-3\", \"prompt\": \"Studio photo of a blue mug\"},"
+                    // The simulator refuses prompts with its moderation marker: a failed job and a provider error by code.
+                    + "{\"id\": \"M-4\", \"prompt\": \"A FORBIDDEN poster\"}]}";
             String batchId = given().contentType(ContentType.JSON).header("Idempotency-Key", "metrics-" + UUID.randomUUID())
                     .body(body).when().post("/v1/batches").then().statusCode(202).extract().path("id");
             stageForTheDispatcher("b_metricsdispatch", "acme", 2);
 
             await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
-                    given().get("/v1/batches/" + batchId).then().statusCode(200).body("state", equalTo("succeeded")));
+                    given().get("/v1/batches/" + batchId).then().statusCode(200).body("state", equalTo("partially_failed")));
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> hooks.get() >= 1);
             // The meters that need the dispatcher's releases, the webhook attempt and the renders.
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
@@ -147,7 +149,7 @@ class QueriedMetricsExistTest {
                 batchId + "-" + String.format("%06d", i), batchId, tenant, "D-" + i, i, "a terracotta mug",
                 parameters, List.of(), null, Map.of(), 1, Instant.now())).toList();
         try (KafkaProducer<String, Object> producer = new KafkaProducer<>(
-                Map.<String, Object>of("bootstrap.servers", KilnStackResource.kafka().bootstrapServers()),
+                Map.<String, Object>of("bootstrap.servers", KilnStackResource.bootstrapServers()),
                 new StringSerializer(), new JsonSerde.JsonSerializer())) {
             producer.send(new ProducerRecord<>(Topics.ITEMS, batchId,
                     new JobsStaged(batchId, tenant, Priority.NORMAL, null, jobs))).get();

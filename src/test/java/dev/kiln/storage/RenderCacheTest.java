@@ -179,6 +179,7 @@ class RenderCacheTest {
     private static S3Config config(String endpoint) {
         return new S3Config() {
             public String endpoint() { return endpoint; }
+            public java.util.Optional<String> publicEndpoint() { return java.util.Optional.empty(); }
             public String accessKey() { return "test-access"; }
             public String secretKey() { return "test-secret-key"; }
             public String bucket() { return "kiln"; }

@@ -26,7 +26,7 @@ public final class DirectJobs {
 
     /** Announces {@code job}'s batch (one item) and publishes the job; returns the job id. */
     public static String publish(RenderJobRequested job) throws Exception {
-        Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KilnStackResource.kafka().bootstrapServers());
+        Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KilnStackResource.bootstrapServers());
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer())) {
             BatchCreated created = new BatchCreated(job.batchId(), job.tenant(), null, 1, job.imageCount(), "direct", null,
                     job.requestedAt());

@@ -17,6 +17,7 @@ import dev.kiln.localstack.SimulatorLauncher;
 import dev.kiln.localstack.SimulatorLauncher.RunningSimulator;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import org.apache.kafka.common.utils.Exit;
+import org.jboss.logging.Logger;
 
 /**
  * Starts the real servers a Kiln test runs against: a Kafka broker, an S3 API server and the
@@ -24,6 +25,9 @@ import org.apache.kafka.common.utils.Exit;
  * points Kiln's configuration at them. Use it with
  * {@code @WithTestResource(value = KilnStackResource.class, scope = TestResourceScope.RESTRICTED_TO_CLASS)}
  * or {@code @WithTestResource(KilnStackResource.class)}.
+ *
+ * <p>Kafka and S3 are Testcontainers where a Docker engine answers, else servers from Maven
+ * artifacts; {@link StackChoice} decides and the choice is logged ("test stack: ...").
  *
  * <p>The running servers are also reachable statically ({@link #kafka()}, {@link #s3()},
  * {@link #simulatorBaseUrl()}) for tests that produce, consume or read objects themselves.
@@ -39,8 +43,12 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
     /** The provider API key tests send; the simulator accepts any non-empty key. */
     public static final String PROVIDER_API_KEY = "sk-kiln-test";
 
+    private static final Logger LOG = Logger.getLogger(KilnStackResource.class);
+
     private static volatile EmbeddedKafkaBroker kafka;
     private static volatile S3ProxyServer s3;
+    /** Kafka and S3 as containers, when {@link StackChoice} chose them; null on the embedded stack. */
+    private static volatile ContainerStack containers;
     private static volatile RunningSimulator simulator;
 
     /** Set before {@link #start()} to have the S3 server log every request (see {@link S3ProxyServer#log()}). */
@@ -58,6 +66,18 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
         Exit.setExitProcedure(KilnStackResource::refuseToEndTheJvm);
         try {
             root = Files.createTempDirectory("kiln-stack-");
+            StackChoice.Decision choice = StackChoice.forThisJvm();
+            LOG.infof("test stack: %s (%s)", choice.stack(), choice.reason());
+            if (choice.stack() == StackChoice.Stack.CONTAINERS) {
+                ContainerStack started = ContainerStack.start(S3_ACCESS_KEY, S3_SECRET_KEY);
+                containers = started;
+                running.push(() -> {
+                    started.close();
+                    containers = null;
+                });
+                simulator = started(SimulatorLauncher.startSimulator(Ports.freePort()));
+                return config(started.bootstrapServers(), started.s3Endpoint());
+            }
             kafka = EmbeddedKafkaBroker.start(root.resolve("kafka"), 0);
             // Closes whichever broker runs now (stopKafka/startKafkaAgain replace it), but only
             // while it is this resource's: a second instance of this resource in the same JVM
@@ -75,9 +95,13 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
             stop();
             throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
         }
+        return config(kafka.bootstrapServers(), s3.endpoint());
+    }
+
+    private Map<String, String> config(String bootstrapServers, String s3Endpoint) {
         return Map.of(
-                "kafka.bootstrap.servers", kafka.bootstrapServers(),
-                "kiln.s3.endpoint", s3.endpoint(),
+                "kafka.bootstrap.servers", bootstrapServers,
+                "kiln.s3.endpoint", s3Endpoint,
                 "kiln.s3.access-key", S3_ACCESS_KEY,
                 "kiln.s3.secret-key", S3_SECRET_KEY,
                 "kiln.provider.base-url", simulator.baseUrl(),
@@ -116,9 +140,23 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
         throw fault;
     }
 
-    /** The running Kafka broker. */
+    /**
+     * The running embedded Kafka broker. On the container stack there is none: tests that only
+     * produce or consume use {@link #bootstrapServers()}; tests that stop the broker need the
+     * embedded stack ({@code -Dtest.stack=embedded}).
+     */
     public static EmbeddedKafkaBroker kafka() {
+        if (kafka == null && containers != null) {
+            throw new IllegalStateException("this test stops or inspects the embedded broker, but the stack runs on "
+                    + "Testcontainers; run it with -Dtest.stack=embedded");
+        }
         return require(kafka, "Kafka broker");
+    }
+
+    /** The bootstrap servers of the running Kafka, embedded or container. */
+    public static String bootstrapServers() {
+        ContainerStack c = containers;
+        return c != null ? c.bootstrapServers() : kafka().bootstrapServers();
     }
 
     /**
@@ -149,9 +187,10 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
         return require(s3, "S3 API server");
     }
 
-    /** The endpoint of the running S3 API server. */
+    /** The endpoint of the running S3 API server, embedded or container. */
     public static String s3Endpoint() {
-        return s3().endpoint();
+        ContainerStack c = containers;
+        return c != null ? c.s3Endpoint() : s3().endpoint();
     }
 
     /** The running simulator, to change its settings or read what it received. */

@@ -225,13 +225,15 @@ public final class ProcessStack implements AutoCloseable {
         throw new AssertionError("batch " + batchId + " did not finish within " + timeout + ": " + batch(batchId));
     }
 
-    /** Object keys under the batch's prefix, with their sizes. */
+    /** Output object keys under the batch's prefix, with their sizes; thumbnails ({@code .thumb.}) left out. */
     public Map<String, Long> objects(String batchId) {
         Map<String, Long> keys = new HashMap<>();
         try {
             for (Result<Item> result : minio.listObjects(ListObjectsArgs.builder().bucket("kiln")
                     .prefix("default/" + batchId + "/").recursive(true).build())) {
-                keys.put(result.get().objectName(), result.get().size());
+                if (!result.get().objectName().contains(".thumb.")) {
+                    keys.put(result.get().objectName(), result.get().size());
+                }
             }
         } catch (Exception e) {
             throw new IllegalStateException("cannot list the bucket", e);

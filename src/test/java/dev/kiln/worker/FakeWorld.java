@@ -282,6 +282,7 @@ final class FakeWorld {
     private static S3Config s3Config() {
         return new S3Config() {
             public String endpoint() { return "http://s3.invalid"; }
+            public java.util.Optional<String> publicEndpoint() { return java.util.Optional.empty(); }
             public String accessKey() { return "a"; }
             public String secretKey() { return "s"; }
             public String bucket() { return "kiln"; }

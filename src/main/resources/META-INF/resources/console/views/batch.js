@@ -273,6 +273,15 @@ export async function renderBatch(main, id) {
       width: w, height: hgt, loading: 'lazy', decoding: 'async',
       'data-thumbnail': thumb ? 'true' : 'false', 'data-full': output.url,
     });
+    if (thumb) {
+      // Outputs stored before Kiln made thumbnails have none (404): show the original instead.
+      img.addEventListener('error', () => {
+        img.setAttribute('data-thumbnail', 'false');
+        img.width = output.width;
+        img.height = output.height;
+        img.src = output.url;
+      }, { once: true });
+    }
     const button = h('button', { type: 'button', class: 'tile', 'aria-haspopup': 'dialog' }, img);
     button.addEventListener('click', () => dialog.open(item, output, button));
     return h('li', { 'data-item-id': item.item_id, 'data-index': String(item.index ?? 0) },
