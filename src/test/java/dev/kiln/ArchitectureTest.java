@@ -17,7 +17,7 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  */
 class ArchitectureTest {
 
-    private static final String[] FEATURES = {"batch", "upload", "dispatch", "worker", "status", "webhook"};
+    private static final String[] FEATURES = {"batch", "upload", "dispatch", "worker", "status", "webhook", "budget"};
 
     private static JavaClasses classes;
 

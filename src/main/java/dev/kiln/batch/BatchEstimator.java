@@ -75,6 +75,27 @@ public class BatchEstimator {
                 rates.ipm(), rates.rpm());
     }
 
+    /**
+     * The upper cost estimate of the dearest of {@code jobs}, in US dollars: what the budget guard
+     * reserves for each job that starts, so that a job never costs more than it reserved.
+     */
+    public double dearestJob(List<RenderJobRequested> jobs, List<ResolvedReferences> references) {
+        double dearest = 0;
+        for (int i = 0; i < jobs.size(); i++) {
+            dearest = Math.max(dearest, upperCost(jobs.get(i), references.get(i)));
+        }
+        return dearest / 1_000_000;
+    }
+
+    /** A job's upper cost estimate, in token-dollars (dollars times a million). */
+    private double upperCost(RenderJobRequested job, ResolvedReferences references) {
+        String quality = orAuto(job.parameters().quality());
+        String size = orAuto(job.parameters().size());
+        return ImageTokens.textInput(job.prompt()) * prices.textInputPerMillion()
+                + imageInputTokens(references) * prices.imageInputPerMillion()
+                + job.imageCount() * outputTokens(quality, size, true) * prices.imageOutputPerMillion();
+    }
+
     private static long imageInputTokens(ResolvedReferences references) {
         return references.images().stream()
                 .mapToLong(r -> ImageTokens.imageInput(r.dimensions() == null ? AUTO_MIN : r.dimensions()))

@@ -154,10 +154,13 @@ public class BatchIntake {
 
     private BatchAccepted publish(String batchId, String tenant, BatchRequest request, String requestSha) {
         Instant now = Instant.now();
-        List<RenderJobRequested> planned = plan(batchId, tenant, request, resolve(request, tenant), now);
+        List<ResolvedReferences> resolved = resolve(request, tenant);
+        List<RenderJobRequested> planned = plan(batchId, tenant, request, resolved, now);
         long images = planned.stream().mapToLong(RenderJobRequested::imageCount).sum();
         BatchCreated created = new BatchCreated(batchId, tenant, request.externalId(), planned.size(), images,
-                requestSha, request.webhook(), now);
+                requestSha, request.webhook(), now,
+                request.budgetUsd() == null ? null : request.budgetUsd().doubleValue(),
+                request.budgetUsd() == null ? null : estimator.dearestJob(planned, resolved));
         Priority priority = request.parsedPriority();
         Instant deadline = request.deadlineAt(now).orElse(null);
         try {

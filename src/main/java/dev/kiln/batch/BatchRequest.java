@@ -22,20 +22,29 @@ import java.util.Optional;
  * @param deadline   an RFC 3339 time or an ISO-8601 duration from acceptance; items not started by
  *                   then end {@code expired}
  * @param cache      {@code false} opts the batch out of the render cache; absent means true
+ * @param budgetUsd  the most the batch may spend, in US dollars; items left when the next job would
+ *                   pass it end {@code cancelled} with code {@code budget_exceeded}
  */
 public record BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
                            String priority, String deadline,
-                           @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache) {
+                           @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache,
+                           @JsonInclude(JsonInclude.Include.NON_NULL) java.math.BigDecimal budgetUsd) {
+
+    /** A request without a budget. */
+    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
+                        String priority, String deadline, Boolean cache) {
+        this(externalId, defaults, items, webhook, priority, deadline, cache, null);
+    }
 
     /** A request without priority and deadline. */
     public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook) {
-        this(externalId, defaults, items, webhook, null, null, null);
+        this(externalId, defaults, items, webhook, null, null, null, null);
     }
 
     /** A request with priority and deadline, using the render cache. */
     public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
                         String priority, String deadline) {
-        this(externalId, defaults, items, webhook, priority, deadline, null);
+        this(externalId, defaults, items, webhook, priority, deadline, null, null);
     }
 
     /** Whether the batch uses the render cache. */
