@@ -34,7 +34,7 @@ class ArchitectureTest {
                 .withOptionalLayers(true)
                 .layer("Edge").definedBy("dev.kiln.api..", "dev.kiln.console..")
                 .layer("Features").definedBy(packages(FEATURES))
-                .layer("Services").definedBy("dev.kiln.tenant..", "dev.kiln.provider..", "dev.kiln.reference..",
+                .layer("Services").definedBy("dev.kiln.tenant..", "dev.kiln.provider..", "dev.kiln.economy..", "dev.kiln.reference..",
                         "dev.kiln.storage..", "dev.kiln.messaging..")
                 .layer("Core").definedBy("dev.kiln.job..", "dev.kiln.image..", "dev.kiln.config..")
                 .layer("Apart").definedBy("dev.kiln.simulator..", "dev.kiln.localstack..")

@@ -228,7 +228,8 @@ public class BatchIntake {
         ImageParameters base = BatchValidator.defaultsOf(request).parameters().withDefaultModel(config.defaultModel());
         return IntStream.range(0, request.items().size())
                 .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, resolved.get(i), now)
-                        .withCache(request.usesCache()))
+                        .withCache(request.usesCache())
+                        .withLane(request.economy() ? RenderJobRequested.ECONOMY : null))
                 .toList();
     }
 

@@ -79,6 +79,9 @@ public class BatchValidator {
                 || request.budgetUsd().compareTo(MAX_BUDGET_USD) > 0)) {
             errors.add(new FieldError("budget_usd", "must be more than 0 and at most " + MAX_BUDGET_USD.toPlainString() + " US dollars"));
         }
+        if (request.lane() != null && !request.lane().equals("standard") && !request.lane().equals("economy")) {
+            errors.add(new FieldError("lane", "must be standard or economy"));
+        }
         BatchDefaults defaults = defaultsOf(request);
         for (Violation v : GptImageRules.validate(null, defaults.parameters())) {
             // A rule that reads two fields (transparent needs png or webp) depends on what each

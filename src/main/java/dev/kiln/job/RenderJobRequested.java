@@ -23,6 +23,7 @@ import java.util.Map;
  * @param attempt         1 for the first try
  * @param requestedAt     when the batch was accepted
  * @param cache           {@code false} when the batch opted out of the render cache; null (absent) means true
+ * @param lane            {@code economy} for the OpenAI Batch API lane; null (absent) means the standard lane
  */
 public record RenderJobRequested(
         String jobId,
@@ -37,14 +38,26 @@ public record RenderJobRequested(
         Map<String, Object> metadata,
         int attempt,
         Instant requestedAt,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String lane) {
+
+    /** The economy lane's name on the wire. */
+    public static final String ECONOMY = "economy";
+
+    /** A job of the standard lane. */
+    public RenderJobRequested(String jobId, String batchId, String tenant, String itemId, int index, String prompt,
+                              ImageParameters parameters, List<String> referenceImages, String mask,
+                              Map<String, Object> metadata, int attempt, Instant requestedAt, Boolean cache) {
+        this(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask, metadata, attempt,
+                requestedAt, cache, null);
+    }
 
     /** A job that uses the render cache (the default). */
     public RenderJobRequested(String jobId, String batchId, String tenant, String itemId, int index, String prompt,
                               ImageParameters parameters, List<String> referenceImages, String mask,
                               Map<String, Object> metadata, int attempt, Instant requestedAt) {
         this(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask, metadata, attempt,
-                requestedAt, null);
+                requestedAt, null, null);
     }
 
     /** Whether the render cache may serve this job and keep its render ({@code cache} absent or true). */
@@ -55,7 +68,18 @@ public record RenderJobRequested(
     /** This job with the render cache on or off. */
     public RenderJobRequested withCache(boolean useCache) {
         return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask,
-                metadata, attempt, requestedAt, useCache ? null : Boolean.FALSE);
+                metadata, attempt, requestedAt, useCache ? null : Boolean.FALSE, lane);
+    }
+
+    /** Whether the job goes through the economy lane (the OpenAI Batch API). */
+    public boolean economy() {
+        return ECONOMY.equals(lane);
+    }
+
+    /** This job in {@code newLane}: {@code economy}, or null for the standard lane. */
+    public RenderJobRequested withLane(String newLane) {
+        return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask,
+                metadata, attempt, requestedAt, cache, newLane);
     }
 
     /** How many images this job asks for. */
@@ -66,7 +90,7 @@ public record RenderJobRequested(
     /** This job at another attempt number. */
     public RenderJobRequested withAttempt(int newAttempt) {
         return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters,
-                referenceImages, mask, metadata, newAttempt, requestedAt, cache);
+                referenceImages, mask, metadata, newAttempt, requestedAt, cache, lane);
     }
 
     /** This job at its next attempt. */

@@ -20,7 +20,7 @@ import java.util.Locale;
 public class WorkerMetrics {
 
     /** How one delivery of a job ended. */
-    public enum Ended { SUCCEEDED, ALREADY_STORED, CACHED, FAILED, RETRIED, CANCELLED, LEFT_FOR_REDELIVERY }
+    public enum Ended { SUCCEEDED, ALREADY_STORED, CACHED, FAILED, RETRIED, CANCELLED, LEFT_FOR_REDELIVERY, HANDED_TO_LANE }
 
     private final MeterRegistry registry;
     private final Counter images;

@@ -90,6 +90,7 @@ class BatchEstimatorTest {
         return new RateConfig() {
             @Override public double ipm() { return ipm; }
             @Override public double rpm() { return rpm; }
+            @Override public double tpm() { return 0; }
             @Override public Duration burst() { return Duration.ofSeconds(10); }
             @Override public Duration shareRefresh() { return Duration.ZERO; }
             @Override public double minThrottle() { return 0.25; }
