@@ -61,12 +61,17 @@ public class BatchIntake {
     private final CurrentTenant caller;
     private final StorageHealth storage;
     private final BrokerHealth broker;
+    private final ExpectedCacheHits cacheHits;
+    private final dev.kiln.economy.EconomyConfig economy;
     /** Serialises concurrent requests with one key in this replica, so a double click makes one batch. */
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
     public BatchIntake(BatchValidator validator, ReferenceResolver references, BatchEstimator estimator,
                        TransactionalPublisher transactions, BatchLookup batches,
-                       IntakeConfig config, CurrentTenant caller, StorageHealth storage, BrokerHealth broker) {
+                       IntakeConfig config, CurrentTenant caller, StorageHealth storage, BrokerHealth broker,
+                       ExpectedCacheHits cacheHits, dev.kiln.economy.EconomyConfig economy) {
+        this.cacheHits = cacheHits;
+        this.economy = economy;
         this.validator = validator;
         this.references = references;
         this.estimator = estimator;
@@ -133,7 +138,10 @@ public class BatchIntake {
         String tenant = caller.id();
         validate(request, tenant);
         List<ResolvedReferences> resolved = resolve(request, tenant);
-        return estimator.estimate(plan("dry-run", tenant, request, resolved, Instant.now()), resolved);
+        List<RenderJobRequested> planned = plan("dry-run", tenant, request, resolved, Instant.now());
+        java.util.Optional<java.util.Set<Integer>> hits = request.usesCache() ? cacheHits.of(planned, tenant) : java.util.Optional.empty();
+        return estimator.inLane(estimator.estimate(planned, resolved), planned, resolved,
+                request.economy() && economy.enabled(), economy.priceFactor(), hits, request.budgetUsd());
     }
 
     private void validate(BatchRequest request, String tenant) {

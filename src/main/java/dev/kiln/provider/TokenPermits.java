@@ -145,6 +145,10 @@ public class TokenPermits {
         synchronized (bucket) {
             refill(now);
             double capacity = capacity();
+            if (capacity <= 0) {
+                // No share of the limit (a rebalance in progress): nothing may pass until there is one.
+                return 1_000_000_000L;
+            }
             double needed = Math.min(amount, capacity);
             if (tokens >= needed) {
                 tokens -= amount;

@@ -65,7 +65,7 @@ public class EconomyResults implements LaneResults {
                 case OutputCheck.Passed(var checked) -> {
                     Usage usage = new Usage(checked.size(), images.usage().textInputTokens(),
                             images.usage().imageInputTokens(), images.usage().outputTokens(),
-                            prices.cost(images.usage()) * priceFactor);
+                            prices.cost(images.usage()) * priceFactor, images.usage().cachedInputTokens(), 0);
                     List<JobOutput> stored = patiently.storage(job, Step.STORE,
                             retry -> outputs.storeAll(job, checked, usage, retry));
                     Optional<RenderKey> key = cache.keyOf(job);

@@ -99,8 +99,13 @@ public class ProviderCalls {
                 }
                 case ProviderAnswer.Failed(ProviderFailure failure) -> {
                     metrics.providerCall(inputs.isEdit(), failure.kind(), took);
-                    // A refused or failed call is not billed: its tokens go back.
-                    tokens.release(reserved);
+                    // A call the provider refused (429, 400, 401/403) took no tokens: they go back. A
+                    // transient failure may have reached the provider and been counted (a timeout or a
+                    // cut answer after it rendered), so its reservation stays spent: giving it back
+                    // could put this worker ahead of the provider's own count and cost 429s.
+                    if (failure.kind() != ProviderFailure.Kind.TRANSIENT) {
+                        tokens.release(reserved);
+                    }
                     switch (policy.afterProviderFailure(job, failure)) {
                         case RetryPolicy.Decision.Conclude(JobOutcome outcome) -> {
                             return new Ended(outcome);

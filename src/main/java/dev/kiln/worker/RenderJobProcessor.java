@@ -212,7 +212,7 @@ public class RenderJobProcessor {
 
     private Usage usageOf(int images, RenderedImages rendered) {
         return new Usage(images, rendered.usage().textInputTokens(), rendered.usage().imageInputTokens(),
-                rendered.usage().outputTokens(), prices.cost(rendered.usage()));
+                rendered.usage().outputTokens(), prices.cost(rendered.usage()), rendered.usage().cachedInputTokens(), 0);
     }
 
     private static WorkerMetrics.Ended ended(JobOutcome outcome) {

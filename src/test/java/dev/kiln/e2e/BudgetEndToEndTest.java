@@ -84,6 +84,12 @@ class BudgetEndToEndTest {
                 .divide(BigDecimal.valueOf(ITEMS), 9, RoundingMode.HALF_UP);
         BigDecimal budget = perJob.multiply(new BigDecimal("10.5")).setScale(6, RoundingMode.HALF_UP);
 
+        // The dry run says whether the batch fits: all 30 do not fit 10.5 jobs' worth, and in the economy lane still not.
+        JsonPath withBudget = given().contentType(ContentType.JSON).body(catalogue(run, budget))
+                .post("/v1/batches?dry_run=true").then().statusCode(200).extract().jsonPath();
+        assertThat(withBudget.getBoolean("fits_budget")).isFalse();
+        assertThat(new BigDecimal(withBudget.getString("budget_usd"))).isEqualByComparingTo(budget);
+
         long callsBefore = renderCount();
         String id = given().contentType(ContentType.JSON).header("Idempotency-Key", "budget-" + run)
                 .body(catalogue(run, budget)).post("/v1/batches").then().statusCode(202).extract().path("id");

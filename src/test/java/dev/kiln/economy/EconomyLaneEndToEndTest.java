@@ -77,8 +77,14 @@ class EconomyLaneEndToEndTest {
     @Test
     void thirtyItemsWithTwoModeratedEndTwentyEightSucceededAndTwoFailedAtHalfPrice() throws Exception {
         completionDelay("3s");
+        String catalogue = catalogue("economy-30", 30, MODERATED);
+        JsonPath dryRun = given().contentType(ContentType.JSON).body(catalogue).post("/v1/batches?dry_run=true")
+                .then().statusCode(200).extract().jsonPath();
+        assertThat(dryRun.getString("lane")).isEqualTo("economy");
+        assertThat(new BigDecimal(dryRun.getString("lane_cost_usd.max")).doubleValue()).as("the dry run's economy cost")
+                .isCloseTo(new BigDecimal(dryRun.getString("estimated_cost_usd.max")).doubleValue() / 2, org.assertj.core.data.Offset.offset(2e-6));
         JsonNode before = stats();
-        String id = submit(catalogue("economy-30", 30, MODERATED));
+        String id = submit(catalogue);
         awaitState(id, "partially_failed");
         JsonNode after = stats();
 

@@ -316,6 +316,8 @@ final class FakeWorld {
             public double textInputPerMillion() { return 5; }
             public double imageInputPerMillion() { return 8; }
             public double imageOutputPerMillion() { return 30; }
+            public double cachedTextInputPerMillion() { return 1.25; }
+            public double cachedImageInputPerMillion() { return 2; }
         };
     }
 
