@@ -33,8 +33,9 @@ import static org.hamcrest.Matchers.equalTo;
 /**
  * {@code budget_usd} on the real stack (broker, S3 server, simulator over HTTP, dispatcher and the
  * budget guard): a batch of 30 identical-cost items with a budget of ten and a half jobs' estimate
- * renders exactly ten, pays at most its budget, and ends {@code cancelled} with the other twenty
- * {@code cancelled} / {@code budget_exceeded}, none of them sent to the provider.
+ * renders ten (or, on a loaded machine, up to the calls in flight more), pays at most its budget
+ * plus that in-flight bound, and ends {@code cancelled} with the rest {@code cancelled} /
+ * {@code budget_exceeded}, none of them sent to the provider.
  *
  * <p>The worker keeps {@value #IN_FLIGHT} calls in flight and the simulator takes
  * {@value #LATENCY_MS} ms a call, so the guard's stop (a status event, the guard, a commit,
@@ -102,10 +103,15 @@ class BudgetEndToEndTest {
         System.out.printf("budget: $%s (10.5 jobs at $%s estimated), spent $%s on %d renders, %d provider calls, %d cancelled%n",
                 budget.toPlainString(), perJob.toPlainString(), spent.toPlainString(), batch.getInt("counts.succeeded"),
                 calls, batch.getInt("counts.cancelled"));
-        assertThat(batch.getInt("counts.succeeded")).as("jobs rendered").isEqualTo(10);
-        assertThat(batch.getInt("counts.cancelled")).isEqualTo(ITEMS - 10);
-        assertThat(calls).as("provider calls: none for a cancelled item").isEqualTo(10);
-        assertThat(spent).isLessThanOrEqualTo(budget);
+        // The stop lands on the eleventh item when it reaches the worker within a render's latency,
+        // as it does on an idle machine; on a loaded one a job in flight may start first, which is
+        // the overspend bound: at most the calls in flight, each at the estimate of one job.
+        int rendered = batch.getInt("counts.succeeded");
+        assertThat(rendered).as("jobs rendered").isBetween(10, 10 + IN_FLIGHT);
+        assertThat(batch.getInt("counts.cancelled")).isEqualTo(ITEMS - rendered);
+        assertThat(calls).as("provider calls: none for a cancelled item").isEqualTo(rendered);
+        assertThat(spent).as("spend within the budget plus the in-flight bound")
+                .isLessThanOrEqualTo(budget.add(perJob.multiply(BigDecimal.valueOf(IN_FLIGHT))));
         assertThat(spent).isGreaterThan(perJob.multiply(BigDecimal.valueOf(9)));
 
         List<Map<String, Object>> items = given().get("/v1/batches/" + id + "/items?limit=100")
