@@ -17,7 +17,7 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  */
 class ArchitectureTest {
 
-    private static final String[] FEATURES = {"batch", "upload", "dispatch", "worker", "status", "webhook"};
+    private static final String[] FEATURES = {"batch", "upload", "dispatch", "worker", "status", "webhook", "budget"};
 
     private static JavaClasses classes;
 
@@ -34,7 +34,7 @@ class ArchitectureTest {
                 .withOptionalLayers(true)
                 .layer("Edge").definedBy("dev.kiln.api..", "dev.kiln.console..")
                 .layer("Features").definedBy(packages(FEATURES))
-                .layer("Services").definedBy("dev.kiln.tenant..", "dev.kiln.provider..", "dev.kiln.reference..",
+                .layer("Services").definedBy("dev.kiln.tenant..", "dev.kiln.provider..", "dev.kiln.economy..", "dev.kiln.reference..",
                         "dev.kiln.storage..", "dev.kiln.messaging..")
                 .layer("Core").definedBy("dev.kiln.job..", "dev.kiln.image..", "dev.kiln.config..")
                 .layer("Apart").definedBy("dev.kiln.simulator..", "dev.kiln.localstack..")

@@ -15,9 +15,28 @@ import java.util.List;
  * @param estimatedDurationSeconds the shortest time the organisation's rate limits allow; absent when unlimited
  * @param ipm                      the configured images-per-minute limit (0 = none)
  * @param rpm                      the configured requests-per-minute limit (0 = none)
+ * @param lane                     the batch's lane, {@code standard} or {@code economy}
+ * @param laneCostUsd              the cost range in that lane: economy generations at the Batch API's price
+ * @param expectedCacheHits        items the render cache would serve now; absent when not looked up
+ *                                 ({@code cache: false}, or more items than a dry run looks up)
+ * @param expectedCostUsd          the lane's cost range less the expected cache hits
+ * @param budgetUsd                the batch's {@code budget_usd}, if given
+ * @param fitsBudget               whether the expected cost's maximum is within the budget; absent without one
  */
 public record BatchEstimate(boolean dryRun, int jobs, long images, CostRange estimatedCostUsd,
-                            List<Group> byQualityAndSize, Long estimatedDurationSeconds, double ipm, double rpm) {
+                            List<Group> byQualityAndSize, Long estimatedDurationSeconds, double ipm, double rpm,
+                            String lane, CostRange laneCostUsd,
+                            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) Integer expectedCacheHits,
+                            CostRange expectedCostUsd,
+                            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) BigDecimal budgetUsd,
+                            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) Boolean fitsBudget) {
+
+    /** An estimate of the standard lane with no cache look-up and no budget. */
+    public BatchEstimate(boolean dryRun, int jobs, long images, CostRange estimatedCostUsd, List<Group> byQualityAndSize,
+                         Long estimatedDurationSeconds, double ipm, double rpm) {
+        this(dryRun, jobs, images, estimatedCostUsd, byQualityAndSize, estimatedDurationSeconds, ipm, rpm,
+                "standard", estimatedCostUsd, null, estimatedCostUsd, null, null);
+    }
 
     /**
      * A cost range in US dollars, rounded to millionths.

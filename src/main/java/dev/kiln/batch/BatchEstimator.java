@@ -75,6 +75,68 @@ public class BatchEstimator {
                 rates.ipm(), rates.rpm());
     }
 
+    /**
+     * {@code base} with the batch's lane, expected cache hits and budget: the lane's cost range
+     * (economy generations at {@code economyFactor} of the price; edits take the standard lane),
+     * the same less the jobs in {@code hits}, and whether its maximum fits {@code budget}.
+     */
+    public BatchEstimate inLane(BatchEstimate base, List<RenderJobRequested> jobs, List<ResolvedReferences> references,
+                                boolean economy, double economyFactor, java.util.Optional<java.util.Set<Integer>> hits,
+                                BigDecimal budget) {
+        double laneMin = 0;
+        double laneMax = 0;
+        double expectedMin = 0;
+        double expectedMax = 0;
+        for (int i = 0; i < jobs.size(); i++) {
+            RenderJobRequested job = jobs.get(i);
+            double factor = economy && references.get(i).images().isEmpty() ? economyFactor : 1.0;
+            double min = jobCost(job, references.get(i), false) * factor;
+            double max = jobCost(job, references.get(i), true) * factor;
+            laneMin += min;
+            laneMax += max;
+            if (hits.isEmpty() || !hits.get().contains(i)) {
+                expectedMin += min;
+                expectedMax += max;
+            }
+        }
+        BatchEstimate.CostRange expected = new BatchEstimate.CostRange(Tally.dollars(expectedMin), Tally.dollars(expectedMax));
+        return new BatchEstimate(base.dryRun(), base.jobs(), base.images(), base.estimatedCostUsd(), base.byQualityAndSize(),
+                base.estimatedDurationSeconds(), base.ipm(), base.rpm(), economy ? "economy" : "standard",
+                new BatchEstimate.CostRange(Tally.dollars(laneMin), Tally.dollars(laneMax)),
+                hits.map(java.util.Set::size).orElse(null), expected, budget,
+                budget == null ? null : expected.max().compareTo(budget) <= 0);
+    }
+
+    /** A job's cost in token-dollars (dollars times a million): the cheapest or the dearest outcome of its {@code auto}s. */
+    private double jobCost(RenderJobRequested job, ResolvedReferences references, boolean dearest) {
+        String quality = orAuto(job.parameters().quality());
+        String size = orAuto(job.parameters().size());
+        return ImageTokens.textInput(job.prompt()) * prices.textInputPerMillion()
+                + imageInputTokens(references) * prices.imageInputPerMillion()
+                + job.imageCount() * outputTokens(quality, size, dearest) * prices.imageOutputPerMillion();
+    }
+
+    /**
+     * The upper cost estimate of the dearest of {@code jobs}, in US dollars: what the budget guard
+     * reserves for each job that starts, so that a job never costs more than it reserved.
+     */
+    public double dearestJob(List<RenderJobRequested> jobs, List<ResolvedReferences> references) {
+        double dearest = 0;
+        for (int i = 0; i < jobs.size(); i++) {
+            dearest = Math.max(dearest, upperCost(jobs.get(i), references.get(i)));
+        }
+        return dearest / 1_000_000;
+    }
+
+    /** A job's upper cost estimate, in token-dollars (dollars times a million). */
+    private double upperCost(RenderJobRequested job, ResolvedReferences references) {
+        String quality = orAuto(job.parameters().quality());
+        String size = orAuto(job.parameters().size());
+        return ImageTokens.textInput(job.prompt()) * prices.textInputPerMillion()
+                + imageInputTokens(references) * prices.imageInputPerMillion()
+                + job.imageCount() * outputTokens(quality, size, true) * prices.imageOutputPerMillion();
+    }
+
     private static long imageInputTokens(ResolvedReferences references) {
         return references.images().stream()
                 .mapToLong(r -> ImageTokens.imageInput(r.dimensions() == null ? AUTO_MIN : r.dimensions()))
@@ -125,7 +187,7 @@ public class BatchEstimator {
             return new BatchEstimate.CostRange(dollars(min), dollars(max));
         }
 
-        private static BigDecimal dollars(double perMillion) {
+        static BigDecimal dollars(double perMillion) {
             return BigDecimal.valueOf(perMillion).divide(BigDecimal.valueOf(1_000_000), 6, RoundingMode.HALF_UP);
         }
     }

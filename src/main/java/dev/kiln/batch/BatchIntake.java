@@ -63,13 +63,18 @@ public class BatchIntake {
     private final StorageHealth storage;
     private final BrokerHealth broker;
     private final TenantQuotaGuard quotas;
+    private final ExpectedCacheHits cacheHits;
+    private final dev.kiln.economy.EconomyConfig economy;
     /** Serialises concurrent requests with one key in this replica, so a double click makes one batch. */
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
     public BatchIntake(BatchValidator validator, ReferenceResolver references, BatchEstimator estimator,
                        TransactionalPublisher transactions, BatchLookup batches,
                        IntakeConfig config, CurrentTenant caller, StorageHealth storage, BrokerHealth broker,
-                       TenantQuotaGuard quotas) {
+                       TenantQuotaGuard quotas, ExpectedCacheHits cacheHits,
+                       dev.kiln.economy.EconomyConfig economy) {
+        this.cacheHits = cacheHits;
+        this.economy = economy;
         this.validator = validator;
         this.references = references;
         this.estimator = estimator;
@@ -138,7 +143,10 @@ public class BatchIntake {
         validate(request, tenant);
         quotas.checkItems(tenant, request.items().size());
         List<ResolvedReferences> resolved = resolve(request, tenant);
-        return estimator.estimate(plan("dry-run", tenant, request, resolved, Instant.now()), resolved);
+        List<RenderJobRequested> planned = plan("dry-run", tenant, request, resolved, Instant.now());
+        java.util.Optional<java.util.Set<Integer>> hits = request.usesCache() ? cacheHits.of(planned, tenant) : java.util.Optional.empty();
+        return estimator.inLane(estimator.estimate(planned, resolved), planned, resolved,
+                request.economy() && economy.enabled(), economy.priceFactor(), hits, request.budgetUsd());
     }
 
     private void validate(BatchRequest request, String tenant) {
@@ -159,12 +167,15 @@ public class BatchIntake {
 
     private BatchAccepted publish(String batchId, String tenant, BatchRequest request, String requestSha) {
         Instant now = Instant.now();
-        List<RenderJobRequested> planned = plan(batchId, tenant, request, resolve(request, tenant), now);
+        List<ResolvedReferences> resolved = resolve(request, tenant);
+        List<RenderJobRequested> planned = plan(batchId, tenant, request, resolved, now);
         long images = planned.stream().mapToLong(RenderJobRequested::imageCount).sum();
         // Tenant quotas (items per batch: 400; pending images: 429), before anything is staged.
         quotas.checkBatch(tenant, planned.size(), images);
         BatchCreated created = new BatchCreated(batchId, tenant, request.externalId(), planned.size(), images,
-                requestSha, request.webhook(), now);
+                requestSha, request.webhook(), now,
+                request.budgetUsd() == null ? null : request.budgetUsd().doubleValue(),
+                request.budgetUsd() == null ? null : estimator.dearestJob(planned, resolved));
         Priority priority = request.parsedPriority();
         Instant deadline = request.deadlineAt(now).orElse(null);
         try {
@@ -232,7 +243,8 @@ public class BatchIntake {
         ImageParameters base = BatchValidator.defaultsOf(request).parameters().withDefaultModel(config.defaultModel());
         return IntStream.range(0, request.items().size())
                 .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, resolved.get(i), now)
-                        .withCache(request.usesCache()))
+                        .withCache(request.usesCache())
+                        .withLane(request.economy() ? RenderJobRequested.ECONOMY : null))
                 .toList();
     }
 

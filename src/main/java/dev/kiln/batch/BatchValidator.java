@@ -47,6 +47,9 @@ public class BatchValidator {
      * it may be accepted. Whether referenced objects exist is checked afterwards by
      * {@link ReferenceResolver}.
      */
+    /** The largest {@code budget_usd}: far above any catalogue, low enough to stay exact as a double. */
+    static final java.math.BigDecimal MAX_BUDGET_USD = java.math.BigDecimal.valueOf(1_000_000_000);
+
     public List<FieldError> validate(BatchRequest request, String tenant) {
         Set<FieldError> errors = new LinkedHashSet<>();
         if (request.externalId() != null && (request.externalId().isBlank() || request.externalId().length() > MAX_EXTERNAL_ID)) {
@@ -71,6 +74,13 @@ public class BatchValidator {
             } catch (IllegalArgumentException e) {
                 errors.add(new FieldError("deadline", e.getMessage()));
             }
+        }
+        if (request.budgetUsd() != null && (request.budgetUsd().signum() <= 0
+                || request.budgetUsd().compareTo(MAX_BUDGET_USD) > 0)) {
+            errors.add(new FieldError("budget_usd", "must be more than 0 and at most " + MAX_BUDGET_USD.toPlainString() + " US dollars"));
+        }
+        if (request.lane() != null && !request.lane().equals("standard") && !request.lane().equals("economy")) {
+            errors.add(new FieldError("lane", "must be standard or economy"));
         }
         BatchDefaults defaults = defaultsOf(request);
         for (Violation v : GptImageRules.validate(null, defaults.parameters())) {

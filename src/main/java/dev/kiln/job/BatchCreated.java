@@ -15,6 +15,9 @@ import java.time.Instant;
  * @param requestSha256  digest of the request body, to tell a replay from a different request under one idempotency key
  * @param webhook        where to call when it ends, if given
  * @param createdAt      when it was accepted
+ * @param budgetUsd      the batch's {@code budget_usd}, if given
+ * @param jobCostUsd     with a budget: the upper cost estimate of the batch's dearest job, which the
+ *                       budget guard reserves for every job that starts
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record BatchCreated(
@@ -25,5 +28,13 @@ public record BatchCreated(
         long images,
         String requestSha256,
         String webhook,
-        Instant createdAt) {
+        Instant createdAt,
+        Double budgetUsd,
+        Double jobCostUsd) {
+
+    /** A batch without a budget. */
+    public BatchCreated(String batchId, String tenant, String externalId, int items, long images, String requestSha256,
+                        String webhook, Instant createdAt) {
+        this(batchId, tenant, externalId, items, images, requestSha256, webhook, createdAt, null, null);
+    }
 }

@@ -25,6 +25,7 @@ import java.util.Map;
  * @param cache           {@code false} when the batch opted out of the render cache; null (absent) means true
  * @param firstAttempt    the attempt this round of tries began at: a client's retry starts a fresh round
  *                        (a full set of attempts) at the next attempt number; null (absent) means 1
+ * @param lane            {@code economy} for the OpenAI Batch API lane; null (absent) means the standard lane
  */
 public record RenderJobRequested(
         String jobId,
@@ -40,14 +41,27 @@ public record RenderJobRequested(
         int attempt,
         Instant requestedAt,
         @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Integer firstAttempt) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) Integer firstAttempt,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String lane) {
 
-    /** A job in its first round of attempts. */
+    /** The economy lane's name on the wire. */
+    public static final String ECONOMY = "economy";
+
+    /** A job of the standard lane. */
+    public RenderJobRequested(String jobId, String batchId, String tenant, String itemId, int index, String prompt,
+                              ImageParameters parameters, List<String> referenceImages, String mask,
+                              Map<String, Object> metadata, int attempt, Instant requestedAt, Boolean cache,
+                              Integer firstAttempt) {
+        this(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask, metadata, attempt,
+                requestedAt, cache, firstAttempt, null);
+    }
+
+    /** A job of the standard lane in its first round of attempts. */
     public RenderJobRequested(String jobId, String batchId, String tenant, String itemId, int index, String prompt,
                               ImageParameters parameters, List<String> referenceImages, String mask,
                               Map<String, Object> metadata, int attempt, Instant requestedAt, Boolean cache) {
         this(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask, metadata, attempt,
-                requestedAt, cache, null);
+                requestedAt, cache, null, null);
     }
 
     /** A job that uses the render cache (the default). */
@@ -55,7 +69,7 @@ public record RenderJobRequested(
                               ImageParameters parameters, List<String> referenceImages, String mask,
                               Map<String, Object> metadata, int attempt, Instant requestedAt) {
         this(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask, metadata, attempt,
-                requestedAt, null);
+                requestedAt, null, null, null);
     }
 
     /** Whether the render cache may serve this job and keep its render ({@code cache} absent or true). */
@@ -66,7 +80,18 @@ public record RenderJobRequested(
     /** This job with the render cache on or off. */
     public RenderJobRequested withCache(boolean useCache) {
         return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask,
-                metadata, attempt, requestedAt, useCache ? null : Boolean.FALSE, firstAttempt);
+                metadata, attempt, requestedAt, useCache ? null : Boolean.FALSE, firstAttempt, lane);
+    }
+
+    /** Whether the job goes through the economy lane (the OpenAI Batch API). */
+    public boolean economy() {
+        return ECONOMY.equals(lane);
+    }
+
+    /** This job in {@code newLane}: {@code economy}, or null for the standard lane. */
+    public RenderJobRequested withLane(String newLane) {
+        return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters, referenceImages, mask,
+                metadata, attempt, requestedAt, cache, firstAttempt, newLane);
     }
 
     /** How many images this job asks for. */
@@ -77,14 +102,14 @@ public record RenderJobRequested(
     /** This job at another attempt number, in the same round of attempts. */
     public RenderJobRequested withAttempt(int newAttempt) {
         return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters,
-                referenceImages, mask, metadata, newAttempt, requestedAt, cache, firstAttempt);
+                referenceImages, mask, metadata, newAttempt, requestedAt, cache, firstAttempt, lane);
     }
 
     /** This job at its next attempt number, beginning a fresh round of attempts (a client's retry). */
     public RenderJobRequested nextRound() {
         int next = attempt + 1;
         return new RenderJobRequested(jobId, batchId, tenant, itemId, index, prompt, parameters,
-                referenceImages, mask, metadata, next, requestedAt, cache, next);
+                referenceImages, mask, metadata, next, requestedAt, cache, next, lane);
     }
 
     /** How many attempts this round has used, this one included: 1 on the round's first try. */

@@ -55,6 +55,9 @@ public class TopicSetup {
         config.retryTopics().forEach(name -> topics.add(topic(name, config.jobsPartitions())));
         topics.add(topic(Topics.TENANTS, config.tenantsPartitions())
                 .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+        // A handful of records per provider batch; one partition keeps a reattach a single read.
+        topics.add(topic(Topics.PROVIDER_BATCHES, 1)
+                .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
         try (Admin admin = admins.create("kiln-topic-setup")) {
             for (NewTopic topic : topics) {
                 createOne(admin, topic);

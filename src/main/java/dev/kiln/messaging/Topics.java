@@ -29,6 +29,11 @@ public final class Topics {
     public static final String JOBS_DLQ = "kiln.jobs.dlq";
     /** Compacted topic of tenants, keyed by tenant id: key hashes, quotas, sealed webhook secrets. */
     public static final String TENANTS = "kiln.tenants";
+    /**
+     * Compacted topic of the economy lane's groups, keyed by Kiln's group id: the jobs of each
+     * OpenAI batch and its id, so that a restarted worker reattaches instead of submitting again.
+     */
+    public static final String PROVIDER_BATCHES = "kiln.provider-batches";
 
     /** Outgoing channel to {@link #JOBS}. */
     public static final String JOBS_OUT = "jobs-out";

@@ -149,7 +149,8 @@ public class ImagesApiClient implements ImagesProvider {
             if (response.statusCode() != 200) {
                 return new ProviderAnswer.Failed(classify(response, readError(in)));
             }
-            return new ProviderAnswer.Rendered(decode(in, workDir, RateLimitHeaders.from(response.headers(), null)));
+            return new ProviderAnswer.Rendered(decode(in, workDir, RateLimitHeaders.from(response.headers(), null),
+                    TokenLimitHeaders.from(response.headers())));
         } catch (IOException e) {
             if (Thread.currentThread().isInterrupted()) {
                 // Shutdown closed the stream under the decoder: not the provider's fault.
@@ -159,7 +160,7 @@ public class ImagesApiClient implements ImagesProvider {
         }
     }
 
-    private RenderedImages decode(InputStream in, Path workDir, RateLimitHeaders limits) throws IOException {
+    private RenderedImages decode(InputStream in, Path workDir, RateLimitHeaders limits, TokenLimitHeaders tokens) throws IOException {
         List<Path> files = new ArrayList<>();
         ProviderUsage usage = ProviderUsage.NONE;
         try (JsonParser parser = mapper.getFactory().createParser(in)) {
@@ -183,7 +184,7 @@ public class ImagesApiClient implements ImagesProvider {
         if (files.isEmpty()) {
             throw new IOException("the answer held no image");
         }
-        return new RenderedImages(files, usage, limits);
+        return new RenderedImages(files, usage, limits, tokens);
     }
 
     /** Decodes one {@code data[]} entry's {@code b64_json} into {@code file} without holding it whole. */
@@ -208,13 +209,7 @@ public class ImagesApiClient implements ImagesProvider {
     }
 
     private static ProviderUsage usage(JsonNode usage) {
-        if (usage == null || !usage.isObject()) {
-            return ProviderUsage.NONE;
-        }
-        JsonNode details = usage.path("input_tokens_details");
-        long text = details.path("text_tokens").asLong(usage.path("input_tokens").asLong(0));
-        long image = details.path("image_tokens").asLong(0);
-        return new ProviderUsage(text, image, usage.path("output_tokens").asLong(0));
+        return ProviderUsage.fromJson(usage);
     }
 
     private String readError(InputStream in) throws IOException {

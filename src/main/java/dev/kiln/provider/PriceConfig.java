@@ -19,10 +19,20 @@ public interface PriceConfig {
     @WithDefault("30.00")
     double imageOutputPerMillion();
 
-    /** The cost of a usage report. */
+    /** Cached text input tokens (the provider's prompt cache), per million. */
+    @WithDefault("1.25")
+    double cachedTextInputPerMillion();
+
+    /** Cached image input tokens, per million. */
+    @WithDefault("2.00")
+    double cachedImageInputPerMillion();
+
+    /** The cost of a usage report: cached input at the cached prices, the rest at the full ones. */
     default double cost(ProviderUsage usage) {
-        return (usage.textInputTokens() * textInputPerMillion()
-                + usage.imageInputTokens() * imageInputPerMillion()
+        return ((usage.textInputTokens() - usage.cachedTextInputTokens()) * textInputPerMillion()
+                + usage.cachedTextInputTokens() * cachedTextInputPerMillion()
+                + (usage.imageInputTokens() - usage.cachedImageInputTokens()) * imageInputPerMillion()
+                + usage.cachedImageInputTokens() * cachedImageInputPerMillion()
                 + usage.outputTokens() * imageOutputPerMillion()) / 1_000_000d;
     }
 }

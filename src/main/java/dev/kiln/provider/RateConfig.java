@@ -18,6 +18,13 @@ public interface RateConfig {
     double rpm();
 
     /**
+     * Tokens per minute for the whole organisation (env {@code KILN_RATE_TPM}); 0 means no limit
+     * (until the provider's {@code x-ratelimit-limit-tokens} names one). See {@code TokenPermits}.
+     */
+    @WithDefault("0")
+    double tpm();
+
+    /**
      * How much unused allowance may pile up, as time at the full rate. It should not exceed the
      * provider's own burst, or the first seconds of a batch would be answered with 429s.
      */

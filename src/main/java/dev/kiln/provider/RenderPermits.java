@@ -50,6 +50,11 @@ public class RenderPermits {
         requests.fill();
     }
 
+    /** This worker's share of the organisation's limits, 0 to 1 (also what {@link TokenPermits} paces by). */
+    public double share() {
+        return share;
+    }
+
     /** Sets this worker's share of the organisation's limits (see {@code dev.kiln.provider.RateShare}). */
     public void setShare(double newShare) {
         double bounded = Math.max(0, Math.min(1, newShare));

@@ -10,6 +10,12 @@ import java.util.List;
  * @param files   decoded image files, in the provider's order
  * @param usage   the provider's usage report
  * @param limits  the rate-limit headers of the answer
+ * @param tokens  the token rate-limit headers of the answer
  */
-public record RenderedImages(List<Path> files, ProviderUsage usage, RateLimitHeaders limits) {
+public record RenderedImages(List<Path> files, ProviderUsage usage, RateLimitHeaders limits, TokenLimitHeaders tokens) {
+
+    /** Images from an answer without token headers. */
+    public RenderedImages(List<Path> files, ProviderUsage usage, RateLimitHeaders limits) {
+        this(files, usage, limits, TokenLimitHeaders.NONE);
+    }
 }

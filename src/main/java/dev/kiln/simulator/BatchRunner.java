@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs one batch from {@code validating} to its end on a virtual thread of its own. The completion
  * delay (times the time scale) is spread over the states so that a client polling a long batch sees
- * each: 5% validating, 90% in progress (the lines are run then), 5% finalizing. Rendering that takes
+ * each: 5% validating, 90% in progress (the lines are run then, spread evenly over it), 5% finalizing. Rendering that takes
  * longer than its share simply makes the batch later, as a busy provider would.
  */
 final class BatchRunner implements Runnable {
@@ -55,7 +55,7 @@ final class BatchRunner implements Runnable {
             }
             try (ResultFile output = new ResultFile(server.files(), batch.id() + "_output.jsonl");
                  ResultFile errors = new ResultFile(server.files(), batch.id() + "_error.jsonl")) {
-                runLines(input, output, errors);
+                runLines(input, output, errors, start + delayNanos / 20, delayNanos * 18 / 20, validation.requests);
                 batch.awaitUntil(start + delayNanos * 19 / 20);
                 if (!batch.cancelRequested()) {
                     batch.finalizing();
@@ -72,12 +72,23 @@ final class BatchRunner implements Runnable {
         }
     }
 
-    private void runLines(FileStore.StoredFile input, ResultFile output, ResultFile errors) throws IOException {
+    /**
+     * Runs the lines spread evenly over {@code spanNanos} from {@code fromNanos}, as a provider works
+     * through a batch over its window: a cancel in the middle leaves the later lines unrun, and
+     * the batch ends {@code cancelled} with the results it had.
+     */
+    private void runLines(FileStore.StoredFile input, ResultFile output, ResultFile errors, long fromNanos, long spanNanos,
+                          int requests) throws IOException, InterruptedException {
         try (BufferedReader reader = Files.newBufferedReader(input.path(), StandardCharsets.UTF_8)) {
             String line;
+            int index = 0;
             while ((line = reader.readLine()) != null && !batch.cancelRequested()) {
                 if (line.isBlank()) {
                     continue;
+                }
+                batch.awaitUntil(fromNanos + spanNanos * index++ / Math.max(1, requests));
+                if (batch.cancelRequested()) {
+                    break;
                 }
                 JsonNode request = json.readTree(line);
                 BatchLineProcessor.Result result = processor.process(batch, request);

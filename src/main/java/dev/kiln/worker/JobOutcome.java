@@ -48,4 +48,11 @@ public sealed interface JobOutcome {
      */
     record LeftForRedelivery(String reason) implements JobOutcome {
     }
+
+    /**
+     * The economy lane holds the job: its provider batch is on record on
+     * {@code kiln.provider-batches}, and the lane announces the result when the batch ends: ack.
+     */
+    record HandedToLane() implements JobOutcome {
+    }
 }

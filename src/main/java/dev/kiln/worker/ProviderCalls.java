@@ -8,6 +8,7 @@ import dev.kiln.provider.ProviderAnswer;
 import dev.kiln.provider.ProviderFailure;
 import dev.kiln.provider.RenderPermits;
 import dev.kiln.provider.RenderedImages;
+import dev.kiln.provider.TokenPermits;
 import dev.kiln.reference.FetchedReferences;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -30,9 +31,12 @@ public class ProviderCalls {
     private final WorkerMetrics metrics;
     private final InFlightJobs inFlight;
     private final LatencyTracker latencies;
+    private final TokenPermits tokens;
 
     public ProviderCalls(ImagesProvider provider, RenderPermits permits, ProviderAccess access, RetryPolicy policy,
-                         GracefulShutdown shutdown, WorkerMetrics metrics, InFlightJobs inFlight, LatencyTracker latencies) {
+                         GracefulShutdown shutdown, WorkerMetrics metrics, InFlightJobs inFlight, LatencyTracker latencies,
+                         TokenPermits tokens) {
+        this.tokens = tokens;
         this.provider = provider;
         this.permits = permits;
         this.access = access;
@@ -62,7 +66,13 @@ public class ProviderCalls {
                 throw new JobAbandoned(job.jobId(), Step.AWAIT_KEY);
             }
             inFlight.step(job.jobId(), Step.AWAIT_PERMIT);
+            // Tokens first: a call held back by TPM must not sit on an image permit meanwhile.
+            TokenPermits.Reservation reserved = tokens.acquire(TokenPermits.estimate(job), shutdown::isDraining);
+            if (reserved == null) {
+                throw new JobAbandoned(job.jobId(), Step.AWAIT_PERMIT);
+            }
             if (!permits.acquire(job.imageCount(), shutdown::isDraining) || shutdown.isDraining()) {
+                tokens.release(reserved);
                 throw new JobAbandoned(job.jobId(), Step.AWAIT_PERMIT);
             }
             inFlight.step(job.jobId(), Step.CALL_PROVIDER);
@@ -83,10 +93,19 @@ public class ProviderCalls {
                     latencies.record(LatencyTracker.LatencyClass.of(job.parameters()), took);
                     metrics.providerCall(inputs.isEdit(), job.parameters(), null, took);
                     permits.onAnswered(images.limits());
+                    tokens.settle(reserved, images.usage());
+                    tokens.onAnswered(images.tokens());
                     return new Rendered(images);
                 }
                 case ProviderAnswer.Failed(ProviderFailure failure) -> {
                     metrics.providerCall(inputs.isEdit(), job.parameters(), failure, took);
+                    // A call the provider refused (429, 400, 401/403) took no tokens: they go back. A
+                    // transient failure may have reached the provider and been counted (a timeout or a
+                    // cut answer after it rendered), so its reservation stays spent: giving it back
+                    // could put this worker ahead of the provider's own count and cost 429s.
+                    if (failure.kind() != ProviderFailure.Kind.TRANSIENT) {
+                        tokens.release(reserved);
+                    }
                     switch (policy.afterProviderFailure(job, failure)) {
                         case RetryPolicy.Decision.Conclude(JobOutcome outcome) -> {
                             return new Ended(outcome);

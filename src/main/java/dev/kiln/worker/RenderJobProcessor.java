@@ -1,5 +1,6 @@
 package dev.kiln.worker;
 
+import dev.kiln.economy.EconomyLane;
 import dev.kiln.job.CancelRequested;
 import dev.kiln.job.JobError;
 import dev.kiln.job.JobOutput;
@@ -53,11 +54,12 @@ public class RenderJobProcessor {
     private final Cancels cancels;
     private final CachedRenders cache;
     private final InFlightLimiter slots;
+    private final EconomyLane economy;
 
     public RenderJobProcessor(OutputUploader outputs, ReferenceFetcher references, ProviderCalls calls,
                               OutputChecker checker, WorkFolders folders, PatientCalls patiently, RetryPolicy policy,
                               PriceConfig prices, WorkerMetrics metrics, InstanceIdentity instance, Cancels cancels,
-                              CachedRenders cache, InFlightLimiter slots) {
+                              CachedRenders cache, InFlightLimiter slots, EconomyLane economy) {
         this.outputs = outputs;
         this.references = references;
         this.calls = calls;
@@ -71,6 +73,7 @@ public class RenderJobProcessor {
         this.cancels = cancels;
         this.cache = cache;
         this.slots = slots;
+        this.economy = economy;
     }
 
     /** Processes one delivery of {@code job}; never throws. */
@@ -107,6 +110,18 @@ public class RenderJobProcessor {
         Optional<JobOutcome> hit = cache.serve(job, renderKey);
         if (hit.isPresent()) {
             return conclude(job, hit.get());
+        }
+        // The economy lane: the OpenAI Batch API renders it within 24 h at half price, and the
+        // lane announces the result; no rate permit and no slot are taken.
+        if (economy.takes(job)) {
+            patiently.announce(job, Step.ANNOUNCE_RUNNING,
+                    JobStatusChanged.of(job, JobState.RUNNING).withHolder(instance.id(), Instant.now()));
+            try {
+                economy.submit(job);
+            } catch (EconomyLane.NotSubmittedException e) {
+                return conclude(job, policy.afterFailedAttempt(job, new JobError("economy_lane_unavailable", e.getMessage(), true)));
+            }
+            return new JobOutcome.HandedToLane();
         }
         // Only the in-flight target's worth of jobs start at once; the rest wait here, not yet
         // announced, so the dispatcher still counts them as not started. The slot is given back
@@ -182,6 +197,8 @@ public class RenderJobProcessor {
                     .withError(new JobError(c.code(), "cancelled before it started", false)));
             case JobOutcome.LeftForRedelivery l -> {
             }
+            case JobOutcome.HandedToLane h -> {
+            }
         }
         return outcome;
     }
@@ -196,7 +213,7 @@ public class RenderJobProcessor {
 
     private Usage usageOf(int images, RenderedImages rendered) {
         return new Usage(images, rendered.usage().textInputTokens(), rendered.usage().imageInputTokens(),
-                rendered.usage().outputTokens(), prices.cost(rendered.usage()));
+                rendered.usage().outputTokens(), prices.cost(rendered.usage()), rendered.usage().cachedInputTokens(), 0);
     }
 
     private static WorkerMetrics.Ended ended(JobOutcome outcome) {
@@ -207,6 +224,7 @@ public class RenderJobProcessor {
             case JobOutcome.Failed f -> WorkerMetrics.Ended.FAILED;
             case JobOutcome.Cancelled c -> WorkerMetrics.Ended.CANCELLED;
             case JobOutcome.LeftForRedelivery l -> WorkerMetrics.Ended.LEFT_FOR_REDELIVERY;
+            case JobOutcome.HandedToLane h -> WorkerMetrics.Ended.HANDED_TO_LANE;
         };
     }
 }

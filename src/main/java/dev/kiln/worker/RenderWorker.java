@@ -104,6 +104,7 @@ public class RenderWorker {
             case JobOutcome.Succeeded s -> message.ack();
             case JobOutcome.Failed f -> message.ack();
             case JobOutcome.Cancelled c -> message.ack();
+            case JobOutcome.HandedToLane h -> message.ack();
             case JobOutcome.RetryLater r -> requeue(message, job, r);
             case JobOutcome.LeftForRedelivery l -> fromRetryTopic ? putBack(message, job) : hold();
         };

@@ -30,7 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public class WorkerMetrics {
 
     /** How one delivery of a job ended. */
-    public enum Ended { SUCCEEDED, ALREADY_STORED, CACHED, FAILED, RETRIED, CANCELLED, LEFT_FOR_REDELIVERY }
+    public enum Ended { SUCCEEDED, ALREADY_STORED, CACHED, FAILED, RETRIED, CANCELLED, LEFT_FOR_REDELIVERY, HANDED_TO_LANE }
 
     /** More distinct error codes than this (per process) are counted as {@code other}. */
     static final int MAX_CODES = 50;

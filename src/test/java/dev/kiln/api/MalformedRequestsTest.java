@@ -64,7 +64,7 @@ class MalformedRequestsTest {
                 Arguments.of("metadata a string", JSON, "{\"items\": [{\"id\": \"a\", \"prompt\": \"p\", \"metadata\": \"x\"}]}"),
                 Arguments.of("references an object", JSON, "{\"items\": [{\"id\": \"a\", \"prompt\": \"p\", \"reference_images\": {}}]}"),
                 Arguments.of("unknown field", JSON, "{\"items\": [{\"id\": \"a\", \"prompt\": \"p\", \"qualty\": \"high\"}]}"),
-                Arguments.of("budget not built yet", JSON, "{\"budget_usd\": 5, \"items\": [{\"id\": \"a\", \"prompt\": \"p\"}]}"),
+                Arguments.of("budget negative", JSON, "{\"budget_usd\": -5, \"items\": [{\"id\": \"a\", \"prompt\": \"p\"}]}"),
                 Arguments.of("webhook object", JSON, "{\"webhook\": {\"url\": \"https://e.com\"}, \"items\": [{\"id\": \"a\", \"prompt\": \"p\"}]}"),
                 Arguments.of("deeply nested metadata", JSON, "{\"items\": [{\"id\": \"a\", \"prompt\": \"p\", \"metadata\": "
                         + "{\"a\":".repeat(2000) + "1" + "}".repeat(2000) + "}]}"),

@@ -26,6 +26,8 @@ class BatchEstimatorTest {
         @Override public double textInputPerMillion() { return 5; }
         @Override public double imageInputPerMillion() { return 8; }
         @Override public double imageOutputPerMillion() { return 30; }
+        @Override public double cachedTextInputPerMillion() { return 1.25; }
+        @Override public double cachedImageInputPerMillion() { return 2; }
     };
 
     @Test
@@ -72,6 +74,40 @@ class BatchEstimatorTest {
                 .as("rounded up to whole seconds: 25/7 minutes").isEqualTo(215);
     }
 
+    @Test
+    void theEconomyLaneHalvesGenerationsNotEditsAndExpectedCacheHitsAndTheBudgetShow() {
+        List<RenderJobRequested> jobs = List.of(
+                job("abcd", "low", "1024x1024", 1),            // 1 text token, 196 output: 5 + 5880 = 5885
+                job("abcd", "low", "1024x1024", 1),            // the same, served by the cache
+                job("abcd", "low", "1024x1024", 1));           // an edit of a 1024x1024 upload: + 1024 x 8
+        List<ResolvedReferences> refs = List.of(ResolvedReferences.NONE, ResolvedReferences.NONE,
+                new ResolvedReferences(List.of(new ResolvedReference("default/uploads/upl_x", new Dimensions(1024, 1024))), null));
+        BatchEstimator estimator = new BatchEstimator(PRICES, rates(0, 0));
+        BatchEstimate base = estimator.estimate(jobs, refs);
+        double generation = 5 + 196 * 30;
+        double edit = generation + 1024 * 8;
+
+        BatchEstimate economy = estimator.inLane(base, jobs, refs, true, 0.5, java.util.Optional.of(java.util.Set.of(1)),
+                new BigDecimal("0.01"));
+        assertThat(economy.lane()).isEqualTo("economy");
+        assertThat(economy.estimatedCostUsd()).isEqualTo(range(2 * generation + edit, 2 * generation + edit));
+        assertThat(economy.laneCostUsd()).as("edits take the standard lane").isEqualTo(range(generation + edit, generation + edit));
+        assertThat(economy.expectedCacheHits()).isEqualTo(1);
+        // 2942.5 + 14077 micro-dollars, rounded to millionths of a dollar.
+        assertThat(economy.expectedCostUsd().max().doubleValue()).isCloseTo((generation / 2 + edit) / 1e6,
+                org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(economy.expectedCostUsd().min()).isEqualTo(economy.expectedCostUsd().max());
+        assertThat(economy.fitsBudget()).as("$0.017 > $0.01").isFalse();
+
+        BatchEstimate standard = estimator.inLane(base, jobs, refs, false, 0.5, java.util.Optional.empty(), new BigDecimal("0.05"));
+        assertThat(standard.lane()).isEqualTo("standard");
+        assertThat(standard.laneCostUsd()).isEqualTo(base.estimatedCostUsd());
+        assertThat(standard.expectedCacheHits()).as("not looked up").isNull();
+        assertThat(standard.expectedCostUsd()).isEqualTo(base.estimatedCostUsd());
+        assertThat(standard.fitsBudget()).isTrue();
+        assertThat(estimator.inLane(base, jobs, refs, false, 0.5, java.util.Optional.empty(), null).fitsBudget()).isNull();
+    }
+
     private static BatchEstimate.CostRange range(double minMicros, double maxMicros) {
         return new BatchEstimate.CostRange(micros(minMicros), micros(maxMicros));
     }
@@ -90,6 +126,7 @@ class BatchEstimatorTest {
         return new RateConfig() {
             @Override public double ipm() { return ipm; }
             @Override public double rpm() { return rpm; }
+            @Override public double tpm() { return 0; }
             @Override public Duration burst() { return Duration.ofSeconds(10); }
             @Override public Duration shareRefresh() { return Duration.ZERO; }
             @Override public double minThrottle() { return 0.25; }

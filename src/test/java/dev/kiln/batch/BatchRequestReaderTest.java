@@ -7,8 +7,6 @@ import dev.kiln.job.ImageParameters;
 import dev.kiln.job.InvalidRequestException;
 import dev.kiln.messaging.KilnJson;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
 
@@ -61,13 +59,6 @@ class BatchRequestReaderTest {
                         new FieldError("items[1].colour", "is not a known field"));
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"budget_usd", "lane"})
-    void fieldsOfTheContractNotBuiltYetAreRefused(String field) {
-        assertThat(errors("{\"" + field + "\":\"x\",\"items\":[{\"id\":\"a\",\"prompt\":\"p\"}]}"))
-                .containsExactly(new FieldError(field, "is not supported yet by this Kiln; leave it out"));
-    }
-
     @Test
     void aWebhookObjectIsNotSupportedYetAndItsUnknownFieldsAreNamed() {
         assertThat(errors("{\"webhook\":{\"url\":\"https://e.com\",\"secret\":\"s\"},\"items\":[]}"))
@@ -95,7 +86,8 @@ class BatchRequestReaderTest {
                 "id", "prompt", "model", "size", "quality", "background", "output_format", "output_compression",
                 "moderation", "n", "input_fidelity", "reference_images", "mask", "metadata");
         assertThat(BatchRequestReader.fieldsOf(KilnJson.MAPPER, BatchRequest.class))
-                .containsExactlyInAnyOrder("external_id", "defaults", "items", "webhook", "priority", "deadline", "cache");
+                .containsExactlyInAnyOrder("external_id", "defaults", "items", "webhook", "priority", "deadline", "cache",
+                        "budget_usd", "lane");
     }
 
     private List<FieldError> errors(String body) {

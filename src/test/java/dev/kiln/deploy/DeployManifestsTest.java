@@ -564,7 +564,8 @@ class DeployManifestsTest {
 
     /** Topic to partitions, as TopicSetup creates them with the default settings. */
     /** Topics that TopicSetup creates compacted (the latest record per key is the state). */
-    private static final java.util.Set<String> COMPACTED_TOPICS = java.util.Set.of(dev.kiln.messaging.Topics.TENANTS);
+    private static final java.util.Set<String> COMPACTED_TOPICS = java.util.Set.of(dev.kiln.messaging.Topics.TENANTS,
+            dev.kiln.messaging.Topics.PROVIDER_BATCHES);
 
     private static Map<String, Integer> expectedTopics() {
         int jobs = Integer.parseInt(settings.effectiveDefault("kiln.topics.jobs-partitions").orElseThrow());
@@ -583,6 +584,7 @@ class DeployManifestsTest {
         expected.put(dev.kiln.messaging.Topics.WEBHOOKS, status);
         expected.put(dev.kiln.messaging.Topics.TENANTS,
                 Integer.parseInt(settings.effectiveDefault("kiln.topics.tenants-partitions").orElseThrow()));
+        expected.put(dev.kiln.messaging.Topics.PROVIDER_BATCHES, 1);
         return expected;
     }
 

@@ -57,6 +57,16 @@ class RenderCacheEndToEndTest {
         JsonPath firstBatch = batch(first);
         assertThat(firstBatch.getLong("usage.cached")).isZero();
 
+        // The dry run of the re-submission expects the 38 unchanged items from the cache and prices only the 2 others.
+        JsonPath dryRun = given().contentType(ContentType.JSON).body(catalogue(run, true, null))
+                .post("/v1/batches?dry_run=true").then().statusCode(200).extract().jsonPath();
+        assertThat(dryRun.getInt("expected_cache_hits")).isEqualTo(ITEMS - CHANGED.size());
+        // The two changed prompts are a little longer than the others, hence between 2 and 3 of 40 shares.
+        double all = new BigDecimal(dryRun.getString("estimated_cost_usd.max")).doubleValue();
+        assertThat(new BigDecimal(dryRun.getString("expected_cost_usd.max")).doubleValue())
+                .isBetween(all * CHANGED.size() / ITEMS, all * (CHANGED.size() + 1) / ITEMS);
+        assertThat(dryRun.getString("lane")).isEqualTo("standard");
+
         String second = submitAndFinish(catalogue(run, true, null));
         long afterSecond = renderCount();
         assertThat(afterSecond - afterFirst).as("provider calls of the re-submission").isEqualTo(CHANGED.size());

@@ -122,6 +122,11 @@ class RenderPermitsTest {
     private static RateConfig config(double ipm, double rpm) {
         return new RateConfig() {
             @Override
+            public double tpm() {
+                return 0;
+            }
+
+            @Override
             public double ipm() {
                 return ipm;
             }

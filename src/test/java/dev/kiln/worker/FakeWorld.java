@@ -93,11 +93,12 @@ final class FakeWorld {
         PatientCalls patiently = new PatientCalls(policy, shutdown, storageHealth, status, inFlight);
         WorkerMetrics metrics = new WorkerMetrics(registry);
         ProviderCalls calls = new ProviderCalls(provider, new RenderPermits(rateConfig()), access, policy, shutdown,
-                metrics, inFlight, new LatencyTracker(50, 0.9, latencySeeds(), System::nanoTime));
+                metrics, inFlight, new LatencyTracker(50, 0.9, latencySeeds(), System::nanoTime),
+                dev.kiln.provider.TokenPermits.unlimited());
         InFlightLimiter slots = new InFlightLimiter(() -> 16, job -> { }, shutdown::isDraining);
         processor = new RenderJobProcessor(bucket, new NoReferences(), calls, new OutputChecker(), folders, patiently,
                 policy, priceConfig(), metrics, new InstanceIdentity(kafkaClientConfig(), 8080), cancels,
-                CachedRenders.disabled(patiently), slots);
+                CachedRenders.disabled(patiently), slots, dev.kiln.economy.EconomyLane.off());
     }
 
     /** Cancels the fake control topic holds: none unless a test adds one. */
@@ -306,6 +307,7 @@ final class FakeWorld {
         return new RateConfig() {
             public double ipm() { return 0; }
             public double rpm() { return 0; }
+            public double tpm() { return 0; }
             public Duration burst() { return Duration.ofSeconds(10); }
             public Duration shareRefresh() { return Duration.ZERO; }
             public double minThrottle() { return 0.1; }
@@ -317,6 +319,8 @@ final class FakeWorld {
             public double textInputPerMillion() { return 5; }
             public double imageInputPerMillion() { return 8; }
             public double imageOutputPerMillion() { return 30; }
+            public double cachedTextInputPerMillion() { return 1.25; }
+            public double cachedImageInputPerMillion() { return 2; }
         };
     }
 

@@ -1,0 +1,159 @@
+package dev.kiln.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.simulator.SimulatorSettings;
+import dev.kiln.testing.KilnStackResource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.equalTo;
+
+/**
+ * {@code budget_usd} on the real stack (broker, S3 server, simulator over HTTP, dispatcher and the
+ * budget guard): a batch of 30 identical-cost items with a budget of ten and a half jobs' estimate
+ * renders ten (or, on a loaded machine, up to the calls in flight more), pays at most its budget
+ * plus that in-flight bound, and ends {@code cancelled} with the rest {@code cancelled} /
+ * {@code budget_exceeded}, none of them sent to the provider.
+ *
+ * <p>The worker keeps {@value #IN_FLIGHT} calls in flight and the simulator takes
+ * {@value #LATENCY_MS} ms a call, so the guard's stop (a status event, the guard, a commit,
+ * {@code kiln.control}) has a call's latency to reach the worker before the next job could start:
+ * that is what makes the stop land on the right item. With more in flight, up to that many more
+ * jobs can start in the gap: the overspend bound in docs/costs.md.
+ */
+@QuarkusTest
+@TestProfile(BudgetEndToEndTest.TwoInFlight.class)
+@WithTestResource(KilnStackResource.class)
+class BudgetEndToEndTest {
+
+    private static final int ITEMS = 30;
+    private static final int IN_FLIGHT = 2;
+    private static final long LATENCY_MS = 1000;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Two calls in flight: the stop has a whole call's latency to arrive. */
+    public static class TwoInFlight implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("kiln.worker.max-in-flight", Integer.toString(IN_FLIGHT));
+        }
+    }
+
+    private SimulatorSettings saved;
+
+    @BeforeEach
+    void slowSimulator() {
+        saved = KilnStackResource.simulator().settings();
+        KilnStackResource.simulator().update(saved.withSetting("SIMULATOR_LATENCY_LOW_MS", Long.toString(LATENCY_MS))
+                .withSetting("SIMULATOR_LATENCY_LOW_JITTER_MS", "0"));
+    }
+
+    @AfterEach
+    void restoreSimulator() {
+        KilnStackResource.simulator().update(saved);
+    }
+
+    @Test
+    void aBatchWithABudgetOfAboutTenImagesStopsAtTheEleventhAndCancelsTheRestAsBudgetExceeded() throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        // The dry run's estimate of one job (every item costs the same) sets the budget.
+        JsonPath estimate = given().contentType(ContentType.JSON).body(catalogue(run, null))
+                .post("/v1/batches?dry_run=true").then().statusCode(200).extract().jsonPath();
+        BigDecimal perJob = new BigDecimal(estimate.getString("estimated_cost_usd.max"))
+                .divide(BigDecimal.valueOf(ITEMS), 9, RoundingMode.HALF_UP);
+        BigDecimal budget = perJob.multiply(new BigDecimal("10.5")).setScale(6, RoundingMode.HALF_UP);
+
+        // The dry run says whether the batch fits: all 30 do not fit 10.5 jobs' worth, and in the economy lane still not.
+        JsonPath withBudget = given().contentType(ContentType.JSON).body(catalogue(run, budget))
+                .post("/v1/batches?dry_run=true").then().statusCode(200).extract().jsonPath();
+        assertThat(withBudget.getBoolean("fits_budget")).isFalse();
+        assertThat(new BigDecimal(withBudget.getString("budget_usd"))).isEqualByComparingTo(budget);
+
+        long callsBefore = renderCount();
+        String id = given().contentType(ContentType.JSON).header("Idempotency-Key", "budget-" + run)
+                .body(catalogue(run, budget)).post("/v1/batches").then().statusCode(202).extract().path("id");
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+                given().get("/v1/batches/" + id).then().statusCode(200).body("state", equalTo("cancelled")));
+        long calls = renderCount() - callsBefore;
+
+        JsonPath batch = given().get("/v1/batches/" + id).then().extract().jsonPath();
+        BigDecimal spent = new BigDecimal(batch.getString("usage.cost_usd"));
+        System.out.printf("budget: $%s (10.5 jobs at $%s estimated), spent $%s on %d renders, %d provider calls, %d cancelled%n",
+                budget.toPlainString(), perJob.toPlainString(), spent.toPlainString(), batch.getInt("counts.succeeded"),
+                calls, batch.getInt("counts.cancelled"));
+        // The stop lands on the eleventh item when it reaches the worker within a render's latency,
+        // as it does on an idle machine; on a loaded one a job in flight may start first, which is
+        // the overspend bound: at most the calls in flight, each at the estimate of one job.
+        int rendered = batch.getInt("counts.succeeded");
+        assertThat(rendered).as("jobs rendered").isBetween(10, 10 + IN_FLIGHT);
+        assertThat(batch.getInt("counts.cancelled")).isEqualTo(ITEMS - rendered);
+        assertThat(calls).as("provider calls: none for a cancelled item").isEqualTo(rendered);
+        assertThat(spent).as("spend within the budget plus the in-flight bound")
+                .isLessThanOrEqualTo(budget.add(perJob.multiply(BigDecimal.valueOf(IN_FLIGHT))));
+        assertThat(spent).isGreaterThan(perJob.multiply(BigDecimal.valueOf(9)));
+
+        List<Map<String, Object>> items = given().get("/v1/batches/" + id + "/items?limit=100")
+                .then().statusCode(200).extract().jsonPath().getList("items");
+        assertThat(items).hasSize(ITEMS);
+        for (Map<String, Object> item : items) {
+            if ("cancelled".equals(item.get("state"))) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> error = (Map<String, Object>) item.get("error");
+                assertThat(error).as("item %s", item.get("item_id")).isNotNull();
+                assertThat(error.get("code")).isEqualTo("budget_exceeded");
+            } else {
+                assertThat(item.get("state")).isEqualTo("succeeded");
+            }
+        }
+    }
+
+    @Test
+    void aBudgetThatIsNotAPositiveNumberIsRefusedNamingTheField() {
+        given().contentType(ContentType.JSON).body("{\"budget_usd\":0,\"items\":[{\"id\":\"a\",\"prompt\":\"mug\"}]}")
+                .post("/v1/batches").then().statusCode(400)
+                .body("errors[0].field", equalTo("budget_usd"));
+        given().contentType(ContentType.JSON).body("{\"budget_usd\":\"5\",\"items\":[{\"id\":\"a\",\"prompt\":\"mug\"}]}")
+                .post("/v1/batches").then().statusCode(400)
+                .body("errors[0].field", equalTo("budget_usd"));
+    }
+
+    private static String catalogue(String run, BigDecimal budget) {
+        StringBuilder items = new StringBuilder();
+        for (int i = 0; i < ITEMS; i++) {
+            items.append(i == 0 ? "" : ",").append(String.format("{\"id\":\"SKU-%02d\",\"prompt\":\"budget run %s: mug %02d\"}", i, run, i));
+        }
+        return "{" + (budget == null ? "" : "\"budget_usd\":" + budget.toPlainString() + ",")
+                + "\"cache\":false,\"defaults\":{\"size\":\"1024x1024\",\"quality\":\"low\"},\"items\":[" + items + "]}";
+    }
+
+    /** Renders so far, from the simulator's admin endpoint. */
+    private static long renderCount() throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(KilnStackResource.simulator().rootUrl() + "/simulator/stats")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        JsonNode stats = JSON.readTree(response.body());
+        return stats.path("render_count").asLong();
+    }
+}
