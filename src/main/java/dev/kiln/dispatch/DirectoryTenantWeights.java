@@ -73,4 +73,10 @@ public class DirectoryTenantWeights implements TenantWeights {
     public double weight(String tenant) {
         return directory.tenant(tenant).weight();
     }
+
+    /** The cap the admin API set, else {@code kiln.auth.quotas.ipm-share-cap} (1). */
+    @Override
+    public double ipmShareCap(String tenant) {
+        return directory.ipmShareCap(tenant);
+    }
 }

@@ -51,6 +51,8 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
     private KeyValueStore<String, BatchEntry> batches;
     private KeyValueStore<String, LeftJob> left;
     private Scheduler scheduler;
+    /** Each tenant's last minute of releases, for its ipm_share_cap; in memory, see TenantRateCaps. */
+    private TenantRateCaps caps;
     /** Batches with fresh pending jobs, by deadline (epoch ms). */
     private final TreeMap<Long, Set<String>> deadlines = new TreeMap<>();
     private long nextSequence;
@@ -76,6 +78,8 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
     /** Rebuilds the in-memory order from the stores, which the changelogs restored. */
     private void rebuild() {
         scheduler = new Scheduler(weights, settings.quantumImages());
+        // Not restored: after a restart each tenant's minute starts empty (TenantRateCaps says why that is acceptable).
+        caps = new TenantRateCaps(weights, settings.rateIpm());
         deadlines.clear();
         List<PendingJob> jobs = new ArrayList<>();
         try (KeyValueIterator<String, PendingJob> all = pending.all()) {
@@ -273,7 +277,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         int room = Math.min(gate.room(now), settings.maxReleasesPerTick());
         metrics.window(gate.lastTarget(), gate.lastUnstarted());
         for (int i = 0; i < room; i++) {
-            Scheduler.Item item = scheduler.poll(now);
+            Scheduler.Item item = scheduler.poll(now, next -> caps.allows(next.tenant(), next.images(), now));
             if (item == null) {
                 return;
             }
@@ -298,6 +302,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
             left.put(StoreKeys.released(job.batchId(), job.jobId()),
                     new LeftJob(job, entry.priority(), entry.batchSequence(), now, false));
             gate.released(job.jobId(), now);
+            caps.released(item.tenant(), item.images(), now);
             metrics.released(job.tenant(), entry.priority(), now - entry.stagedAtMs());
         }
     }

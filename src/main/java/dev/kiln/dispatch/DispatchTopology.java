@@ -41,9 +41,11 @@ public final class DispatchTopology {
      * @param maxReleasesPerTick most jobs released in one tick, which bounds one transaction
      * @param retention          how long a batch with nothing pending is remembered (for retries)
      * @param purgeInterval      how often batches past their retention are forgotten
+     * @param rateIpm            the organisation's images per minute ({@code KILN_RATE_IPM}), which each
+     *                           tenant's {@code ipm_share_cap} is a share of; 0 means no cap applies
      */
     public record Settings(Duration tick, int quantumImages, int maxReleasesPerTick, Duration retention,
-                           Duration purgeInterval) {
+                           Duration purgeInterval, double rateIpm) {
     }
 
     private DispatchTopology() {

@@ -84,7 +84,7 @@ public class DispatcherStreams {
         background.execute(tail);
 
         DispatchTopology.Settings settings = new DispatchTopology.Settings(config.tick(), config.quantumImages(),
-                config.maxReleasesPerTick(), config.retention(), config.purgeInterval());
+                config.maxReleasesPerTick(), config.retention(), config.purgeInterval(), rate.ipm());
         KafkaStreams instance = new KafkaStreams(
                 DispatchTopology.build(settings, weights, gate, new DispatchMetrics(registry)), properties());
         instance.setStateListener((now, before) -> {

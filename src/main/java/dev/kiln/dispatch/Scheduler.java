@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 
 /**
  * The order in which pending jobs are released; in memory only, rebuilt from the pending store
@@ -106,12 +107,21 @@ final class Scheduler {
 
     /** Takes the next job to release at {@code nowMs}, or null when none may go. */
     Item poll(long nowMs) {
+        return poll(nowMs, item -> true);
+    }
+
+    /**
+     * Takes the next job to release at {@code nowMs} among those {@code allowed} lets go, or null
+     * when none may go. A tenant whose next job is not allowed (its {@code ipm_share_cap}) is
+     * passed over without gaining allowance, so the other tenants go on and its jobs stay pending.
+     */
+    Item poll(long nowMs, Predicate<Item> allowed) {
         for (Level level : levels) {
-            Item retry = pollRetry(level, nowMs);
+            Item retry = pollRetry(level, nowMs, allowed);
             if (retry != null) {
                 return counted(retry);
             }
-            Item fresh = pollFresh(level);
+            Item fresh = pollFresh(level, allowed);
             if (fresh != null) {
                 return counted(fresh);
             }
@@ -162,12 +172,21 @@ final class Scheduler {
         return pendingJobs;
     }
 
-    private Item pollRetry(Level level, long nowMs) {
-        Retry first = level.retries.isEmpty() ? null : level.retries.first();
-        if (first == null || first.item.dueAtMs() > nowMs) {
+    private Item pollRetry(Level level, long nowMs, Predicate<Item> allowed) {
+        Retry first = null;
+        for (Retry retry : level.retries) {
+            if (retry.item.dueAtMs() > nowMs) {
+                return null;
+            }
+            if (allowed.test(retry.item)) {
+                first = retry;
+                break;
+            }
+        }
+        if (first == null) {
             return null;
         }
-        level.retries.pollFirst();
+        level.retries.remove(first);
         retries.remove(first.item.key());
         // A retry is charged to its tenant's allowance, so a tenant with many failures does not
         // take more than its share through them.
@@ -178,9 +197,21 @@ final class Scheduler {
         return first.item;
     }
 
-    private Item pollFresh(Level level) {
+    private Item pollFresh(Level level, Predicate<Item> allowed) {
+        int passedOver = 0;
         while (!level.ring.isEmpty()) {
+            if (passedOver >= level.ring.size()) {
+                return null; // every tenant of this level is at its cap
+            }
             TenantQueue tenant = level.ring.peekFirst();
+            if (!allowed.test(tenant.batches.peekFirst().items.firstEntry().getValue())) {
+                // Capped: to the back of the ring without a quantum, so it saves up no burst meanwhile.
+                tenant.inVisit = false;
+                level.ring.addLast(level.ring.pollFirst());
+                passedOver++;
+                continue;
+            }
+            passedOver = 0;
             if (!tenant.inVisit) {
                 tenant.deficit += quantum * Math.max(MIN_WEIGHT, weights.weight(tenant.name));
                 tenant.inVisit = true;

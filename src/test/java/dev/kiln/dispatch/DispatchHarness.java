@@ -43,7 +43,7 @@ final class DispatchHarness implements AutoCloseable {
     static final Instant START = Instant.parse("2026-11-21T10:00:00Z");
     static final Duration TICK = Duration.ofMillis(200);
     static final DispatchTopology.Settings SETTINGS = new DispatchTopology.Settings(TICK, 10, 500,
-            Duration.ofDays(30), Duration.ofMinutes(10));
+            Duration.ofDays(30), Duration.ofMinutes(10), 0);
 
     final AtomicInteger target = new AtomicInteger(1000);
     final UnstartedJobs unstarted = new UnstartedJobs(Duration.ofMinutes(10).toMillis());
@@ -53,6 +53,7 @@ final class DispatchHarness implements AutoCloseable {
     private final TestInputTopic<String, Object> control;
     private final TestOutputTopic<String, RenderJobRequested> jobs;
     private final TestOutputTopic<String, byte[]> status;
+    private final Duration tick;
     private Instant now;
 
     DispatchHarness(Path stateDir, TenantWeights weights) {
@@ -60,15 +61,26 @@ final class DispatchHarness implements AutoCloseable {
     }
 
     DispatchHarness(Path stateDir, TenantWeights weights, Function<String, KeyValueBytesStoreSupplier> stores, Instant start) {
+        this(stateDir, weights, stores, start, SETTINGS);
+    }
+
+    /** With other settings, e.g. an organisation rate for the tenants' caps. */
+    DispatchHarness(Path stateDir, TenantWeights weights, DispatchTopology.Settings settings) {
+        this(stateDir, weights, Stores::persistentKeyValueStore, START, settings);
+    }
+
+    private DispatchHarness(Path stateDir, TenantWeights weights, Function<String, KeyValueBytesStoreSupplier> stores,
+                            Instant start, DispatchTopology.Settings settings) {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, APPLICATION_ID);
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         ReleaseGate gate = new ReleaseGate(target::get, unstarted);
-        driver = new TopologyTestDriver(DispatchTopology.build(SETTINGS, weights, gate, new DispatchMetrics(registry), stores),
+        driver = new TopologyTestDriver(DispatchTopology.build(settings, weights, gate, new DispatchMetrics(registry), stores),
                 props, start);
         now = start;
+        tick = settings.tick();
         JsonSerde.JsonSerializer json = new JsonSerde.JsonSerializer();
         items = driver.createInputTopic(Topics.ITEMS, Serdes.String().serializer(), json);
         control = driver.createInputTopic(Topics.CONTROL, Serdes.String().serializer(), json);
@@ -100,16 +112,16 @@ final class DispatchHarness implements AutoCloseable {
 
     /** Lets wall-clock time pass, tick by tick. */
     void advance(Duration duration) {
-        long ticks = duration.toMillis() / TICK.toMillis();
+        long ticks = duration.toMillis() / tick.toMillis();
         for (long i = 0; i < ticks; i++) {
-            now = now.plus(TICK);
-            driver.advanceWallClockTime(TICK);
+            now = now.plus(tick);
+            driver.advanceWallClockTime(tick);
         }
     }
 
     /** One tick. */
     void tick() {
-        advance(TICK);
+        advance(tick);
     }
 
     Instant now() {

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -344,5 +345,89 @@ class DispatchTopologyTest {
         List<TestRecord<String, RenderJobRequested>> second = dispatcher.released();
         assertThat(second).hasSize(120);
         assertThat(second.stream().filter(r -> r.value().tenant().equals("gold")).count()).isEqualTo(60);
+    }
+
+    /** An organisation rate of 120 IPM, with a 2 s tick so that minutes pass in few ticks. */
+    private static final DispatchTopology.Settings AT_120_IPM = new DispatchTopology.Settings(Duration.ofSeconds(2), 10, 500,
+            Duration.ofDays(30), Duration.ofMinutes(10), 120);
+    /** The same without an organisation rate. */
+    private static final DispatchTopology.Settings WITHOUT_RATE = new DispatchTopology.Settings(Duration.ofSeconds(2), 10, 500,
+            Duration.ofDays(30), Duration.ofMinutes(10), 0);
+
+    /**
+     * Lets {@code minutes} pass tick by tick, the workers starting each released job at once, so
+     * that the window lets {@code target} jobs go a tick.
+     */
+    private static java.util.Map<String, Long> imagesPerTenantOverMinutes(DispatchHarness dispatcher, int minutes,
+                                                                         List<java.util.Map<String, Long>> perMinute) {
+        java.util.Map<String, Long> total = new java.util.TreeMap<>();
+        for (int minute = 0; minute < minutes; minute++) {
+            java.util.Map<String, Long> thisMinute = new java.util.TreeMap<>();
+            for (int tick = 0; tick < 30; tick++) {
+                dispatcher.advance(Duration.ofSeconds(2));
+                List<TestRecord<String, RenderJobRequested>> released = dispatcher.released();
+                dispatcher.started(released);
+                released.forEach(r -> thisMinute.merge(r.value().tenant(), (long) r.value().parameters().n(), Long::sum));
+            }
+            perMinute.add(thisMinute);
+            thisMinute.forEach((tenant, images) -> total.merge(tenant, images, Long::sum));
+        }
+        return total;
+    }
+
+    @Test
+    void aTenantCappedAtAQuarterOf120IpmGetsAtMost30ImagesAMinuteAndTheOthersGoOn() {
+        TenantDirectory directory = TenantDirectories.open(1);
+        TenantDirectories.setIpmShareCap(directory, "capped", 0.25);
+        dispatcher = new DispatchHarness(stateDir, new DirectoryTenantWeights(directory), AT_120_IPM);
+        // The window (what the workers take per tick) stands in for the organisation's pace: 4 jobs per 2 s tick is 120 IPM.
+        dispatcher.target.set(4);
+        dispatcher.stage("b_capped", "capped", Priority.NORMAL, null, 200, 1);
+        dispatcher.stage("b_free", "free", Priority.NORMAL, null, 270, 1);
+
+        List<java.util.Map<String, Long>> perMinute = new ArrayList<>();
+        java.util.Map<String, Long> total = imagesPerTenantOverMinutes(dispatcher, 3, perMinute);
+
+        assertThat(perMinute).allSatisfy(minute -> assertThat(minute.getOrDefault("capped", 0L))
+                .as("0.25 x 120 IPM in every minute").isBetween(25L, 30L));
+        // Without the cap the two would split evenly (60 each a minute); the uncapped tenant takes what the capped one may not.
+        assertThat(total.get("free")).as("the rest goes to the uncapped tenant").isEqualTo(3 * 120 - total.get("capped"));
+        // Held back, not dropped: the capped tenant's jobs wait, and none ended.
+        assertThat(dispatcher.gauge("kiln.dispatcher.pending.images", "tenant", "capped")).isEqualTo(200 - total.get("capped"));
+        assertThat(dispatcher.statusEvents()).isEmpty();
+
+        // With the uncapped tenant's work done, the capped one still gets only its 30 a minute.
+        List<java.util.Map<String, Long>> later = new ArrayList<>();
+        imagesPerTenantOverMinutes(dispatcher, 2, later);
+        assertThat(later).allSatisfy(minute -> assertThat(minute).containsOnlyKeys("capped")
+                .hasEntrySatisfying("capped", images -> assertThat(images).isBetween(25L, 30L)));
+    }
+
+    @Test
+    void aCapOfOneChangesNothing() {
+        TenantDirectory directory = TenantDirectories.open(1);
+        TenantDirectories.setIpmShareCap(directory, "a", 1.0);
+        dispatcher = new DispatchHarness(stateDir, new DirectoryTenantWeights(directory), AT_120_IPM);
+        dispatcher.target.set(4);
+        dispatcher.stage("b_a", "a", Priority.NORMAL, null, 200, 1);
+        dispatcher.stage("b_b", "b", Priority.NORMAL, null, 200, 1);
+
+        List<java.util.Map<String, Long>> perMinute = new ArrayList<>();
+        java.util.Map<String, Long> total = imagesPerTenantOverMinutes(dispatcher, 1, perMinute);
+
+        assertThat(total).as("an even split of 120 images, as without caps").containsEntry("a", 60L).containsEntry("b", 60L);
+    }
+
+    @Test
+    void withoutAnOrganisationRateNoCapApplies() {
+        TenantDirectory directory = TenantDirectories.open(1);
+        TenantDirectories.setIpmShareCap(directory, "capped", 0.25);
+        dispatcher = new DispatchHarness(stateDir, new DirectoryTenantWeights(directory), WITHOUT_RATE);
+        dispatcher.target.set(4);
+        dispatcher.stage("b_capped", "capped", Priority.NORMAL, null, 200, 1);
+
+        java.util.Map<String, Long> total = imagesPerTenantOverMinutes(dispatcher, 1, new ArrayList<>());
+
+        assertThat(total).containsEntry("capped", 120L);
     }
 }

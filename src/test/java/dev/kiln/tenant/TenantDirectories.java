@@ -22,4 +22,10 @@ public final class TenantDirectories {
         directory.apply(java.util.Map.of(tenant, new TenantRecord(tenant, weight, null, List.of(), List.of(), List.of(),
                 Instant.now())));
     }
+
+    /** Sets {@code tenant}'s {@code ipm_share_cap}, as a record of the admin API read from {@code kiln.tenants} does. */
+    public static void setIpmShareCap(TenantDirectory directory, String tenant, double cap) {
+        directory.apply(java.util.Map.of(tenant, new TenantRecord(tenant, null,
+                new TenantRecord.QuotaOverrides(null, null, cap, null), List.of(), List.of(), List.of(), Instant.now())));
+    }
 }
