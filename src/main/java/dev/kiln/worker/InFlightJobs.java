@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -18,13 +19,19 @@ import java.util.function.BooleanSupplier;
  * exports the stuck-job check: {@code kiln_worker_jobs_stuck} counts jobs whose current step has
  * lasted longer than {@code kiln.worker.stuck-after}, each logged once;
  * {@code kiln_worker_oldest_step_seconds} is the age of the longest current step.
+ *
+ * <p>It also counts the records in hand: delivered to {@link RenderWorker} and not yet settled,
+ * from the moment the consumer hands one over (before a retried job's jitter, before another
+ * delivery of the same job is waited for), which is what {@link FetchGate} bounds. Exported as
+ * {@code kiln_worker_jobs_held}.
  */
 @ApplicationScoped
 public class InFlightJobs {
 
     private final Map<String, Entry> jobs = new ConcurrentHashMap<>();
     private final WorkerConfig config;
-    private volatile Runnable onBegin = () -> { };
+    private final AtomicInteger inHand = new AtomicInteger();
+    private volatile Runnable onArrival = () -> { };
 
     public InFlightJobs(WorkerConfig config, MeterRegistry registry) {
         this.config = config;
@@ -34,6 +41,30 @@ public class InFlightJobs {
         Gauge.builder("kiln.worker.oldest.step", this, j -> j.oldestStep().toMillis() / 1000.0)
                 .description("How long the longest current step of a held job has lasted").baseUnit("seconds")
                 .register(registry);
+        Gauge.builder("kiln.worker.jobs.held", inHand, AtomicInteger::get)
+                .description("Jobs delivered to this worker by Kafka and not yet settled, with a slot or without")
+                .register(registry);
+    }
+
+    /** A record was handed to the worker; runs the arrival listener at once (the fetch gate). */
+    void arrived() {
+        inHand.incrementAndGet();
+        onArrival.run();
+    }
+
+    /** A record handed over by {@link #arrived()} is settled (or left for redelivery). */
+    void left() {
+        inHand.decrementAndGet();
+    }
+
+    /** Records handed to the worker and not yet settled. */
+    int inHand() {
+        return inHand.get();
+    }
+
+    /** Runs {@code listener} whenever a record is handed to the worker. */
+    void onArrival(Runnable listener) {
+        this.onArrival = listener;
     }
 
     /**
@@ -49,18 +80,7 @@ public class InFlightJobs {
             }
             Thread.sleep(200);
         }
-        onBegin.run();
         return true;
-    }
-
-    /** Jobs held now, whatever their step. */
-    int held() {
-        return jobs.size();
-    }
-
-    /** Runs {@code listener} whenever a delivery begins (the fetch gate counts held jobs). */
-    void onBegin(Runnable listener) {
-        this.onBegin = listener;
     }
 
     /** The job moved on to {@code step}: that is progress. */

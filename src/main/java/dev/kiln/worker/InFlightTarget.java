@@ -102,7 +102,7 @@ public class InFlightTarget {
     }
 
     /**
-     * How many jobs may wait for a slot before the consumer stops fetching: {@code fetch-ahead}
+     * How many jobs may be in hand without a slot before the consumer stops fetching: {@code fetch-ahead}
      * of this worker's call rate, at least 4 (the {@code without-rate} target when no rate is known).
      */
     public synchronized int fetchAhead() {
