@@ -59,8 +59,8 @@ public class RenderPermits {
         this.images = new TokenBucket(0, 0);
         apply();
         // Start with the whole burst, as the provider's allowance stands after a quiet spell.
-        // Buckets keep how full they are when the share changes (TokenBucket.reconfigure), so the
-        // workers together never hold more than the organisation's burst.
+        // A change of share never adds tokens (TokenBucket.reconfigure), so the workers together
+        // never hold more than the organisation's burst as shares move between them.
         images.fill();
         requests.fill();
     }
