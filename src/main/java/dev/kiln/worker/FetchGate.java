@@ -19,10 +19,11 @@ import java.util.concurrent.TimeUnit;
  * Fetches as many jobs as the in-flight target needs, and no more. SmallRye's
  * {@code max-concurrency} and {@code max.poll.records} are fixed at start-up, so they are set to
  * the ceiling ({@code KILN_WORKER_MAX_IN_FLIGHT}) and a small batch (4); this gate pauses the
- * {@code jobs} consumer while the records in hand without a slot ({@link InFlightJobs#inHand()}
- * minus {@link InFlightLimiter#inUse()}: waiting for one, on their way to it, or storing after
- * their call) reach {@link InFlightTarget#fetchAhead()} (two seconds of this worker's calls, at
- * least 4), and resumes it once they have dropped to half of that.
+ * {@code jobs} consumer while the records in hand that have not had their slot yet
+ * ({@link InFlightJobs#inHand()} minus {@link InFlightLimiter#inUse()} minus the jobs storing
+ * after their call: waiting for a slot, or on their way to it) reach
+ * {@link InFlightTarget#fetchAhead()} (two seconds of this worker's calls, at least 4), and
+ * resumes it once they have dropped to half of that.
  *
  * <p>Checked the moment a record is handed over, whenever a job joins or leaves the queue for a
  * slot, and every 100 ms. While over the bound it asks for the pause on every check, not once:
@@ -103,9 +104,13 @@ public class FetchGate {
         }
     }
 
-    /** Records in hand without a slot: waiting for one, on their way to it, or storing after their call. */
+    /**
+     * Records in hand that have not had their slot yet: waiting for one, or on their way to it
+     * (looking for stored outputs and in the render cache). Jobs whose call has ended are left out:
+     * a slow S3 store must not stop the fetching of jobs for the slots it freed.
+     */
     int withoutSlot() {
-        return Math.max(0, jobs.inHand() - limiter.inUse());
+        return Math.max(0, jobs.inHand() - limiter.inUse() - jobs.afterCall());
     }
 
     /** Asks the polling thread to pause or resume; never waits for it (this may run in a job's thread). */

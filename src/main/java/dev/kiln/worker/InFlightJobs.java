@@ -31,6 +31,7 @@ public class InFlightJobs {
     private final Map<String, Entry> jobs = new ConcurrentHashMap<>();
     private final WorkerConfig config;
     private final AtomicInteger inHand = new AtomicInteger();
+    private final AtomicInteger afterCall = new AtomicInteger();
     private volatile Runnable onArrival = () -> { };
 
     public InFlightJobs(WorkerConfig config, MeterRegistry registry) {
@@ -62,6 +63,29 @@ public class InFlightJobs {
         return inHand.get();
     }
 
+    /**
+     * The job's call has ended and its slot is given back: it only checks, stores and announces
+     * from now on, so it no longer counts as fetched ahead of a slot.
+     */
+    void callEnded(String jobId) {
+        Entry[] marked = new Entry[1];
+        jobs.computeIfPresent(jobId, (id, e) -> {
+            if (e.afterCall()) {
+                return e;
+            }
+            marked[0] = e.markAfterCall();
+            return marked[0];
+        });
+        if (marked[0] != null) {
+            afterCall.incrementAndGet();
+        }
+    }
+
+    /** Jobs whose call has ended, still checking, storing or announcing. */
+    int afterCall() {
+        return afterCall.get();
+    }
+
     /** Runs {@code listener} whenever a record is handed to the worker. */
     void onArrival(Runnable listener) {
         this.onArrival = listener;
@@ -85,12 +109,15 @@ public class InFlightJobs {
 
     /** The job moved on to {@code step}: that is progress. */
     void step(String jobId, Step step) {
-        jobs.computeIfPresent(jobId, (id, e) -> new Entry(step, e.since(), Instant.now()));
+        jobs.computeIfPresent(jobId, (id, e) -> new Entry(step, e.since(), Instant.now(), false, e.afterCall()));
     }
 
     /** The delivery ended, however. */
     void end(String jobId) {
-        jobs.remove(jobId);
+        Entry ended = jobs.remove(jobId);
+        if (ended != null && ended.afterCall()) {
+            afterCall.decrementAndGet();
+        }
     }
 
     /** Jobs whose current step has lasted longer than {@code kiln.worker.stuck-after}. */
@@ -116,14 +143,18 @@ public class InFlightJobs {
                 .orElse(Duration.ZERO);
     }
 
-    private record Entry(Step step, Instant since, Instant stepSince, boolean reported) {
+    private record Entry(Step step, Instant since, Instant stepSince, boolean reported, boolean afterCall) {
 
         Entry(Step step, Instant since, Instant stepSince) {
-            this(step, since, stepSince, false);
+            this(step, since, stepSince, false, false);
         }
 
         Entry markReported() {
-            return new Entry(step, since, stepSince, true);
+            return new Entry(step, since, stepSince, true, afterCall);
+        }
+
+        Entry markAfterCall() {
+            return new Entry(step, since, stepSince, reported, true);
         }
     }
 }
