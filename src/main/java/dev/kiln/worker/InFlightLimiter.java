@@ -63,8 +63,9 @@ public class InFlightLimiter {
         this(target, noteJob, giveUp, jobId -> { });
     }
 
-    private InFlightLimiter(IntSupplier target, Consumer<RenderJobRequested> noteJob, BooleanSupplier giveUp,
-                            Consumer<String> released) {
+    /** For tests: as above, and {@code released} hears of every slot given back, by job id. */
+    InFlightLimiter(IntSupplier target, Consumer<RenderJobRequested> noteJob, BooleanSupplier giveUp,
+                    Consumer<String> released) {
         this.target = target;
         this.noteJob = noteJob;
         this.giveUp = giveUp;
