@@ -22,8 +22,9 @@ import java.util.concurrent.TimeUnit;
  * {@code jobs} consumer while the records in hand that have not had their slot yet
  * ({@link InFlightJobs#inHand()} minus {@link InFlightLimiter#inUse()} minus the jobs storing
  * after their call: waiting for a slot, or on their way to it) reach
- * {@link InFlightTarget#fetchAhead()} (two seconds of this worker's calls, at least 4), and
- * resumes it once they have dropped to half of that.
+ * {@link InFlightTarget#fetchAhead(double)} (two seconds of this worker's calls, at least 4, plus
+ * the calls of the time a job takes to reach its slot request, as S3 answers the look-ups before
+ * it), and resumes it once they have dropped to half of that.
  *
  * <p>Checked the moment a record is handed over, whenever a job joins or leaves the queue for a
  * slot, and every 100 ms. While over the bound it asks for the pause on every check, not once:
@@ -91,7 +92,7 @@ public class FetchGate {
                 return;
             }
             int waiting = withoutSlot();
-            int ahead = target.fetchAhead();
+            int ahead = ahead();
             if (waiting >= ahead) {
                 // Every time, even when paused already: see the class comment. Pausing paused
                 // partitions does nothing.
@@ -102,6 +103,14 @@ public class FetchGate {
         } catch (RuntimeException e) {
             Log.debugf("fetch gate: %s", e.toString());
         }
+    }
+
+    /**
+     * The bound: {@code fetch-ahead} of this worker's calls, plus those on their way to a slot
+     * (the time a job takes to reach its slot request, at the same rate).
+     */
+    int ahead() {
+        return target.fetchAhead(jobs.secondsToSlot());
     }
 
     /**
@@ -130,7 +139,7 @@ public class FetchGate {
         }
         if (paused != pause) {
             Log.debugf("fetch gate: %s fetching (%d jobs in hand without a slot, fetch-ahead %d)", pause ? "paused" : "resumed",
-                    withoutSlot(), target.fetchAhead());
+                    withoutSlot(), ahead());
         }
         paused = pause;
     }

@@ -28,10 +28,15 @@ import java.util.function.BooleanSupplier;
 @ApplicationScoped
 public class InFlightJobs {
 
+    /** Weight of the newest job in the moving mean of the time to the slot. */
+    private static final double TO_SLOT_WEIGHT = 0.1;
+
     private final Map<String, Entry> jobs = new ConcurrentHashMap<>();
     private final WorkerConfig config;
     private final AtomicInteger inHand = new AtomicInteger();
     private final AtomicInteger afterCall = new AtomicInteger();
+    /** Moving mean of the time from a job's start to its request for a slot, in nanoseconds. */
+    private volatile double toSlotNanos;
     private volatile Runnable onArrival = () -> { };
 
     public InFlightJobs(WorkerConfig config, MeterRegistry registry) {
@@ -109,7 +114,24 @@ public class InFlightJobs {
 
     /** The job moved on to {@code step}: that is progress. */
     void step(String jobId, Step step) {
-        jobs.computeIfPresent(jobId, (id, e) -> new Entry(step, e.since(), Instant.now(), false, e.afterCall()));
+        Instant now = Instant.now();
+        Entry entry = jobs.computeIfPresent(jobId, (id, e) -> new Entry(step, e.since(), now, false, e.afterCall()));
+        if (entry != null && step == Step.AWAIT_SLOT) {
+            // Looking for stored outputs and in the render cache (S3 calls) before the slot.
+            noteTimeToSlot(Duration.between(entry.since(), now).toNanos());
+        }
+    }
+
+    private synchronized void noteTimeToSlot(double nanos) {
+        toSlotNanos = toSlotNanos == 0 ? nanos : toSlotNanos + TO_SLOT_WEIGHT * (nanos - toSlotNanos);
+    }
+
+    /**
+     * How long a job takes from its start to its request for a slot, a moving mean over recent
+     * jobs: the fetch gate fetches that much more, so that a slow S3 does not starve the slots.
+     */
+    double secondsToSlot() {
+        return toSlotNanos / 1e9;
     }
 
     /** The delivery ended, however. */

@@ -86,4 +86,15 @@ class InFlightLimiterTest {
         assertThat(jobs.afterCall()).isZero();
         assertThat(jobs.inHand()).isZero();
     }
+
+    @Test
+    void theTimeToTheSlotIsLearnedFromTheJobsThatReachIt(@TempDir Path work) throws Exception {
+        InFlightJobs jobs = new InFlightJobs(FakeWorld.workerConfig(work), new SimpleMeterRegistry());
+        assertThat(jobs.secondsToSlot()).as("nothing learned yet").isZero();
+        var job = FakeWorld.job(1);
+        assertThat(jobs.begin(job.jobId(), () -> false)).isTrue();
+        Thread.sleep(200);
+        jobs.step(job.jobId(), Step.AWAIT_SLOT);
+        assertThat(jobs.secondsToSlot()).isBetween(0.2, 10.0);
+    }
 }
