@@ -42,8 +42,8 @@ public interface ConcurrencyConfig {
     int withoutRate();
 
     /**
-     * Jobs fetched ahead of the target, as time at this worker's call rate: when more than that
-     * many wait for a slot, the consumer pauses fetching (at least {@code 4} jobs).
+     * Jobs fetched ahead of the target, as time at this worker's call rate: once that many are
+     * in hand without a slot, the consumer pauses fetching (at least {@code 4} jobs).
      */
     @WithDefault("PT2S")
     Duration fetchAhead();

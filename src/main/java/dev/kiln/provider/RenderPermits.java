@@ -1,12 +1,16 @@
 package dev.kiln.provider;
 
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -37,15 +41,26 @@ public class RenderPermits {
     private volatile double learnedIpm;
     private volatile long holdUntilNanos = System.nanoTime();
     private final ReentrantLock turn = new ReentrantLock(true);
+    private final AtomicLong imagesGranted = new AtomicLong();
 
+    @Inject
+    public RenderPermits(RateConfig config, MeterRegistry registry) {
+        this(config);
+        FunctionCounter.builder("kiln.provider.images.permitted", imagesGranted, AtomicLong::get)
+                .description("Images this worker's rate permits have allowed to be requested: never more than its share "
+                        + "of the limit per second plus the burst, however many calls are in flight")
+                .register(registry);
+    }
+
+    /** Permits without a meter, for tests. */
     public RenderPermits(RateConfig config) {
         this.config = config;
         this.requests = new TokenBucket(0, 0);
         this.images = new TokenBucket(0, 0);
         apply();
         // Start with the whole burst, as the provider's allowance stands after a quiet spell.
-        // Buckets keep how full they are when the share changes (TokenBucket.reconfigure), so the
-        // workers together never hold more than the organisation's burst.
+        // A change of share never adds tokens (TokenBucket.reconfigure), so the workers together
+        // never hold more than the organisation's burst as shares move between them.
         images.fill();
         requests.fill();
     }
@@ -87,10 +102,16 @@ public class RenderPermits {
                 }
                 Thread.sleep(Duration.ofNanos(Math.min(wait, 1_000_000_000L)));
             }
+            imagesGranted.addAndGet(imageCount);
             return true;
         } finally {
             turn.unlock();
         }
+    }
+
+    /** Images allowed so far by {@link #acquire}: what the permits let through, counted where they decide. */
+    public long imagesGranted() {
+        return imagesGranted.get();
     }
 
     /**

@@ -19,14 +19,20 @@ final class TokenBucket {
     }
 
     /**
-     * Changes rate and capacity, keeping how full the bucket is. Scaling rather than capping keeps
-     * what the workers hold together within the organisation's burst as shares move between them,
-     * and a passing share of zero during a rebalance no longer empties the bucket.
+     * Changes rate and capacity. The tokens held are kept, never scaled up: a share that grows
+     * takes over allowance another worker held, which that worker may have spent a moment ago, so
+     * minting it here could let the workers together spend more than the organisation's burst. A
+     * share that shrinks keeps at most the new capacity. A rate of zero (a share of zero while a
+     * rebalance passes) freezes the bucket as it is, so a worker that gets its partitions back does
+     * not come back empty.
      */
     synchronized void reconfigure(double newRatePerSecond, double newCapacity) {
         refill(System.nanoTime());
         ratePerSecond = newRatePerSecond;
-        tokens = capacity > 0 ? tokens / capacity * newCapacity : Math.min(tokens, newCapacity);
+        if (newRatePerSecond <= 0) {
+            return;
+        }
+        tokens = Math.min(tokens, newCapacity);
         capacity = newCapacity;
     }
 

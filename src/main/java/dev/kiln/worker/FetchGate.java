@@ -18,19 +18,25 @@ import java.util.concurrent.TimeUnit;
 /**
  * Fetches as many jobs as the in-flight target needs, and no more. SmallRye's
  * {@code max-concurrency} and {@code max.poll.records} are fixed at start-up, so they are set to
- * the ceiling ({@code KILN_WORKER_MAX_IN_FLIGHT}) and a small batch; this gate pauses the
- * {@code jobs} consumer while more held jobs are without a slot (held by {@link InFlightJobs}, minus
- * {@link InFlightLimiter#inUse()}: waiting for one, on their way to it, or storing after their call) than
- * {@link InFlightTarget#fetchAhead()} (two seconds of this worker's calls, at least 4), and
- * resumes it once they have dropped below half of that. Checked whenever a job joins or leaves
- * the queue for a slot, and every 100 ms.
+ * the ceiling ({@code KILN_WORKER_MAX_IN_FLIGHT}) and a small batch (4); this gate pauses the
+ * {@code jobs} consumer while the records in hand that have not had their slot yet
+ * ({@link InFlightJobs#inHand()} minus {@link InFlightLimiter#inUse()} minus the jobs storing
+ * after their call: waiting for a slot, or on their way to it) reach
+ * {@link InFlightTarget#fetchAhead(double)} (two seconds of this worker's calls, at least 4, plus
+ * the calls of the time a job takes to reach its slot request, as S3 answers the look-ups before
+ * it), and resumes it once they have dropped to half of that.
  *
- * <p>So a worker holds at most: the target's slots, the jobs after their call (checked and
- * stored), the fetch-ahead, and what one poll brought after the pause (up to
- * {@code max.poll.records}). That keeps every held job's wait for a slot to a few seconds, far
- * below {@code throttled.unprocessed-record-max-age.ms}, and a slow rate does not hold hundreds
- * of jobs away from the other workers. Pausing is the same call {@link GracefulShutdown} makes;
- * the gate never resumes a consumer once the worker is stopping.
+ * <p>Checked the moment a record is handed over, whenever a job joins or leaves the queue for a
+ * slot, and every 100 ms. While over the bound it asks for the pause on every check, not once:
+ * SmallRye resumes every partition when its own queue drains after a pause of its own, and a
+ * rebalance hands over partitions unpaused, so a single request could be undone unseen. The
+ * pause runs on the polling thread before its next poll, so a worker holds at most: the target's
+ * slots, the jobs after their call, the fetch-ahead, and what was already polled or queued when
+ * the bound was reached (a poll of {@code max.poll.records} and SmallRye's queue of twice that).
+ * That keeps every held job's wait for a slot to seconds, far below
+ * {@code throttled.unprocessed-record-max-age.ms}, and a slow rate does not hold hundreds of jobs
+ * away from the other workers. Pausing is the same call {@link GracefulShutdown} makes; the gate
+ * never resumes a consumer once the worker is stopping.
  */
 @ApplicationScoped
 public class FetchGate {
@@ -43,10 +49,8 @@ public class FetchGate {
     private final InFlightTarget target;
     private final GracefulShutdown shutdown;
     private final KilnConfig kiln;
-    private static final long REPAUSE_NANOS = 100_000_000L;
 
     private volatile boolean paused;
-    private long lastPauseNanos;
     private ScheduledExecutorService ticker;
 
     public FetchGate(KafkaClientService kafka, InFlightLimiter limiter, InFlightJobs jobs, InFlightTarget target,
@@ -63,10 +67,10 @@ public class FetchGate {
         if (!kiln.parsedRole().runsWorker()) {
             return;
         }
-        // At once when a job joins the queue: a poll brings a batch every few milliseconds, far
+        // At once when a record is handed over: a poll brings a batch every few milliseconds, far
         // faster than any timer. The timer covers resumes and partitions a rebalance resumed.
         limiter.onQueueChange(this::check);
-        jobs.onBegin(this::check);
+        jobs.onArrival(this::check);
         ticker = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("kiln-fetch-gate").factory());
         ticker.scheduleWithFixedDelay(this::check, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
     }
@@ -87,24 +91,35 @@ public class FetchGate {
             if (shutdown.isDraining()) {
                 return;
             }
-            // Held jobs without a slot: those waiting for one, and those still looking for stored
-            // outputs on their way there (a poll delivers a batch faster than S3 answers).
-            int waiting = Math.max(0, jobs.held() - limiter.inUse());
-            int ahead = target.fetchAhead();
-            long now = System.nanoTime();
-            if (waiting > ahead) {
-                // Again now and then while paused: a rebalance, or SmallRye's own queue-based
-                // resume, may have resumed partitions; pausing paused partitions does nothing.
-                if (!paused || now - lastPauseNanos > REPAUSE_NANOS) {
-                    lastPauseNanos = now;
-                    setPaused(true);
-                }
+            int waiting = withoutSlot();
+            int ahead = ahead();
+            if (waiting >= ahead) {
+                // Every time, even when paused already: see the class comment. Pausing paused
+                // partitions does nothing.
+                setPaused(true);
             } else if (paused && waiting <= ahead / 2) {
                 setPaused(false);
             }
         } catch (RuntimeException e) {
             Log.debugf("fetch gate: %s", e.toString());
         }
+    }
+
+    /**
+     * The bound: {@code fetch-ahead} of this worker's calls, plus those on their way to a slot
+     * (the time a job takes to reach its slot request, at the same rate).
+     */
+    int ahead() {
+        return target.fetchAhead(jobs.secondsToSlot());
+    }
+
+    /**
+     * Records in hand that have not had their slot yet: waiting for one, or on their way to it
+     * (looking for stored outputs and in the render cache). Jobs whose call has ended are left out:
+     * a slow S3 store must not stop the fetching of jobs for the slots it freed.
+     */
+    int withoutSlot() {
+        return Math.max(0, jobs.inHand() - limiter.inUse() - jobs.afterCall());
     }
 
     /** Asks the polling thread to pause or resume; never waits for it (this may run in a job's thread). */
@@ -123,8 +138,8 @@ public class FetchGate {
             }
         }
         if (paused != pause) {
-            Log.debugf("fetch gate: %s fetching (%d jobs wait for a slot, fetch-ahead %d)", pause ? "paused" : "resumed",
-                    Math.max(0, jobs.held() - limiter.inUse()), target.fetchAhead());
+            Log.debugf("fetch gate: %s fetching (%d jobs in hand without a slot, fetch-ahead %d)", pause ? "paused" : "resumed",
+                    withoutSlot(), ahead());
         }
         paused = pause;
     }

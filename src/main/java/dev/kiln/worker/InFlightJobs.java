@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -18,13 +19,25 @@ import java.util.function.BooleanSupplier;
  * exports the stuck-job check: {@code kiln_worker_jobs_stuck} counts jobs whose current step has
  * lasted longer than {@code kiln.worker.stuck-after}, each logged once;
  * {@code kiln_worker_oldest_step_seconds} is the age of the longest current step.
+ *
+ * <p>It also counts the records in hand: delivered to {@link RenderWorker} and not yet settled,
+ * from the moment the consumer hands one over (before a retried job's jitter, before another
+ * delivery of the same job is waited for), which is what {@link FetchGate} bounds. Exported as
+ * {@code kiln_worker_jobs_held}.
  */
 @ApplicationScoped
 public class InFlightJobs {
 
+    /** Weight of the newest job in the moving mean of the time to the slot. */
+    private static final double TO_SLOT_WEIGHT = 0.1;
+
     private final Map<String, Entry> jobs = new ConcurrentHashMap<>();
     private final WorkerConfig config;
-    private volatile Runnable onBegin = () -> { };
+    private final AtomicInteger inHand = new AtomicInteger();
+    private final AtomicInteger afterCall = new AtomicInteger();
+    /** Moving mean of the time from a job's start to its request for a slot, in nanoseconds. */
+    private volatile double toSlotNanos;
+    private volatile Runnable onArrival = () -> { };
 
     public InFlightJobs(WorkerConfig config, MeterRegistry registry) {
         this.config = config;
@@ -34,6 +47,53 @@ public class InFlightJobs {
         Gauge.builder("kiln.worker.oldest.step", this, j -> j.oldestStep().toMillis() / 1000.0)
                 .description("How long the longest current step of a held job has lasted").baseUnit("seconds")
                 .register(registry);
+        Gauge.builder("kiln.worker.jobs.held", inHand, AtomicInteger::get)
+                .description("Jobs delivered to this worker by Kafka and not yet settled, with a slot or without")
+                .register(registry);
+    }
+
+    /** A record was handed to the worker; runs the arrival listener at once (the fetch gate). */
+    void arrived() {
+        inHand.incrementAndGet();
+        onArrival.run();
+    }
+
+    /** A record handed over by {@link #arrived()} is settled (or left for redelivery). */
+    void left() {
+        inHand.decrementAndGet();
+    }
+
+    /** Records handed to the worker and not yet settled. */
+    int inHand() {
+        return inHand.get();
+    }
+
+    /**
+     * The job's call has ended and its slot is given back: it only checks, stores and announces
+     * from now on, so it no longer counts as fetched ahead of a slot.
+     */
+    void callEnded(String jobId) {
+        Entry[] marked = new Entry[1];
+        jobs.computeIfPresent(jobId, (id, e) -> {
+            if (e.afterCall()) {
+                return e;
+            }
+            marked[0] = e.markAfterCall();
+            return marked[0];
+        });
+        if (marked[0] != null) {
+            afterCall.incrementAndGet();
+        }
+    }
+
+    /** Jobs whose call has ended, still checking, storing or announcing. */
+    int afterCall() {
+        return afterCall.get();
+    }
+
+    /** Runs {@code listener} whenever a record is handed to the worker. */
+    void onArrival(Runnable listener) {
+        this.onArrival = listener;
     }
 
     /**
@@ -49,28 +109,37 @@ public class InFlightJobs {
             }
             Thread.sleep(200);
         }
-        onBegin.run();
         return true;
-    }
-
-    /** Jobs held now, whatever their step. */
-    int held() {
-        return jobs.size();
-    }
-
-    /** Runs {@code listener} whenever a delivery begins (the fetch gate counts held jobs). */
-    void onBegin(Runnable listener) {
-        this.onBegin = listener;
     }
 
     /** The job moved on to {@code step}: that is progress. */
     void step(String jobId, Step step) {
-        jobs.computeIfPresent(jobId, (id, e) -> new Entry(step, e.since(), Instant.now()));
+        Instant now = Instant.now();
+        Entry entry = jobs.computeIfPresent(jobId, (id, e) -> new Entry(step, e.since(), now, false, e.afterCall()));
+        if (entry != null && step == Step.AWAIT_SLOT) {
+            // Looking for stored outputs and in the render cache (S3 calls) before the slot.
+            noteTimeToSlot(Duration.between(entry.since(), now).toNanos());
+        }
+    }
+
+    private synchronized void noteTimeToSlot(double nanos) {
+        toSlotNanos = toSlotNanos == 0 ? nanos : toSlotNanos + TO_SLOT_WEIGHT * (nanos - toSlotNanos);
+    }
+
+    /**
+     * How long a job takes from its start to its request for a slot, a moving mean over recent
+     * jobs: the fetch gate fetches that much more, so that a slow S3 does not starve the slots.
+     */
+    double secondsToSlot() {
+        return toSlotNanos / 1e9;
     }
 
     /** The delivery ended, however. */
     void end(String jobId) {
-        jobs.remove(jobId);
+        Entry ended = jobs.remove(jobId);
+        if (ended != null && ended.afterCall()) {
+            afterCall.decrementAndGet();
+        }
     }
 
     /** Jobs whose current step has lasted longer than {@code kiln.worker.stuck-after}. */
@@ -96,14 +165,18 @@ public class InFlightJobs {
                 .orElse(Duration.ZERO);
     }
 
-    private record Entry(Step step, Instant since, Instant stepSince, boolean reported) {
+    private record Entry(Step step, Instant since, Instant stepSince, boolean reported, boolean afterCall) {
 
         Entry(Step step, Instant since, Instant stepSince) {
-            this(step, since, stepSince, false);
+            this(step, since, stepSince, false, false);
         }
 
         Entry markReported() {
-            return new Entry(step, since, stepSince, true);
+            return new Entry(step, since, stepSince, true, afterCall);
+        }
+
+        Entry markAfterCall() {
+            return new Entry(step, since, stepSince, reported, true);
         }
     }
 }

@@ -37,6 +37,7 @@ public class InFlightLimiter {
     private final IntSupplier target;
     private final Consumer<RenderJobRequested> noteJob;
     private final BooleanSupplier giveUp;
+    private final Consumer<String> released;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final Deque<Object> queue = new ArrayDeque<>();
@@ -48,7 +49,7 @@ public class InFlightLimiter {
         this(target::current, job -> {
             jobs.step(job.jobId(), Step.AWAIT_SLOT);
             target.noteJob(job);
-        }, shutdown::isDraining);
+        }, shutdown::isDraining, jobs::callEnded);
         Gauge.builder("kiln.worker.in.flight", this, InFlightLimiter::inUse)
                 .description("Jobs holding a slot of the in-flight target: calling the provider or waiting for a rate permit")
                 .register(registry);
@@ -59,26 +60,43 @@ public class InFlightLimiter {
 
     /** For tests: a target of their own; {@code giveUp} is a shutdown. */
     InFlightLimiter(IntSupplier target, Consumer<RenderJobRequested> noteJob, BooleanSupplier giveUp) {
+        this(target, noteJob, giveUp, jobId -> { });
+    }
+
+    /** For tests: as above, and {@code released} hears of every slot given back, by job id. */
+    InFlightLimiter(IntSupplier target, Consumer<RenderJobRequested> noteJob, BooleanSupplier giveUp,
+                    Consumer<String> released) {
         this.target = target;
         this.noteJob = noteJob;
         this.giveUp = giveUp;
+        this.released = released;
     }
 
     /** One job's slot; closing it more than once gives it back once. */
     public final class Slot implements AutoCloseable {
+        private final String jobId;
         private boolean held = true;
+
+        private Slot(String jobId) {
+            this.jobId = jobId;
+        }
 
         @Override
         public void close() {
+            boolean gaveBack = false;
             lock.lock();
             try {
                 if (held) {
                     held = false;
                     inUse--;
+                    gaveBack = true;
                     changed.signalAll();
                 }
             } finally {
                 lock.unlock();
+            }
+            if (gaveBack) {
+                released.accept(jobId);
             }
         }
     }
@@ -118,7 +136,7 @@ public class InFlightLimiter {
                     changed.awaitNanos(RECHECK_NANOS);
                 }
                 inUse++;
-                return new Slot();
+                return new Slot(job.jobId());
             } finally {
                 queue.remove(ticket);
                 // The next in line may fit as well.

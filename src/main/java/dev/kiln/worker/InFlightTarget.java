@@ -10,7 +10,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -102,13 +101,22 @@ public class InFlightTarget {
     }
 
     /**
-     * How many jobs may wait for a slot before the consumer stops fetching: {@code fetch-ahead}
+     * How many jobs may be in hand without a slot before the consumer stops fetching: {@code fetch-ahead}
      * of this worker's call rate, at least 4 (the {@code without-rate} target when no rate is known).
      */
     public synchronized int fetchAhead() {
+        return fetchAhead(0);
+    }
+
+    /**
+     * As {@link #fetchAhead()}, for jobs that take {@code secondsToSlot} from their start to their
+     * request for a slot (Little's law: that many more are on their way at this worker's call
+     * rate), at most the ceiling.
+     */
+    public synchronized int fetchAhead(double secondsToSlot) {
         current();
-        Duration ahead = config.fetchAhead();
-        double calls = cachedCallsPerSecond > 0 ? cachedCallsPerSecond * ahead.toMillis() / 1000.0 : rule.withoutRate();
-        return (int) Math.max(4, Math.ceil(calls));
+        double seconds = config.fetchAhead().toMillis() / 1000.0 + Math.max(0, secondsToSlot);
+        double calls = cachedCallsPerSecond > 0 ? cachedCallsPerSecond * seconds : rule.withoutRate();
+        return (int) Math.min(Math.max(rule.maxInFlight(), 4), Math.max(4, Math.ceil(calls)));
     }
 }

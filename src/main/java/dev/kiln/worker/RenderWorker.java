@@ -32,8 +32,9 @@ import java.util.concurrent.CompletionStage;
  *       Kafka delivers it again; a job from a retry topic is put back on {@code kiln.jobs} instead,
  *       since the retry consumer commits past held records.</li>
  * </ul>
- * Each job runs on its own virtual thread; SmallRye caps how many run at once
- * ({@code KILN_WORKER_MAX_IN_FLIGHT}) and stops asking Kafka for more while that many are in flight.
+ * Each job runs on its own virtual thread. {@link InFlightLimiter} decides how many call the
+ * provider at once, {@link FetchGate} how many records are fetched ahead of a slot; SmallRye's
+ * cap ({@code KILN_WORKER_MAX_IN_FLIGHT}) is only the ceiling.
  */
 @ApplicationScoped
 public class RenderWorker {
@@ -62,7 +63,16 @@ public class RenderWorker {
     @RunOnVirtualThread
     @dev.kiln.messaging.TracedRecord
     public CompletionStage<Void> render(Message<RenderJobRequested> message) {
-        IncomingKafkaRecordMetadata<?, ?> record = message.getMetadata(IncomingKafkaRecordMetadata.class).orElseThrow();
+        // Counted from the first moment the record is in hand: the fetch gate bounds these.
+        inFlight.arrived();
+        try {
+            return handle(message, message.getMetadata(IncomingKafkaRecordMetadata.class).orElseThrow());
+        } finally {
+            inFlight.left();
+        }
+    }
+
+    private CompletionStage<Void> handle(Message<RenderJobRequested> message, IncomingKafkaRecordMetadata<?, ?> record) {
         // SmallRye counts redeliveries from the retry topics in a header; the job itself still
         // says attempt 1, as it was published.
         int retries = KafkaDelayedRetryTopic.getRetryHeader(record.getHeaders());

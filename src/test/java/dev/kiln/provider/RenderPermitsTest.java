@@ -31,6 +31,20 @@ class RenderPermitsTest {
     }
 
     @Test
+    void aGrowingShareMintsNoAllowanceTheOtherWorkersMayHaveSpent() {
+        RenderPermits permits = new RenderPermits(config(600, 0));   // 10 a second, 10 s burst = 100
+        permits.setShare(0.25);
+        // The other workers, three quarters of the limit, have just spent their 75; this worker's
+        // partitions now hold the backlog. Scaling its full 25 up to a full 75 would let the
+        // organisation see 150 within a moment, half again its burst.
+        permits.setShare(0.75);
+        long now = System.nanoTime();
+        assertThat(takeAll(permits, now)).as("what it held, not the larger share's burst").isEqualTo(25);
+        assertThat(permits.tryAcquire(1, now)).as("then the larger share's rate, 7.5 a second")
+                .isBetween(SECOND / 10, SECOND / 7);
+    }
+
+    @Test
     void aShareOfZeroDuringARebalanceDoesNotEmptyTheBucket() {
         RenderPermits permits = new RenderPermits(config(600, 0));
         permits.setShare(0);

@@ -248,7 +248,7 @@ final class FakeWorld {
         }
     }
 
-    private static WorkerConfig workerConfig(Path workDir) {
+    static WorkerConfig workerConfig(Path workDir) {
         return new WorkerConfig() {
             public int maxInFlight() { return 4; }
             public int maxAttempts() { return MAX_ATTEMPTS; }

@@ -1,7 +1,10 @@
 package dev.kiln.worker;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -63,5 +66,35 @@ class InFlightLimiterTest {
         stopping.set(true);
         assertThatThrownBy(() -> limiter.acquire(FakeWorld.job(1))).isInstanceOf(JobAbandoned.class);
         assertThat(limiter.waiting()).isZero();
+    }
+
+    @Test
+    void aJobWhoseCallEndedNoLongerCountsAsFetchedAhead(@TempDir Path work) throws Exception {
+        InFlightJobs jobs = new InFlightJobs(FakeWorld.workerConfig(work), new SimpleMeterRegistry());
+        InFlightLimiter slots = new InFlightLimiter(() -> 4, job -> { }, () -> false, jobs::callEnded);
+        var job = FakeWorld.job(1);
+        jobs.arrived();
+        assertThat(jobs.begin(job.jobId(), () -> false)).isTrue();
+        InFlightLimiter.Slot slot = slots.acquire(job);
+        assertThat(jobs.afterCall()).as("calling").isZero();
+        slot.close();
+        slot.close();
+        assertThat(jobs.afterCall()).as("storing after its call, counted once").isEqualTo(1);
+        assertThat(jobs.inHand()).isEqualTo(1);
+        jobs.end(job.jobId());
+        jobs.left();
+        assertThat(jobs.afterCall()).isZero();
+        assertThat(jobs.inHand()).isZero();
+    }
+
+    @Test
+    void theTimeToTheSlotIsLearnedFromTheJobsThatReachIt(@TempDir Path work) throws Exception {
+        InFlightJobs jobs = new InFlightJobs(FakeWorld.workerConfig(work), new SimpleMeterRegistry());
+        assertThat(jobs.secondsToSlot()).as("nothing learned yet").isZero();
+        var job = FakeWorld.job(1);
+        assertThat(jobs.begin(job.jobId(), () -> false)).isTrue();
+        Thread.sleep(200);
+        jobs.step(job.jobId(), Step.AWAIT_SLOT);
+        assertThat(jobs.secondsToSlot()).isBetween(0.2, 10.0);
     }
 }

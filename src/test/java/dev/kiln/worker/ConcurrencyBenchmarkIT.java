@@ -1,0 +1,297 @@
+package dev.kiln.worker;
+
+import dev.kiln.simulator.Latency;
+import dev.kiln.simulator.ReceivedRequest;
+import dev.kiln.simulator.SimulatorServer;
+import dev.kiln.simulator.SimulatorSettings;
+import dev.kiln.testing.KilnProcess;
+import dev.kiln.testing.ProcessStack;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Issue 10's figures: at 300 IPM, whatever the latency (1 s, 12 s, 60 s), one worker or three use
+ * the whole limit with Kiln's defaults (no {@code KILN_WORKER_MAX_IN_FLIGHT}, no concurrency
+ * setting: each worker sizes its calls in flight from its share of the rate and the latency it
+ * learns), and 500 calls in flight of 1536×1024 high-quality images fit in a 1 GiB heap.
+ *
+ * <p>Packaged processes (an api, a dispatcher, 1 or 3 workers) against the simulator over HTTP,
+ * real Kafka and S3. The latencies are real wall-clock time: the simulator's time scale is left at
+ * 1, because scaling the latency without the rate would shrink the calls in flight Little's law
+ * asks for by the same factor, and scaling the rate with it (a 60 s render played in 3 s at 6,000
+ * IPM) would ask this 2-core machine to render and store 100 images a second. Skipped by
+ * {@code mvn verify}; run with {@code mvn verify -Pbench -Dit.test=ConcurrencyBenchmarkIT}. Each
+ * run prints a {@code BENCHMARK} line and appends it to {@code target/concurrency-benchmark.md}.
+ */
+@Tag("benchmark")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ConcurrencyBenchmarkIT {
+
+    private static final int IPM = 300;
+    private static final int BURST_SECONDS = 10;
+    private static final int IMAGES = 600;
+    private static final Map<String, Object> SMALL_LOW = Map.of("size", "1024x1024", "quality", "low");
+    private static final List<String> JVM = List.of("-Xmx512m");
+    private static final Path RESULTS = Path.of("target", "concurrency-benchmark.md");
+    private static final Pattern OWNS = Pattern.compile("owns (\\d+) of (\\d+) kiln\\.jobs partitions");
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private static ProcessStack stack;
+
+    @BeforeAll
+    static void startStack() throws IOException {
+        // The organisation's limit is set for every role, as a deployment would: the dispatcher sizes
+        // its release window from it.
+        stack = ProcessStack.start(Map.of("kiln.rate.ipm", Integer.toString(IPM)));
+        // One small batch through the pipeline before anything is timed (the api, the dispatcher and
+        // the simulator in this JVM are compiled while it runs); the workers measured are always fresh.
+        configureSimulator(b -> b);
+        stack.startWorkers(1, i -> "concurrency-warm-up", i -> Map.of(), JVM);
+        stack.awaitFinished(stack.submit("warm-up", 100, SMALL_LOW), Duration.ofMinutes(2));
+        stack.stopWorkers();
+        Files.createDirectories(RESULTS.getParent());
+        Files.writeString(RESULTS, "| Latency | Workers | Makespan | Bound | Utilisation | 429s | Rendered twice | Failed "
+                + "| Peak in flight (simulator) | Peak target per worker | Peak jobs held per worker | Peak heap per worker, used / live (MiB) |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    }
+
+    @AfterAll
+    static void stopStack() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    @AfterEach
+    void stopWorkers() {
+        stack.stopWorkers();
+    }
+
+    /**
+     * 600 images of 1024×1024 at low quality, the simulator and the workers both at 300 IPM with a
+     * 10 s burst (Kiln's default burst; the rate is the organisation's limit a user sets), the
+     * simulator's low-quality latency at the given mean ± 10 %. Kiln's seed for low quality is
+     * 20 s, so every case starts from a wrong guess and must learn.
+     */
+    @ParameterizedTest(name = "{0} ms, {1} workers")
+    @CsvSource({"1000, 1", "1000, 3", "12000, 1", "12000, 3", "60000, 1", "60000, 3"})
+    @Order(1)
+    void theWholeLimitAtEveryLatency(long latencyMillis, int workerCount) {
+        Latency latency = new Latency(latencyMillis, latencyMillis / 10);
+        configureSimulator(b -> b.imagesPerMinute(IPM).burstSeconds(BURST_SECONDS).latencyLow(latency));
+        List<KilnProcess> workers = stack.startWorkers(workerCount, i -> "concurrency-" + latencyMillis + "-" + workerCount + "w-" + i,
+                i -> Map.of("kiln.rate.ipm", Integer.toString(IPM), "kiln.provider.api-key", "sk-concurrency-" + i), JVM);
+        awaitPartitions(workers);
+        stack.simulator().reset();
+
+        Sampler sampler = new Sampler(workers);
+        Thread sampling = Thread.ofVirtual().start(sampler);
+        Instant start = Instant.now();
+        String batch = stack.submit("concurrency-" + latencyMillis + "-" + workerCount, IMAGES, SMALL_LOW);
+        Instant end = stack.awaitFinished(batch, Duration.ofMinutes(15));
+        sampler.stop.set(true);
+        join(sampling);
+
+        List<ReceivedRequest> calls = stack.simulator().received().stream()
+                .filter(r -> ProcessStack.itemOfPrompt(r.prompt()) != null).toList();
+        Map<String, Long> renders = calls.stream().filter(ReceivedRequest::accepted)
+                .collect(Collectors.groupingBy(r -> ProcessStack.itemOfPrompt(r.prompt()), Collectors.counting()));
+        long twice = renders.values().stream().mapToLong(n -> n - 1).sum();
+        long limited = calls.stream().filter(r -> r.status() == 429).count();
+        double limitedShare = calls.isEmpty() ? 0 : (double) limited / calls.size();
+        double burstImages = IPM * BURST_SECONDS / 60.0;
+        double bound = (IMAGES - burstImages) / IPM * 60 + latencyMillis / 1000.0;
+        double makespan = seconds(start, end);
+        int failed = stack.batch(batch).path("counts").path("failed").asInt();
+        String heap = workers.stream().map(w -> heapText(w.heap())).collect(Collectors.joining("; "));
+        report("| %.0f s ± 10 %% | %d | %.1f s | %.1f s | **%.1f %%** | %.2f %% of %d calls | %d | %d | %d | %s | %s | %s |".formatted(
+                latencyMillis / 1000.0, workerCount, makespan, bound, bound / makespan * 100, limitedShare * 100, calls.size(),
+                twice, failed, sampler.peakAtSimulator, sampler.peaks("kiln_worker_in_flight_target"),
+                sampler.peaks("kiln_worker_jobs_held"), heap));
+
+        assertThat(failed).isZero();
+        assertThat(renders).hasSize(IMAGES);
+        assertThat(twice).as("images rendered twice").isZero();
+        assertThat(limitedShare).as("share of calls answered 429").isLessThanOrEqualTo(0.005);
+        assertThat(bound / makespan).as("utilisation").isGreaterThanOrEqualTo(0.95);
+    }
+
+    /**
+     * 500 calls in flight at once of 1536×1024 high-quality PNGs, in one worker with a 1 GiB heap:
+     * a rate of 6,000 IPM (100 a second, a 10 s burst of 1,000) lets all 500 start within seconds,
+     * and the simulator holds each for 40 s ± 5 s. Peak heap from the GC log, platform threads from
+     * the worker's own {@code jvm_threads_peak_threads} (virtual threads are not platform threads).
+     */
+    @Test
+    @Order(2)
+    void fiveHundredHighQualityCallsInFlightFitInOneGibibyte() {
+        int images = 500;
+        configureSimulator(b -> b.latencyHigh(new Latency(40_000, 5_000)));
+        List<KilnProcess> workers = stack.startWorkers(1, i -> "concurrency-memory",
+                i -> Map.of("kiln.rate.ipm", "6000", "kiln.provider.api-key", "sk-concurrency-memory"), List.of("-Xmx1g"));
+        awaitPartitions(workers);
+        stack.simulator().reset();
+        Sampler sampler = new Sampler(workers);
+        Thread sampling = Thread.ofVirtual().start(sampler);
+        Instant start = Instant.now();
+        String batch = stack.submit("memory", images, Map.of("size", "1536x1024", "quality", "high", "output_format", "png"));
+        Instant end = stack.awaitFinished(batch, Duration.ofMinutes(10));
+        sampler.stop.set(true);
+        join(sampling);
+
+        KilnProcess worker = workers.getFirst();
+        KilnProcess.HeapFigures heap = worker.heap();
+        long bytes = stack.objects(batch).entrySet().stream().filter(e -> !e.getKey().contains(".thumb."))
+                .mapToLong(Map.Entry::getValue).max().orElse(0);
+        int failed = stack.batch(batch).path("counts").path("failed").asInt();
+        report("| 1536×1024 high PNG (%.1f MB each), 40 s ± 5 s, -Xmx1g | 1 | %.1f s | – | – | – | – | %d | **%d** | %s | %s | **%s**; platform threads: peak %s |"
+                .formatted(bytes / 1e6, seconds(start, end), failed, sampler.peakAtSimulator,
+                        sampler.peaks("kiln_worker_in_flight_target"), sampler.peaks("kiln_worker_jobs_held"), heapText(heap),
+                        sampler.peaks("jvm_threads_peak_threads")));
+
+        assertThat(worker.isAlive()).as("no OutOfMemoryError").isTrue();
+        assertThat(worker.logText()).doesNotContain("OutOfMemoryError");
+        assertThat(stack.batch(batch).path("counts").path("succeeded").asInt()).isEqualTo(images);
+        assertThat(sampler.peakAtSimulator).as("calls in flight together").isGreaterThanOrEqualTo(images);
+        assertThat(heap.peakUsedMib()).isPresent();
+        assertThat(heap.peakUsedMib().getAsLong()).as("peak heap, MiB").isLessThan(1024);
+    }
+
+    /** Samples the simulator's calls in progress and each worker's gauges, every 250 ms. */
+    private static final class Sampler implements Runnable {
+        final AtomicBoolean stop = new AtomicBoolean();
+        final List<KilnProcess> workers;
+        final List<Map<String, Double>> peaks = new ArrayList<>();
+        volatile int peakAtSimulator;
+
+        Sampler(List<KilnProcess> workers) {
+            this.workers = workers;
+            workers.forEach(w -> peaks.add(new HashMap<>()));
+        }
+
+        @Override
+        public void run() {
+            SimulatorServer simulator = stack.simulator();
+            while (!stop.get()) {
+                peakAtSimulator = Math.max(peakAtSimulator, simulator.inProgress().size());
+                for (int i = 0; i < workers.size(); i++) {
+                    Map<String, Double> gauges = gauges(workers.get(i));
+                    Map<String, Double> peak = peaks.get(i);
+                    gauges.forEach((name, value) -> peak.merge(name, value, Math::max));
+                }
+                ProcessStack.sleep(Duration.ofMillis(250));
+            }
+        }
+
+        String peaks(String gauge) {
+            return peaks.stream().map(p -> p.containsKey(gauge) ? "%.0f".formatted(p.get(gauge)) : "?")
+                    .collect(Collectors.joining(", "));
+        }
+
+        private static Map<String, Double> gauges(KilnProcess worker) {
+            Map<String, Double> values = new HashMap<>();
+            try {
+                HttpResponse<String> metrics = HTTP.send(HttpRequest.newBuilder(URI.create(worker.url() + "/q/metrics"))
+                        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+                for (String line : metrics.body().split("\n")) {
+                    for (String name : List.of("kiln_worker_in_flight_target", "kiln_worker_jobs_held", "jvm_threads_peak_threads")) {
+                        if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                            values.put(name, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+                        }
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // A sample missed under load; the next one counts.
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return values;
+        }
+    }
+
+    /** Waits until the group has settled: every worker owns its equal part of kiln.jobs. */
+    private static void awaitPartitions(List<KilnProcess> workers) {
+        Instant deadline = Instant.now().plusSeconds(90);
+        while (Instant.now().isBefore(deadline)) {
+            List<Integer> owned = new ArrayList<>();
+            for (KilnProcess worker : workers) {
+                Matcher m = OWNS.matcher(worker.logText());
+                int last = -1;
+                while (m.find()) {
+                    last = Integer.parseInt(m.group(1));
+                }
+                owned.add(last);
+            }
+            if (owned.stream().allMatch(n -> n == 12 / workers.size())) {
+                return;
+            }
+            ProcessStack.sleep(Duration.ofMillis(200));
+        }
+        throw new IllegalStateException("the consumer group did not settle within 90 s");
+    }
+
+    private static void configureSimulator(UnaryOperator<SimulatorSettings.Builder> change) {
+        SimulatorServer simulator = stack.simulator();
+        SimulatorSettings base = SimulatorSettings.defaults().toBuilder().port(simulator.port()).build();
+        simulator.update(change.apply(base.toBuilder()).build());
+    }
+
+    private static String heapText(KilnProcess.HeapFigures heap) {
+        if (heap.collections() == 0) {
+            return "no GC";
+        }
+        return heap.peakUsedMib().getAsLong() + " / " + heap.peakLiveMib().getAsLong();
+    }
+
+    private static double seconds(Instant start, Instant end) {
+        return Duration.between(start, end).toMillis() / 1000.0;
+    }
+
+    private static void join(Thread thread) {
+        try {
+            thread.join(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void report(String line) {
+        System.out.println("BENCHMARK " + line);
+        try {
+            Files.writeString(RESULTS, line + "\n", StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
