@@ -22,6 +22,7 @@ import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -61,12 +62,14 @@ public class BatchIntake {
     private final CurrentTenant caller;
     private final StorageHealth storage;
     private final BrokerHealth broker;
+    private final NdjsonCatalogueReader catalogues;
     /** Serialises concurrent requests with one key in this replica, so a double click makes one batch. */
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
     public BatchIntake(BatchValidator validator, ReferenceResolver references, BatchEstimator estimator,
                        TransactionalPublisher transactions, BatchLookup batches,
-                       IntakeConfig config, CurrentTenant caller, StorageHealth storage, BrokerHealth broker) {
+                       IntakeConfig config, CurrentTenant caller, StorageHealth storage, BrokerHealth broker,
+                       NdjsonCatalogueReader catalogues) {
         this.validator = validator;
         this.references = references;
         this.estimator = estimator;
@@ -76,6 +79,7 @@ public class BatchIntake {
         this.caller = caller;
         this.storage = storage;
         this.broker = broker;
+        this.catalogues = catalogues;
     }
 
     /**
@@ -99,8 +103,46 @@ public class BatchIntake {
         String tenant = caller.id();
         validate(request, tenant);
         String requestSha = JobIds.sha256Hex(canonical(request));
+        return once(tenant, idempotencyKey, requestSha, batchId -> {
+            Instant now = Instant.now();
+            List<RenderJobRequested> planned = plan(batchId, tenant, request, resolve(request, tenant), now);
+            long images = planned.stream().mapToLong(RenderJobRequested::imageCount).sum();
+            return publish(batchId, tenant, request, planned.size(), images, requestSha, now, planned::forEach);
+        });
+    }
+
+    /**
+     * Accepts a streamed {@code application/x-ndjson} catalogue, or replays the batch an earlier
+     * request with the same key made. The body is read, checked and kept on disk line by line
+     * ({@link NdjsonCatalogueReader}); only then is the batch written in one Kafka transaction,
+     * read back from disk a chunk at a time, so the heap holds a few hundred items at most.
+     */
+    public BatchAccepted submitCatalogue(InputStream body, Optional<String> idempotencyKey) throws IOException {
+        refuseWhileDependenciesAreDown();
+        String tenant = caller.id();
+        try (CatalogueSpool spool = CatalogueSpool.create(spoolDir())) {
+            NdjsonCatalogueReader.Catalogue catalogue = catalogues.read(body, tenant, spool);
+            return once(tenant, idempotencyKey, catalogue.requestSha256(), batchId -> {
+                Instant now = Instant.now();
+                return publish(batchId, tenant, catalogue.batch(), catalogue.items(), catalogue.images(),
+                        catalogue.requestSha256(), now, jobs -> planSpooled(batchId, tenant, catalogue, spool, now, jobs));
+            });
+        }
+    }
+
+    private java.nio.file.Path spoolDir() {
+        return java.nio.file.Path.of(config.spoolDir().filter(s -> !s.isBlank())
+                .orElseGet(() -> System.getProperty("java.io.tmpdir")));
+    }
+
+    /**
+     * Runs {@code accept} with a fresh batch id, or with the id {@code idempotencyKey} names unless
+     * that batch exists already: then it is replayed (the same body) or refused (another body).
+     */
+    private BatchAccepted once(String tenant, Optional<String> idempotencyKey, String requestSha,
+                               java.util.function.Function<String, BatchAccepted> accept) {
         if (idempotencyKey.isEmpty()) {
-            return publish(JobIds.newBatchId(), tenant, request, requestSha);
+            return accept.apply(JobIds.newBatchId());
         }
         String batchId = JobIds.batchIdFor(tenant, idempotencyKey.get());
         ReentrantLock lock = keyLocks.computeIfAbsent(batchId, k -> new ReentrantLock());
@@ -110,7 +152,7 @@ public class BatchIntake {
             if (earlier.isPresent()) {
                 return replay(earlier.get(), requestSha);
             }
-            return publish(batchId, tenant, request, requestSha);
+            return accept.apply(batchId);
         } finally {
             lock.unlock();
             keyLocks.remove(batchId, lock);
@@ -152,11 +194,14 @@ public class BatchIntake {
         return resolution.items();
     }
 
-    private BatchAccepted publish(String batchId, String tenant, BatchRequest request, String requestSha) {
-        Instant now = Instant.now();
-        List<RenderJobRequested> planned = plan(batchId, tenant, request, resolve(request, tenant), now);
-        long images = planned.stream().mapToLong(RenderJobRequested::imageCount).sum();
-        BatchCreated created = new BatchCreated(batchId, tenant, request.externalId(), planned.size(), images,
+    /**
+     * Writes the batch in one transaction: its created event, then each job of {@code jobs} (its
+     * queued event, and the job in a staged chunk). {@code jobs} may refuse the batch half-way
+     * (an {@link InvalidRequestException}): the transaction is aborted and nothing is visible.
+     */
+    private BatchAccepted publish(String batchId, String tenant, BatchRequest request, int items, long images,
+                                  String requestSha, Instant now, JobSource jobs) {
+        BatchCreated created = new BatchCreated(batchId, tenant, request.externalId(), items, images,
                 requestSha, request.webhook(), now);
         Priority priority = request.parsedPriority();
         Instant deadline = request.deadlineAt(now).orElse(null);
@@ -164,21 +209,13 @@ public class BatchIntake {
             transactions.inTransaction(tx -> {
                 // The batch event first: the view must know the batch before any of its jobs.
                 tx.send(Topics.STATUS, batchId, created, EventTypes.BATCH_CREATED, batchId);
-                List<RenderJobRequested> chunk = new ArrayList<>();
-                long chunkBytes = 0;
-                for (RenderJobRequested job : planned) {
+                Chunker chunker = new Chunker(tx, batchId, tenant, priority, deadline);
+                jobs.forEach(job -> {
                     JobStatusChanged queued = JobStatusChanged.accepted(job);
                     tx.send(Topics.STATUS, batchId, queued, queued.eventType(), job.jobId());
-                    int bytes = sizeOf(job);
-                    if (!chunk.isEmpty() && (chunk.size() >= CHUNK_JOBS || chunkBytes + bytes > CHUNK_BYTES)) {
-                        stage(tx, batchId, tenant, priority, deadline, chunk);
-                        chunk = new ArrayList<>();
-                        chunkBytes = 0;
-                    }
-                    chunk.add(job);
-                    chunkBytes += bytes;
-                }
-                stage(tx, batchId, tenant, priority, deadline, chunk);
+                    chunker.add(job);
+                });
+                chunker.flush();
             });
         } catch (TransactionalPublisher.TransactionFailedException e) {
             // A commit that timed out may have succeeded after all: then the batch shows up.
@@ -191,7 +228,108 @@ public class BatchIntake {
         }
         // The client's first GET on this replica should find the batch; it is accepted either way.
         batches.awaitVisible(batchId);
-        return new BatchAccepted(batchId, request.externalId(), "queued", planned.size(), images, now, false);
+        return new BatchAccepted(batchId, request.externalId(), "queued", items, images, now, false);
+    }
+
+    /** The planned jobs of a batch, handed one at a time to whoever writes them. */
+    @FunctionalInterface
+    private interface JobSource {
+        void forEach(java.util.function.Consumer<RenderJobRequested> job);
+    }
+
+    /**
+     * The jobs of a spooled catalogue, planned {@value #CHUNK_JOBS} items at a time: each chunk's
+     * references are resolved together (one S3 look-up per distinct reference of the chunk). A
+     * reference that cannot be used ends the batch with every such problem, named by its line.
+     */
+    private void planSpooled(String batchId, String tenant, NdjsonCatalogueReader.Catalogue catalogue,
+                             CatalogueSpool spool, Instant now, java.util.function.Consumer<RenderJobRequested> jobs) {
+        BatchRequest batch = catalogue.batch();
+        ImageParameters base = BatchValidator.defaultsOf(batch).parameters().withDefaultModel(config.defaultModel());
+        java.util.Set<FieldError> errors = new java.util.LinkedHashSet<>();
+        int index = 0;
+        try (CatalogueSpool.Reader lines = spool.reader()) {
+            List<CatalogueSpool.Line> chunk = new ArrayList<>(CHUNK_JOBS);
+            CatalogueSpool.Line line;
+            do {
+                line = lines.next();
+                if (line != null) {
+                    chunk.add(line);
+                }
+                if (chunk.size() == CHUNK_JOBS || (line == null && !chunk.isEmpty())) {
+                    List<BatchItem> items = new ArrayList<>(chunk.size());
+                    for (CatalogueSpool.Line each : chunk) {
+                        items.add(catalogues.item(each));
+                    }
+                    BatchRequest part = new BatchRequest(batch.externalId(), batch.defaults(), items, batch.webhook(),
+                            batch.priority(), batch.deadline(), batch.cache());
+                    ReferenceResolver.Resolution resolution = references.resolve(part, tenant);
+                    for (FieldError e : resolution.errors()) {
+                        errors.add(onLine(e, chunk, catalogue.batchPath()));
+                    }
+                    if (errors.isEmpty()) {
+                        for (int j = 0; j < items.size(); j++) {
+                            jobs.accept(plan(batchId, tenant, index + j, items.get(j), base, resolution.items().get(j), now)
+                                    .withCache(batch.usesCache()));
+                        }
+                    } else if (errors.size() >= NdjsonCatalogueReader.MAX_ERRORS) {
+                        break;
+                    }
+                    index += chunk.size();
+                    chunk.clear();
+                }
+            } while (line != null);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading the spooled catalogue back", e);
+        }
+        if (!errors.isEmpty()) {
+            throw new InvalidRequestException(errors.stream().limit(NdjsonCatalogueReader.MAX_ERRORS).toList());
+        }
+    }
+
+    /** Renames a resolver's {@code items[j].x} to the item's line, and {@code defaults.x} to the batch line. */
+    private static FieldError onLine(FieldError error, List<CatalogueSpool.Line> chunk, String batchPath) {
+        String field = error.field();
+        if (field.startsWith("items[")) {
+            int close = field.indexOf(']');
+            int j = Integer.parseInt(field.substring("items[".length(), close));
+            return new FieldError("line " + chunk.get(j).number() + field.substring(close + 1), error.reason());
+        }
+        return new FieldError(batchPath + "." + field, error.reason());
+    }
+
+    /** Groups jobs into staged chunks of at most {@value #CHUNK_JOBS} jobs and {@value #CHUNK_BYTES} bytes. */
+    private static final class Chunker {
+        private final TransactionalPublisher.Transaction tx;
+        private final String batchId;
+        private final String tenant;
+        private final Priority priority;
+        private final Instant deadline;
+        private List<RenderJobRequested> chunk = new ArrayList<>();
+        private long chunkBytes;
+
+        Chunker(TransactionalPublisher.Transaction tx, String batchId, String tenant, Priority priority, Instant deadline) {
+            this.tx = tx;
+            this.batchId = batchId;
+            this.tenant = tenant;
+            this.priority = priority;
+            this.deadline = deadline;
+        }
+
+        void add(RenderJobRequested job) {
+            int bytes = sizeOf(job);
+            if (!chunk.isEmpty() && (chunk.size() >= CHUNK_JOBS || chunkBytes + bytes > CHUNK_BYTES)) {
+                flush();
+            }
+            chunk.add(job);
+            chunkBytes += bytes;
+        }
+
+        void flush() {
+            stage(tx, batchId, tenant, priority, deadline, chunk);
+            chunk = new ArrayList<>();
+            chunkBytes = 0;
+        }
     }
 
     private static void stage(TransactionalPublisher.Transaction tx, String batchId, String tenant, Priority priority,

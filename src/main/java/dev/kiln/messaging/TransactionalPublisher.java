@@ -89,20 +89,28 @@ public class TransactionalPublisher {
      *
      * @throws TransactionFailedException when no producer was free in time, or the transaction was
      *                                    aborted (then nothing of it is visible)
+     * @throws RuntimeException           what {@code work} itself threw, other than a Kafka failure
+     *                                    (such as a bad item found late), after the transaction was aborted
      */
     public void inTransaction(Consumer<Transaction> work) {
         Slot slot = acquire();
         boolean healthy = false;
+        boolean working = false;
         try {
             KafkaProducer<String, byte[]> producer = slot.producer();
             producer.beginTransaction();
+            working = true;
             work.accept((topic, key, value, type, subject) ->
                     producer.send(new ProducerRecord<>(topic, null, key, json(value), headers(type, subject))));
+            working = false;
             beforeCommit.accept(slot.transactionalId);
             producer.commitTransaction();
             healthy = true;
         } catch (RuntimeException e) {
             healthy = abort(slot, e);
+            if (working && !(e instanceof KafkaException)) {
+                throw e; // the work refused to go on: aborted, and its own reason stands
+            }
             throw e instanceof TransactionFailedException tf ? tf
                     : new TransactionFailedException("transaction of " + slot.transactionalId + " aborted: " + e, e);
         } finally {
