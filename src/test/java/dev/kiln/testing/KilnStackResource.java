@@ -53,11 +53,17 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
         try {
             root = Files.createTempDirectory("kiln-stack-");
             kafka = EmbeddedKafkaBroker.start(root.resolve("kafka"), 0);
-            running.push(() -> kafka.close());
+            // Closes whichever broker runs now (stopKafka/startKafkaAgain replace it), but only
+            // while it is this resource's: a second instance of this resource in the same JVM
+            // (a resource applied globally) must not stop another's servers and leak its own,
+            // whose folder would then be deleted under it (Kafka halts the JVM on that).
+            EmbeddedKafkaBroker ownKafka = kafka;
+            running.push(() -> closeIfStill(kafka, ownKafka));
             s3 = S3ProxyServer.start(S3ProxyServer.defaultJar(), root.resolve("s3"), 0, S3_ACCESS_KEY, S3_SECRET_KEY,
                     logS3Requests);
             // Closed through a lambda: restartS3() replaces the server.
-            running.push(() -> s3.close());
+            S3ProxyServer ownS3 = s3;
+            running.push(() -> closeIfStill(s3, ownS3));
             simulator = started(SimulatorLauncher.startSimulator(Ports.freePort()));
         } catch (IOException | RuntimeException e) {
             stop();
@@ -87,8 +93,12 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
                 System.err.println("KilnStackResource: stopping a server failed: " + e);
             }
         }
-        kafka = null;
-        s3 = null;
+        if (kafka != null && ownsDataOf(kafka)) {
+            kafka = null;
+        }
+        if (s3 != null && ownsDataOf(s3)) {
+            s3 = null;
+        }
         simulator = null;
         deleteQuietly(root);
     }
@@ -139,6 +149,24 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
     /** The base URL of the running simulator, as {@code kiln.provider.base-url}. */
     public static String simulatorBaseUrl() {
         return require(simulator, "simulator").baseUrl();
+    }
+
+    /**
+     * Closes the server now held statically when it was started over this resource's folder
+     * (the first one or a restart of it), else the one this resource started.
+     */
+    private void closeIfStill(AutoCloseable current, AutoCloseable own) throws Exception {
+        if (current != null && current != own && ownsDataOf(current)) {
+            current.close();
+        } else {
+            own.close();
+        }
+    }
+
+    private boolean ownsDataOf(AutoCloseable server) {
+        Path data = server instanceof EmbeddedKafkaBroker broker ? broker.dataDir()
+                : server instanceof S3ProxyServer s3Server ? s3Server.dataDir() : null;
+        return data != null && root != null && data.startsWith(root);
     }
 
     private <T extends AutoCloseable> T started(T server) {

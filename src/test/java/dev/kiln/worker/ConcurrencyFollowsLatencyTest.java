@@ -5,7 +5,7 @@ import dev.kiln.simulator.SimulatorServer;
 import dev.kiln.simulator.SimulatorSettings;
 import dev.kiln.testing.KilnStackResource;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -40,7 +40,7 @@ import static org.awaitility.Awaitility.await;
  */
 @QuarkusTest
 @TestProfile(ConcurrencyFollowsLatencyTest.Rated.class)
-@QuarkusTestResource(value = KilnStackResource.class, restrictToAnnotatedClass = false)
+@WithTestResource(KilnStackResource.class)
 class ConcurrencyFollowsLatencyTest {
 
     private static final int IPM = 600;
