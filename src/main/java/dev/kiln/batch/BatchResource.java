@@ -16,11 +16,12 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import io.quarkus.runtime.configuration.MemorySize;
-import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.RoutingContext;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URI;
 import java.util.Optional;
 
@@ -63,11 +64,13 @@ public class BatchResource {
     @Path("/batches")
     @Consumes(MediaType.APPLICATION_JSON)
     @Blocking
-    public Response submit(@Context HttpServerRequest http, @HeaderParam("Idempotency-Key") String idempotencyKey,
+    public Response submit(@Context RoutingContext http, @HeaderParam("Idempotency-Key") String idempotencyKey,
                            @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) throws IOException {
         JsonNode body;
         try (InputStream in = StreamedBody.of(http, MediaType.APPLICATION_JSON, jsonMaxBytes.asLongValue(), config.readTimeout())) {
             body = mapper.readTree(in);
+            // Whatever follows the JSON value (a newline) is read, so the connection can serve the next request.
+            in.transferTo(OutputStream.nullOutputStream());
         }
         BatchRequest request = reader.read(body);
         if (dryRun) {
@@ -87,7 +90,7 @@ public class BatchResource {
     @Path("/batches")
     @Consumes(NDJSON)
     @Blocking
-    public Response submitCatalogue(@Context HttpServerRequest http, @HeaderParam("Idempotency-Key") String idempotencyKey,
+    public Response submitCatalogue(@Context RoutingContext http, @HeaderParam("Idempotency-Key") String idempotencyKey,
                                     @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) throws IOException {
         if (dryRun) {
             throw InvalidRequestException.of("dry_run", "is not supported for application/x-ndjson yet; send the catalogue as application/json");

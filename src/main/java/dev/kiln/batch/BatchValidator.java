@@ -141,8 +141,10 @@ public class BatchValidator {
         }
         ImageParameters own = item.parameters();
         ImageParameters merged = defaults.parameters().overriddenBy(own);
-        Set<String> setByItem = fieldsSet(own);
-        for (Violation v : GptImageRules.validate(item.prompt(), merged)) {
+        List<Violation> violations = GptImageRules.validate(item.prompt(), merged);
+        // Which fields the item sets matters only to place a violation; most items have none.
+        Set<String> setByItem = violations.isEmpty() ? Set.of() : fieldsSet(own);
+        for (Violation v : violations) {
             Set<String> inputs = RULE_INPUTS.getOrDefault(v.field(), Set.of(v.field()));
             boolean itemsFault = v.field().equals("prompt") || inputs.stream().anyMatch(setByItem::contains);
             errors.add(new FieldError((itemsFault ? path : "defaults") + "." + v.field(), v.reason()));

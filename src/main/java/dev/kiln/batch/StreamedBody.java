@@ -2,6 +2,8 @@ package dev.kiln.batch;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.ext.web.RoutingContext;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,6 +30,7 @@ final class StreamedBody extends InputStream {
     private static final int LOW_WATER = HIGH_WATER / 4;
     private static final Object END = new Object();
 
+    private final RoutingContext context;
     private final HttpServerRequest request;
     private final String mediaType;
     private final long maxBytes;
@@ -40,16 +43,18 @@ final class StreamedBody extends InputStream {
     private long read;
     private boolean ended;
 
-    private StreamedBody(HttpServerRequest request, String mediaType, long maxBytes, Duration idleTimeout) {
-        this.request = request;
+    private StreamedBody(RoutingContext context, String mediaType, long maxBytes, Duration idleTimeout) {
+        this.context = context;
+        this.request = context.request();
         this.mediaType = mediaType;
         this.maxBytes = maxBytes;
         this.idleTimeout = idleTimeout;
     }
 
-    /** Starts reading {@code request}'s body, which nothing else may have read. */
-    static StreamedBody of(HttpServerRequest request, String mediaType, long maxBytes, Duration idleTimeout) {
-        StreamedBody body = new StreamedBody(request, mediaType, maxBytes, idleTimeout);
+    /** Starts reading the body of {@code context}'s request, which nothing else may have read. */
+    static StreamedBody of(RoutingContext context, String mediaType, long maxBytes, Duration idleTimeout) {
+        HttpServerRequest request = context.request();
+        StreamedBody body = new StreamedBody(context, mediaType, maxBytes, idleTimeout);
         if (request.isEnded()) {
             body.chunks.add(END); // nothing left to read (an empty body, already consumed)
             return body;
@@ -109,6 +114,24 @@ final class StreamedBody extends InputStream {
             throw new BodyTooLargeException(mediaType, maxBytes);
         }
         return n;
+    }
+
+    /**
+     * Ends reading. A body not read to its end (cut off at its limit, stalled, or refused after
+     * too many bad lines) would otherwise be read and thrown away by the HTTP server to the last
+     * byte, or wait on a stalled client: the connection is closed once the answer is sent.
+     */
+    @Override
+    public void close() {
+        if (!ended) {
+            context.addEndHandler(sent -> {
+                if (request.version() != HttpVersion.HTTP_2) {
+                    request.connection().close();
+                } else if (!request.isEnded()) {
+                    request.response().reset(); // one stream of a shared connection
+                }
+            });
+        }
     }
 
     /** Takes the next chunk; false at the end of the body. */

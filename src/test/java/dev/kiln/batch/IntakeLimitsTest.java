@@ -60,14 +60,15 @@ class IntakeLimitsTest {
             OutputStream out = socket.getOutputStream();
             out.write(head(contentType, key, null));
             Thread sender = Thread.ofVirtual().start(() -> {
-                byte[] line = ("{\"id\": \"SKU\", \"prompt\": \"" + "x".repeat(200) + "\"}\n").getBytes(StandardCharsets.UTF_8);
-                byte[] chunk = chunk(line);
+                boolean json = contentType.equals("application/json");
                 try {
-                    if (contentType.equals("application/json")) {
+                    if (json) {
                         out.write(chunk("{\"items\": [".getBytes(StandardCharsets.UTF_8)));
                     }
-                    while (sent.get() < 100L * LIMIT) { // far past the limit: only a cut-off ends this
-                        out.write(chunk);
+                    for (int i = 0; sent.get() < 100L * LIMIT; i++) { // far past the limit: only a cut-off ends this
+                        byte[] line = ((json && i > 0 ? "," : "") + "{\"id\": \"SKU-" + i + "\", \"prompt\": \""
+                                + "x".repeat(200) + "\"}\n").getBytes(StandardCharsets.UTF_8);
+                        out.write(chunk(line));
                         sent.addAndGet(line.length);
                     }
                 } catch (IOException closed) {
