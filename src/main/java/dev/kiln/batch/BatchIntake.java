@@ -1,5 +1,7 @@
 package dev.kiln.batch;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.util.RawValue;
 import dev.kiln.job.BatchCreated;
 import dev.kiln.job.BatchLookup;
 import dev.kiln.job.FieldError;
@@ -298,14 +300,19 @@ public class BatchIntake {
         return new FieldError(batchPath + "." + field, error.reason());
     }
 
-    /** Groups jobs into staged chunks of at most {@value #CHUNK_JOBS} jobs and {@value #CHUNK_BYTES} bytes. */
+    /**
+     * Groups jobs into staged chunks of at most {@value #CHUNK_JOBS} jobs and {@value #CHUNK_BYTES}
+     * bytes. Each job is written to JSON once, to measure it, and the chunk carries that JSON as it
+     * is (a {@link StagedChunk}, the JSON of a {@link JobsStaged}) rather than writing every job a
+     * second time.
+     */
     private static final class Chunker {
         private final TransactionalPublisher.Transaction tx;
         private final String batchId;
         private final String tenant;
         private final Priority priority;
         private final Instant deadline;
-        private List<RenderJobRequested> chunk = new ArrayList<>();
+        private List<RawValue> chunk = new ArrayList<>();
         private long chunkBytes;
 
         Chunker(TransactionalPublisher.Transaction tx, String batchId, String tenant, Priority priority, Instant deadline) {
@@ -317,32 +324,34 @@ public class BatchIntake {
         }
 
         void add(RenderJobRequested job) {
-            int bytes = sizeOf(job);
+            String json = toJson(job);
+            // UTF-8 takes at most 3 bytes a char here (4 only for a surrogate pair, which is 2 chars).
+            long bytes = 3L * json.length();
             if (!chunk.isEmpty() && (chunk.size() >= CHUNK_JOBS || chunkBytes + bytes > CHUNK_BYTES)) {
                 flush();
             }
-            chunk.add(job);
+            chunk.add(new RawValue(json));
             chunkBytes += bytes;
         }
 
         void flush() {
-            stage(tx, batchId, tenant, priority, deadline, chunk);
+            if (!chunk.isEmpty()) {
+                tx.send(Topics.ITEMS, batchId, new StagedChunk(batchId, tenant, priority, deadline, chunk),
+                        EventTypes.ITEMS_STAGED, batchId);
+            }
             chunk = new ArrayList<>();
             chunkBytes = 0;
         }
     }
 
-    private static void stage(TransactionalPublisher.Transaction tx, String batchId, String tenant, Priority priority,
-                              Instant deadline, List<RenderJobRequested> chunk) {
-        if (!chunk.isEmpty()) {
-            tx.send(Topics.ITEMS, batchId, new JobsStaged(batchId, tenant, priority, deadline, chunk),
-                    EventTypes.ITEMS_STAGED, batchId);
-        }
+    /** The JSON shape of {@link JobsStaged}, with each job already written. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record StagedChunk(String batchId, String tenant, Priority priority, Instant deadline, List<RawValue> jobs) {
     }
 
-    private static int sizeOf(RenderJobRequested job) {
+    private static String toJson(RenderJobRequested job) {
         try {
-            return KilnJson.MAPPER.writeValueAsBytes(job).length;
+            return KilnJson.MAPPER.writeValueAsString(job);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.job.JobIds;
 import dev.kiln.messaging.KilnJson;
 import dev.kiln.testing.KilnStackResource;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
@@ -25,6 +26,7 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
 
 /**
  * Streamed NDJSON intake on the real broker and S3 server: a 100,000-line catalogue with three
@@ -34,7 +36,9 @@ import static org.hamcrest.Matchers.equalTo;
  * found missing only while the transaction runs aborts it.
  */
 @QuarkusTest
-@WithTestResource(KilnStackResource.class)
+// A stack of its own (another resource argument than the other classes'), stopped with the class:
+// the 100,000 cancels it leaves in progress load no other class's stack.
+@WithTestResource(value = KilnStackResource.class, initArgs = @ResourceArg(name = "stack", value = "ndjson-100k"))
 class NdjsonIntakeTest {
 
     private static final int ITEMS = 100_000;
@@ -90,13 +94,14 @@ class NdjsonIntakeTest {
         post(corrected, key).then().statusCode(202).header("Idempotent-Replayed", "true").body("id", equalTo(batchId));
         post(String.join("\n", lines.subList(0, 10)), key).then().statusCode(422);
 
-        // Cancelling 100,000 pending jobs takes the dispatcher a while; the test waits, so that the
-        // classes after it share a quiet stack.
+        // Cancel, so that the test does not render 100,000 images. Cancelling them all takes the
+        // dispatcher minutes on a loaded 2-core machine; the test waits for the cancel to take hold,
+        // and its own stack (see the class's resource argument) is stopped with the class.
         given().post("/v1/batches/" + batchId + "/cancel").then().statusCode(202);
-        await().atMost(Duration.ofMinutes(10)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
+        await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
                 given().get("/v1/batches/" + batchId).then().statusCode(200)
                         .body("external_id", equalTo("catalogue-100k"))
-                        .body("state", equalTo("cancelled")));
+                        .body("counts.cancelled", greaterThan(0)));
     }
 
     @Test
