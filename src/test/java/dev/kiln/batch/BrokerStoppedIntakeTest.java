@@ -5,6 +5,8 @@ import dev.kiln.messaging.TransactionalPublisher;
 import dev.kiln.testing.KilnStackResource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import io.restassured.config.HttpClientConfig;
 import io.restassured.response.Response;
 import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -92,8 +94,14 @@ class BrokerStoppedIntakeTest {
                         .body("items", equalTo(ITEMS)).body("state", equalTo("cancelled")));
     }
 
+    /**
+     * Kafka's producer waits up to max.block.ms (30 s) for a commit the stopped broker never
+     * answers, then for the abort: the 503 takes about a minute, past RestAssured's default.
+     */
     private static Response post(String body, String key) {
-        return given().contentType("application/x-ndjson").header("Idempotency-Key", key)
+        return given().config(RestAssured.config().httpClient(HttpClientConfig.httpClientConfig()
+                        .setParam("http.socket.timeout", (int) Duration.ofMinutes(3).toMillis())))
+                .contentType("application/x-ndjson").header("Idempotency-Key", key)
                 .body(body.getBytes(StandardCharsets.UTF_8)).when().post("/v1/batches");
     }
 
