@@ -26,14 +26,19 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /**
@@ -43,7 +48,9 @@ import java.util.stream.IntStream;
  * {@code kiln.items}, where the dispatcher takes them. It answers only after the commit; a failed
  * transaction is aborted, so nothing of the batch is visible to read_committed consumers and a
  * retry with the same idempotency key makes it afresh. An idempotency key names the batch id, so
- * a replay finds the batch it made, wherever it was accepted.
+ * a replay finds the batch it made, wherever it was accepted. A JSON batch is planned whole
+ * ({@link #submit}); an NDJSON catalogue is read into a spool file and planned from it a chunk at
+ * a time inside the transaction ({@link #submitCatalogue}).
  */
 @ApplicationScoped
 public class BatchIntake {
@@ -132,8 +139,8 @@ public class BatchIntake {
         }
     }
 
-    private java.nio.file.Path spoolDir() {
-        return java.nio.file.Path.of(config.spoolDir().filter(s -> !s.isBlank())
+    private Path spoolDir() {
+        return Path.of(config.spoolDir().filter(s -> !s.isBlank())
                 .orElseGet(() -> System.getProperty("java.io.tmpdir")));
     }
 
@@ -142,7 +149,7 @@ public class BatchIntake {
      * that batch exists already: then it is replayed (the same body) or refused (another body).
      */
     private BatchAccepted once(String tenant, Optional<String> idempotencyKey, String requestSha,
-                               java.util.function.Function<String, BatchAccepted> accept) {
+                               Function<String, BatchAccepted> accept) {
         if (idempotencyKey.isEmpty()) {
             return accept.apply(JobIds.newBatchId());
         }
@@ -236,7 +243,7 @@ public class BatchIntake {
     /** The planned jobs of a batch, handed one at a time to whoever writes them. */
     @FunctionalInterface
     private interface JobSource {
-        void forEach(java.util.function.Consumer<RenderJobRequested> job);
+        void forEach(Consumer<RenderJobRequested> job);
     }
 
     /**
@@ -245,10 +252,10 @@ public class BatchIntake {
      * reference that cannot be used ends the batch with every such problem, named by its line.
      */
     private void planSpooled(String batchId, String tenant, NdjsonCatalogueReader.Catalogue catalogue,
-                             CatalogueSpool spool, Instant now, java.util.function.Consumer<RenderJobRequested> jobs) {
+                             CatalogueSpool spool, Instant now, Consumer<RenderJobRequested> jobs) {
         BatchRequest batch = catalogue.batch();
         ImageParameters base = BatchValidator.defaultsOf(batch).parameters().withDefaultModel(config.defaultModel());
-        java.util.Set<FieldError> errors = new java.util.LinkedHashSet<>();
+        Set<FieldError> errors = new LinkedHashSet<>();
         int index = 0;
         try (CatalogueSpool.Reader lines = spool.reader()) {
             List<CatalogueSpool.Line> chunk = new ArrayList<>(CHUNK_JOBS);
