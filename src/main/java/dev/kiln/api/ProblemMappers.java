@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import dev.kiln.batch.BodyReadTimeoutException;
+import dev.kiln.batch.BodyTooLargeException;
 import dev.kiln.batch.IdempotencyKeyReusedException;
 import dev.kiln.job.FieldError;
 import dev.kiln.job.InvalidRequestException;
@@ -62,6 +64,24 @@ public class ProblemMappers {
     public Response uploadTooLarge(UploadTooLargeException e) {
         return respond(new Problem("urn:kiln:problem:too-large", "Upload too large", 413, e.getMessage(),
                 List.of(new FieldError(UploadIntake.FIELD, "must be at most " + e.maxBytes() + " bytes"))));
+    }
+
+    /**
+     * A body that passed its limit while it was read (sent without Content-Length): reading
+     * stopped there. The connection is closed, since the rest of the body is never read.
+     */
+    @ServerExceptionMapper
+    public Response bodyTooLarge(BodyTooLargeException e) {
+        return builder(new Problem("urn:kiln:problem:payload-too-large", "Payload too large", 413, e.getMessage(),
+                List.of(new FieldError("body", "must be at most " + e.maxBytes() + " bytes of " + e.mediaType()))))
+                .header("Connection", "close").build();
+    }
+
+    /** A client that stalled mid-body: 408, and the connection is closed. */
+    @ServerExceptionMapper
+    public Response bodyReadTimeout(BodyReadTimeoutException e) {
+        return builder(Problem.of(408, "request-timeout", "Request timeout", e.getMessage()))
+                .header("Connection", "close").build();
     }
 
     /** Quarkus maps these two itself, with plain JSON; a mapper of the exact type takes precedence. */

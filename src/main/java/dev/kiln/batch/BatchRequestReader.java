@@ -3,6 +3,7 @@ package dev.kiln.batch;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.BeanDescription;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -38,12 +39,14 @@ public final class BatchRequestReader {
 
     /** Binds strictly: an {@code n} of 1.5 is an error, not 1. */
     private final ObjectReader binder;
+    private final ObjectReader itemBinder;
     private final Set<String> batchFields;
     private final Set<String> defaultsFields;
     private final Set<String> itemFields;
 
     public BatchRequestReader(ObjectMapper mapper) {
         this.binder = mapper.readerFor(BatchRequest.class).without(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+        this.itemBinder = mapper.readerFor(BatchItem.class).without(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
         this.batchFields = fieldsOf(mapper, BatchRequest.class);
         this.defaultsFields = fieldsOf(mapper, BatchDefaults.class);
         this.itemFields = fieldsOf(mapper, BatchItem.class);
@@ -63,18 +66,7 @@ public final class BatchRequestReader {
             throw InvalidRequestException.of("body", "must be a JSON object, not " + kind(body));
         }
         List<FieldError> errors = new ArrayList<>();
-        for (Map.Entry<String, JsonNode> field : body.properties()) {
-            String name = field.getKey();
-            if (NOT_BUILT_YET.contains(name)) {
-                errors.add(notBuiltYet(name));
-            } else if (name.equals("webhook") && field.getValue().isObject()) {
-                checkFields("webhook", field.getValue(), WEBHOOK_FIELDS, errors);
-                errors.add(new FieldError("webhook", "as an object is not supported yet; give the URL as a string"));
-            } else if (!batchFields.contains(name)) {
-                errors.add(unknown(name, name, batchFields));
-            }
-        }
-        checkFields("defaults", body.get("defaults"), defaultsFields, errors);
+        checkBatchFields(body, errors);
         JsonNode items = body.get("items");
         if (items != null && items.isArray()) {
             for (int i = 0; i < items.size(); i++) {
@@ -87,6 +79,89 @@ public final class BatchRequestReader {
         return binder.readValue(body);
     }
 
+    /**
+     * The batch-level fields of a streamed catalogue (the object of its {@code {"batch": {…}}}
+     * line), which holds no items; every problem is added to {@code errors}, named under
+     * {@code path}. Null when there were problems.
+     */
+    BatchRequest readBatchFields(String path, JsonNode batch, List<FieldError> errors) {
+        if (!batch.isObject()) {
+            errors.add(new FieldError(path, "must be a JSON object of the batch-level fields, not " + kind(batch)));
+            return null;
+        }
+        List<FieldError> own = new ArrayList<>();
+        checkBatchFields(batch, own);
+        if (batch.has("items")) {
+            own.removeIf(e -> e.field().equals("items"));
+            own.add(new FieldError("items", "does not belong on the batch line: each item is a line of its own"));
+        }
+        return bind(path, batch, binder, own, errors);
+    }
+
+    /** One item of a streamed catalogue, its fields named under {@code path}; null when it has problems (added to {@code errors}). */
+    BatchItem readItem(String path, JsonNode item, List<FieldError> errors) {
+        if (!item.isObject()) {
+            errors.add(new FieldError(path, "must be a JSON object (one item), not " + kind(item)));
+            return null;
+        }
+        List<FieldError> own = new ArrayList<>();
+        checkFields("", item, itemFields, own);
+        return bind(path, item, itemBinder, own, errors);
+    }
+
+    private static <T> T bind(String path, JsonNode node, ObjectReader reader, List<FieldError> own, List<FieldError> errors) {
+        if (own.isEmpty()) {
+            try {
+                return reader.readValue(node);
+            } catch (JsonMappingException e) {
+                own.add(new FieldError(jsonPath(e), firstLine(e.getOriginalMessage())));
+            } catch (IOException e) {
+                own.add(new FieldError("", String.valueOf(e.getMessage())));
+            }
+        }
+        for (FieldError e : own) {
+            String field = e.field().startsWith(".") ? e.field().substring(1) : e.field();
+            errors.add(new FieldError(field.isEmpty() ? path : path + "." + field, e.reason()));
+        }
+        return null;
+    }
+
+    /** The path of the field a binding failed on, as {@code reference_images[2]}. */
+    private static String jsonPath(JsonMappingException e) {
+        StringBuilder path = new StringBuilder();
+        for (JsonMappingException.Reference ref : e.getPath()) {
+            if (ref.getFieldName() != null) {
+                path.append(path.isEmpty() ? "" : ".").append(ref.getFieldName());
+            } else {
+                path.append('[').append(ref.getIndex()).append(']');
+            }
+        }
+        return path.toString();
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "has the wrong type";
+        }
+        int newline = message.indexOf('\n');
+        return newline < 0 ? message : message.substring(0, newline);
+    }
+
+    private void checkBatchFields(JsonNode body, List<FieldError> errors) {
+        for (Map.Entry<String, JsonNode> field : body.properties()) {
+            String name = field.getKey();
+            if (NOT_BUILT_YET.contains(name)) {
+                errors.add(notBuiltYet(name));
+            } else if (name.equals("webhook") && field.getValue().isObject()) {
+                checkFields("webhook", field.getValue(), WEBHOOK_FIELDS, errors);
+                errors.add(new FieldError("webhook", "as an object is not supported yet; give the URL as a string"));
+            } else if (!batchFields.contains(name)) {
+                errors.add(unknown(name, name, batchFields));
+            }
+        }
+        checkFields("defaults", body.get("defaults"), defaultsFields, errors);
+    }
+
     private static void checkFields(String path, JsonNode node, Set<String> known, List<FieldError> errors) {
         if (node == null || !node.isObject()) {
             return; // absent, or of the wrong type: binding names it
@@ -94,7 +169,7 @@ public final class BatchRequestReader {
         for (Map.Entry<String, JsonNode> field : node.properties()) {
             String name = field.getKey();
             if (!known.contains(name)) {
-                errors.add(unknown(path + "." + name, name, known));
+                errors.add(unknown(path.isEmpty() ? name : path + "." + name, name, known));
             }
         }
     }

@@ -11,10 +11,17 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
+import io.quarkus.runtime.configuration.MemorySize;
+import io.vertx.ext.web.RoutingContext;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URI;
 import java.util.Optional;
 
@@ -28,13 +35,25 @@ import java.util.Optional;
 public class BatchResource {
 
     private static final int MAX_IDEMPOTENCY_KEY = 255;
+    static final String NDJSON = "application/x-ndjson";
 
     private final BatchIntake intake;
     private final BatchRequestReader reader;
+    private final ObjectMapper mapper;
+    private final IntakeConfig config;
+    /* The limits the door (api.RequestLimitsFilter) checks on Content-Length, applied here while reading a body sent without one. */
+    private final MemorySize jsonMaxBytes;
+    private final MemorySize ndjsonMaxBytes;
 
-    public BatchResource(BatchIntake intake, ObjectMapper mapper) {
+    public BatchResource(BatchIntake intake, ObjectMapper mapper, IntakeConfig config,
+                         @ConfigProperty(name = "kiln.http-limits.json-max-bytes") MemorySize jsonMaxBytes,
+                         @ConfigProperty(name = "kiln.http-limits.ndjson-max-bytes") MemorySize ndjsonMaxBytes) {
         this.intake = intake;
         this.reader = new BatchRequestReader(mapper);
+        this.mapper = mapper;
+        this.config = config;
+        this.jsonMaxBytes = jsonMaxBytes;
+        this.ndjsonMaxBytes = ndjsonMaxBytes;
     }
 
     /**
@@ -45,17 +64,51 @@ public class BatchResource {
     @Path("/batches")
     @Consumes(MediaType.APPLICATION_JSON)
     @Blocking
-    public Response submit(JsonNode body, @HeaderParam("Idempotency-Key") String idempotencyKey,
+    public Response submit(@Context RoutingContext http, @HeaderParam("Idempotency-Key") String idempotencyKey,
                            @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) throws IOException {
+        JsonNode body;
+        try (InputStream in = StreamedBody.of(http, MediaType.APPLICATION_JSON, jsonMaxBytes.asLongValue(), config.readTimeout())) {
+            body = mapper.readTree(in);
+            // Whatever follows the JSON value (a newline) is read, so the connection can serve the next request.
+            in.transferTo(OutputStream.nullOutputStream());
+        }
         BatchRequest request = reader.read(body);
         if (dryRun) {
             // Nothing is created, so there is nothing for an Idempotency-Key to name: it is ignored.
             return Response.ok(intake.dryRun(request)).build();
         }
+        BatchAccepted accepted = intake.submit(request, checkedKey(idempotencyKey));
+        return accepted(accepted);
+    }
+
+    /**
+     * Accepts a catalogue streamed as {@code application/x-ndjson}: an optional first line
+     * {@code {"batch": {…}}}, then one item a line. Read, checked and staged without the whole
+     * body in memory; 202 once Kafka committed all of it, 400 naming each bad line otherwise.
+     */
+    @POST
+    @Path("/batches")
+    @Consumes(NDJSON)
+    @Blocking
+    public Response submitCatalogue(@Context RoutingContext http, @HeaderParam("Idempotency-Key") String idempotencyKey,
+                                    @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) throws IOException {
+        if (dryRun) {
+            throw InvalidRequestException.of("dry_run", "is not supported for application/x-ndjson yet; send the catalogue as application/json");
+        }
+        Optional<String> key = checkedKey(idempotencyKey);
+        try (InputStream in = StreamedBody.of(http, NDJSON, ndjsonMaxBytes.asLongValue(), config.readTimeout())) {
+            return accepted(intake.submitCatalogue(in, key));
+        }
+    }
+
+    private static Optional<String> checkedKey(String idempotencyKey) {
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY)) {
             throw InvalidRequestException.of("Idempotency-Key", "must be 1 to " + MAX_IDEMPOTENCY_KEY + " characters");
         }
-        BatchAccepted accepted = intake.submit(request, Optional.ofNullable(idempotencyKey));
+        return Optional.ofNullable(idempotencyKey);
+    }
+
+    private static Response accepted(BatchAccepted accepted) {
         return Response.accepted(accepted)
                 .location(URI.create("/v1/batches/" + accepted.id()))
                 .header("Idempotent-Replayed", accepted.replayed())

@@ -52,6 +52,30 @@ public class BatchValidator {
 
     public List<FieldError> validate(BatchRequest request, String tenant) {
         Set<FieldError> errors = new LinkedHashSet<>();
+        int defaultReferences = validateBatchFields(request, tenant, errors);
+        List<BatchItem> items = request.items();
+        if (items == null || items.isEmpty()) {
+            errors.add(new FieldError("items", "must hold at least one item"));
+            return List.copyOf(errors);
+        }
+        if (items.size() > config.maxItems()) {
+            errors.add(new FieldError("items", "must hold at most " + config.maxItems() + " items; split the catalogue into several batches"));
+            return List.copyOf(errors);
+        }
+        ItemIds seenIds = new ItemIds();
+        for (int i = 0; i < items.size(); i++) {
+            validateItem("items[" + i + "]", items.get(i), defaultsOf(request), tenant, seenIds, errors);
+        }
+        boolean anyEdit = defaultReferences > 0 || items.stream().anyMatch(item -> item != null && count(item.referenceImages()) > 0);
+        checkDefaultFidelity(request, anyEdit, errors);
+        return List.copyOf(errors);
+    }
+
+    /**
+     * The batch-level checks of {@link #validate}, everything but the items; returns how many
+     * reference images the defaults name. A streamed catalogue checks these on its first line.
+     */
+    int validateBatchFields(BatchRequest request, String tenant, Set<FieldError> errors) {
         if (request.externalId() != null && (request.externalId().isBlank() || request.externalId().length() > MAX_EXTERNAL_ID)) {
             errors.add(new FieldError("external_id", "must be 1 to " + MAX_EXTERNAL_ID + " characters"));
         }
@@ -95,30 +119,22 @@ public class BatchValidator {
             errors.add(new FieldError("defaults.reference_images", "must hold at most " + MAX_REFERENCES + " references"));
         }
         checkMaskForm("defaults", defaults.mask(), tenant, errors);
-        List<BatchItem> items = request.items();
-        if (items == null || items.isEmpty()) {
-            errors.add(new FieldError("items", "must hold at least one item"));
-            return List.copyOf(errors);
-        }
-        if (items.size() > config.maxItems()) {
-            errors.add(new FieldError("items", "must hold at most " + config.maxItems() + " items; split the catalogue into several batches"));
-            return List.copyOf(errors);
-        }
-        Set<String> seenIds = new HashSet<>();
-        for (int i = 0; i < items.size(); i++) {
-            validateItem(i, items.get(i), defaults, tenant, seenIds, errors);
-        }
-        boolean anyEdit = defaultReferences > 0 || items.stream().anyMatch(item -> item != null && count(item.referenceImages()) > 0);
-        if (defaults.parameters().inputFidelity() != null && !anyEdit) {
-            // A default input_fidelity applies to the batch's edits only; with none it can only be a mistake.
-            errors.add(new FieldError("defaults.input_fidelity", "may be given only with reference_images (edits)"));
-        }
-        return List.copyOf(errors);
+        return defaultReferences;
     }
 
-    private void validateItem(int index, BatchItem item, BatchDefaults defaults, String tenant, Set<String> seenIds,
-                              Set<FieldError> errors) {
-        String path = "items[" + index + "]";
+    /** A default input_fidelity applies to the batch's edits only; with none it can only be a mistake. */
+    void checkDefaultFidelity(BatchRequest request, boolean anyEdit, Set<FieldError> errors) {
+        if (defaultsOf(request).parameters().inputFidelity() != null && !anyEdit) {
+            errors.add(new FieldError("defaults.input_fidelity", "may be given only with reference_images (edits)"));
+        }
+    }
+
+    /**
+     * Checks one item, whose fields are named under {@code path} ({@code items[3]}, or a line of a
+     * streamed catalogue); {@code seenIds} holds the ids of the items before it.
+     */
+    void validateItem(String path, BatchItem item, BatchDefaults defaults, String tenant, ItemIds seenIds,
+                      Set<FieldError> errors) {
         if (item == null) {
             errors.add(new FieldError(path, "must be an object"));
             return;
@@ -135,8 +151,10 @@ public class BatchValidator {
         }
         ImageParameters own = item.parameters();
         ImageParameters merged = defaults.parameters().overriddenBy(own);
-        Set<String> setByItem = fieldsSet(own);
-        for (Violation v : GptImageRules.validate(item.prompt(), merged)) {
+        List<Violation> violations = GptImageRules.validate(item.prompt(), merged);
+        // Which fields the item sets matters only to place a violation; most items have none.
+        Set<String> setByItem = violations.isEmpty() ? Set.of() : fieldsSet(own);
+        for (Violation v : violations) {
             Set<String> inputs = RULE_INPUTS.getOrDefault(v.field(), Set.of(v.field()));
             boolean itemsFault = v.field().equals("prompt") || inputs.stream().anyMatch(setByItem::contains);
             errors.add(new FieldError((itemsFault ? path : "defaults") + "." + v.field(), v.reason()));
@@ -186,7 +204,7 @@ public class BatchValidator {
         }
     }
 
-    private static int count(List<String> list) {
+    static int count(List<String> list) {
         return list == null ? 0 : list.size();
     }
 

@@ -35,4 +35,25 @@ public interface IntakeConfig {
      */
     @WithDefault("16")
     int referenceLookupConcurrency();
+
+    /**
+     * Longest line of an {@code application/x-ndjson} catalogue, in bytes: an item with a prompt
+     * of 32,000 characters and its metadata fits many times over; a longer line is refused without
+     * being held in memory.
+     */
+    @WithDefault("1048576")
+    int maxLineBytes();
+
+    /**
+     * How long intake waits for the next bytes of a body before it answers 408 and accepts
+     * nothing: a client that stalls mid-upload must not hold a request thread and its spool.
+     */
+    @WithDefault("PT30S")
+    Duration readTimeout();
+
+    /**
+     * Where a streamed catalogue is kept between its read and its Kafka transaction (a file a
+     * request, deleted at its end); the JVM's temporary directory when unset.
+     */
+    java.util.Optional<String> spoolDir();
 }

@@ -23,8 +23,8 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.BlockingDeque;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -47,7 +47,7 @@ public class TransactionalPublisher {
     private final Map<String, Object> connection;
     private final TransactionsConfig config;
     private final String instance;
-    private final BlockingQueue<Slot> idle;
+    private final BlockingDeque<Slot> idle;
     private volatile Consumer<String> beforeCommit = id -> { };
     private volatile boolean closed;
 
@@ -61,7 +61,7 @@ public class TransactionalPublisher {
         this.config = config;
         this.instance = config.instanceId().filter(s -> !s.isBlank())
                 .orElseGet(() -> UUID.randomUUID().toString().substring(0, 8));
-        this.idle = new ArrayBlockingQueue<>(config.producers());
+        this.idle = new LinkedBlockingDeque<>(config.producers());
         for (int n = 0; n < config.producers(); n++) {
             idle.add(new Slot(PREFIX + instance + "-" + n));
         }
@@ -89,20 +89,28 @@ public class TransactionalPublisher {
      *
      * @throws TransactionFailedException when no producer was free in time, or the transaction was
      *                                    aborted (then nothing of it is visible)
+     * @throws RuntimeException           what {@code work} itself threw, other than a Kafka failure
+     *                                    (such as a bad item found late), after the transaction was aborted
      */
     public void inTransaction(Consumer<Transaction> work) {
         Slot slot = acquire();
         boolean healthy = false;
+        boolean working = false;
         try {
             KafkaProducer<String, byte[]> producer = slot.producer();
             producer.beginTransaction();
+            working = true;
             work.accept((topic, key, value, type, subject) ->
                     producer.send(new ProducerRecord<>(topic, null, key, json(value), headers(type, subject))));
+            working = false;
             beforeCommit.accept(slot.transactionalId);
             producer.commitTransaction();
             healthy = true;
         } catch (RuntimeException e) {
             healthy = abort(slot, e);
+            if (working && !(e instanceof KafkaException)) {
+                throw e; // the work refused to go on: aborted, and its own reason stands
+            }
             throw e instanceof TransactionFailedException tf ? tf
                     : new TransactionFailedException("transaction of " + slot.transactionalId + " aborted: " + e, e);
         } finally {
@@ -142,13 +150,19 @@ public class TransactionalPublisher {
     }
 
     private void release(Slot slot, boolean healthy) {
-        if (!healthy) {
-            slot.close(); // the next use makes a fresh producer, whose initTransactions fences any other holder
-        }
         if (closed) {
             slot.close();
         }
-        idle.add(slot);
+        if (healthy) {
+            idle.addLast(slot);
+            return;
+        }
+        // The next use makes a fresh producer, whose initTransactions fences any other holder and
+        // aborts what the failed one left open on the broker (it could not abort while the broker
+        // was down). Until then that open transaction holds back every read_committed reader of
+        // its partitions, so this slot goes first in line rather than wait behind the others.
+        slot.close();
+        idle.addFirst(slot);
     }
 
     /** Aborts the open transaction; false when the producer cannot go on and must be replaced. */

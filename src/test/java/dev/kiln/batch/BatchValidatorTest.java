@@ -215,7 +215,7 @@ class BatchValidatorTest {
         }
     }
 
-    private record TestReferencesConfig(List<String> hosts) implements ReferenceFetchConfig {
+    record TestReferencesConfig(List<String> hosts) implements ReferenceFetchConfig {
         @Override
         public Optional<List<String>> allowedHosts() {
             return Optional.of(hosts);
@@ -242,7 +242,7 @@ class BatchValidatorTest {
         }
     }
 
-    private record TestIntakeConfig(int maxItems) implements IntakeConfig {
+    record TestIntakeConfig(int maxItems) implements IntakeConfig {
         @Override
         public String defaultModel() {
             return "gpt-image-2";
@@ -266,6 +266,21 @@ class BatchValidatorTest {
         @Override
         public int referenceLookupConcurrency() {
             return 1;
+        }
+
+        @Override
+        public int maxLineBytes() {
+            return 1024;
+        }
+
+        @Override
+        public Duration readTimeout() {
+            return Duration.ofSeconds(1);
+        }
+
+        @Override
+        public Optional<String> spoolDir() {
+            return Optional.empty();
         }
     }
 

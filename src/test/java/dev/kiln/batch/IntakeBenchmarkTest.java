@@ -1,0 +1,200 @@
+package dev.kiln.batch;
+
+import dev.kiln.testing.KilnStackResource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Intake throughput and heap (JUnit tag {@code benchmark}, {@code mvn verify -Pbench}): catalogues
+ * of 10,000 and 100,000 items, as JSON and as NDJSON, posted from a file (so the client holds no
+ * copy) to the application running every role (api, dispatcher, workers) on the embedded broker
+ * and S3 server, as the local run does. Each batch is cancelled once accepted. Throughput is items
+ * over the time from the first byte sent to the 202; heap is the JVM's live heap sampled every
+ * 10 ms during the request, less the live heap measured before it (the test's own JVM holds the
+ * broker too, so only the difference means anything). Figures are printed as
+ * {@code BENCH | intake ...} and appended to {@code target/benchmark-results.md}.
+ */
+@Tag("benchmark")
+@QuarkusTest
+@WithTestResource(KilnStackResource.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class IntakeBenchmarkTest {
+
+    /** The issue's target, on this 2-core machine. */
+    static final double TARGET_ITEMS_PER_SECOND = 20_000;
+    private static final Pattern BATCH_ID = Pattern.compile("\"id\":\"(b_[^\"]+)\"");
+    private static final List<String> RESULTS = new ArrayList<>();
+
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    record Run(String format, int items, double seconds, long heapGrowthBytes) {
+        double itemsPerSecond() {
+            return items / seconds;
+        }
+
+        String line() {
+            return "| %s | %,d | %.2f s | %,.0f items/s | +%,d MB |".formatted(format, items, seconds, itemsPerSecond(),
+                    heapGrowthBytes / (1024 * 1024));
+        }
+    }
+
+    @Test
+    @Order(1)
+    void warmUp() throws Exception {
+        run("ndjson", 5_000);
+        run("json", 5_000);
+    }
+
+    @Test
+    @Order(2)
+    void ndjsonHeapDoesNotGrowWithTheCatalogue() throws Exception {
+        Run small = record(run("ndjson", 10_000));
+        Run large = record(run("ndjson", 100_000));
+        assertThat(large.heapGrowthBytes())
+                .as("NDJSON: heap growth at 100k items is within 64 MB of that at 10k")
+                .isLessThan(small.heapGrowthBytes() + 64L * 1024 * 1024);
+        assertThat(large.itemsPerSecond()).as("NDJSON items/s at 100k").isGreaterThanOrEqualTo(TARGET_ITEMS_PER_SECOND);
+    }
+
+    @Test
+    @Order(3)
+    void json() throws Exception {
+        record(run("json", 10_000));
+        Run large = record(run("json", 100_000));
+        assertThat(large.itemsPerSecond()).as("JSON items/s at 100k").isGreaterThanOrEqualTo(TARGET_ITEMS_PER_SECOND);
+    }
+
+    @AfterAll
+    static void write() throws IOException {
+        Path file = Path.of("target", "benchmark-results.md");
+        Files.createDirectories(file.getParent());
+        StringBuilder text = new StringBuilder("\n### Intake (" + java.time.Instant.now() + ", "
+                + Runtime.getRuntime().availableProcessors() + " cores, -Xmx " + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB)\n"
+                + "| format | items | accepted in | throughput | live heap growth |\n|---|---|---|---|---|\n");
+        RESULTS.forEach(line -> text.append(line).append('\n'));
+        Files.writeString(file, text, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    private static Run record(Run run) {
+        System.out.println("BENCH | intake " + run.line());
+        RESULTS.add(run.line());
+        return run;
+    }
+
+    private Run run(String format, int items) throws Exception {
+        Path body = Files.createTempFile("intake-bench-", "." + format);
+        try {
+            writeCatalogue(body, format, items);
+            long before = liveHeapAfterGc();
+            HeapSampler sampler = new HeapSampler();
+            Thread sampling = Thread.ofPlatform().daemon().start(sampler);
+            long start = System.nanoTime();
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + RestAssured.port + "/v1/batches"))
+                    .header("Content-Type", format.equals("json") ? "application/json" : "application/x-ndjson")
+                    .header("Idempotency-Key", "bench-" + UUID.randomUUID())
+                    .timeout(Duration.ofMinutes(5))
+                    .POST(HttpRequest.BodyPublishers.ofFile(body)).build(), HttpResponse.BodyHandlers.ofString());
+            double seconds = (System.nanoTime() - start) / 1e9;
+            sampler.stop = true;
+            sampling.join();
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
+            Matcher id = BATCH_ID.matcher(response.body());
+            assertThat(id.find()).isTrue();
+            given().post("/v1/batches/" + id.group(1) + "/cancel").then().statusCode(202);
+            return new Run(format, items, seconds, Math.max(0, sampler.peak.get() - before));
+        } finally {
+            Files.deleteIfExists(body);
+        }
+    }
+
+    private static void writeCatalogue(Path file, String format, int items) throws IOException {
+        try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            boolean json = format.equals("json");
+            out.write(json ? "{\"defaults\": {\"quality\": \"low\", \"size\": \"1024x1024\"}, \"priority\": \"bulk\", \"items\": [\n"
+                    : "{\"batch\": {\"defaults\": {\"quality\": \"low\", \"size\": \"1024x1024\"}, \"priority\": \"bulk\"}}\n");
+            for (int i = 0; i < items; i++) {
+                out.write("{\"id\": \"SKU-" + i + "\", \"prompt\": \"studio photo of product " + i
+                        + ", a ceramic mug on a white background\", \"metadata\": {\"row\": " + i + "}}");
+                out.write(json && i < items - 1 ? ",\n" : "\n");
+            }
+            if (json) {
+                out.write("]}\n");
+            }
+        }
+    }
+
+    /** Used heap after a full collection: what is live. */
+    private static long liveHeapAfterGc() {
+        System.gc();
+        return usedHeap();
+    }
+
+    private static long usedHeap() {
+        long used = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP) {
+                used += pool.getUsage().getUsed();
+            }
+        }
+        return used;
+    }
+
+    /**
+     * The highest used heap seen just after a collection during the request: each pool's
+     * collection usage, which the JVM records after every GC, so garbage waiting for the next
+     * collection does not count.
+     */
+    private static final class HeapSampler implements Runnable {
+        final AtomicLong peak = new AtomicLong();
+        volatile boolean stop;
+
+        @Override
+        public void run() {
+            while (!stop) {
+                long afterGc = 0;
+                for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+                    if (pool.getType() == MemoryType.HEAP && pool.getCollectionUsage() != null) {
+                        afterGc += pool.getCollectionUsage().getUsed();
+                    }
+                }
+                peak.accumulateAndGet(afterGc, Math::max);
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+}
