@@ -160,7 +160,8 @@ class QuotasAndDeletionEndToEndTest {
                         && "succeeded".equals(as(KEY_B).get("/v1/batches/" + kept).path("state")));
         long ended = System.nanoTime();
         await().atMost(Duration.ofSeconds(10)).until(() -> !objects("globex/manifests/" + deleted + ".jsonl").isEmpty());
-        assertThat(objects("globex/" + deleted + "/")).hasSize(3);
+        // Each output and its thumbnail ({index}.thumb.{ext}).
+        assertThat(objects("globex/" + deleted + "/")).hasSize(6);
         String job = deleted + "-000001";
         String key = as(KEY_B).get("/v1/jobs/" + job).path("outputs[0].key");
 
@@ -178,7 +179,7 @@ class QuotasAndDeletionEndToEndTest {
                 .post("/v1/batches?dry_run=true").then().statusCode(400);
 
         // The kept batch is still there before the retention, and gone after it, objects and all.
-        assertThat(objects("globex/" + kept + "/")).hasSize(2);
+        assertThat(objects("globex/" + kept + "/")).hasSize(4);
         as(KEY_B).get("/v1/batches/" + kept).then().statusCode(200);
         await().atMost(Duration.ofSeconds(RETENTION_SECONDS + 30)).pollInterval(Duration.ofSeconds(1))
                 .until(() -> as(KEY_B).get("/v1/batches/" + kept).statusCode() == 404);
