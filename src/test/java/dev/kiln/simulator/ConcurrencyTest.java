@@ -63,9 +63,12 @@ class ConcurrencyTest {
     }
 
     private static void assertAllInFlightAtOnce(int requests, long minMillis, long maxMillis) throws Exception {
+        // warm the JIT and the client classes so that the measured round is about waiting, not class
+        // loading; then a fresh client, so that no request of the round is sent on the warm-up's
+        // pooled connection, which the server may close as idle while it is being reused
+        HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
+                .send(request("warm-up"), HttpResponse.BodyHandlers.discarding());
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        // warm the JIT and the client so that the measured round is about waiting, not class loading
-        http.send(request("warm-up"), HttpResponse.BodyHandlers.discarding());
 
         AtomicInteger peak = new AtomicInteger();
         Thread sampler = Thread.ofVirtual().start(() -> {
