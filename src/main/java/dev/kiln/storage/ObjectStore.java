@@ -125,28 +125,10 @@ public class ObjectStore {
      * @return false when {@code source} does not exist (any more)
      */
     public boolean copy(String source, String target, String contentType, Map<String, String> metadata) {
-        try {
-            client.copyObject(io.minio.CopyObjectArgs.builder()
-                    .bucket(config.bucket())
-                    .object(target)
-                    .source(io.minio.SourceObject.builder().bucket(config.bucket()).object(source).build())
-                    .metadataDirective(io.minio.Directive.REPLACE)
-                    .headers(Map.of("Content-Type", contentType))
-                    .userMetadata(metadata)
-                    .build());
-            health.succeeded();
-            return true;
-        } catch (ErrorResponseException e) {
-            if (isMissing(e)) {
-                health.succeeded();
-                return false;
-            }
-            health.failed("copy", e);
-            throw new StorageException("cannot copy " + source + " to " + target, e);
-        } catch (Exception e) {
-            health.failed("copy", e);
-            throw new StorageException("cannot copy " + source + " to " + target, e);
-        }
+        return copy(source, target, copyArgs(source, target)
+                .metadataDirective(io.minio.Directive.REPLACE)
+                .headers(Map.of("Content-Type", contentType))
+                .userMetadata(metadata));
     }
 
     /**
@@ -156,12 +138,20 @@ public class ObjectStore {
      * @return false when {@code source} does not exist
      */
     public boolean copyAsIs(String source, String target) {
+        return copy(source, target, copyArgs(source, target));
+    }
+
+    private io.minio.CopyObjectArgs.Builder copyArgs(String source, String target) {
+        return io.minio.CopyObjectArgs.builder()
+                .bucket(config.bucket())
+                .object(target)
+                .source(io.minio.SourceObject.builder().bucket(config.bucket()).object(source).build());
+    }
+
+    /** Runs a server-side copy; false when {@code source} does not exist (any more). */
+    private boolean copy(String source, String target, io.minio.CopyObjectArgs.Builder args) {
         try {
-            client.copyObject(io.minio.CopyObjectArgs.builder()
-                    .bucket(config.bucket())
-                    .object(target)
-                    .source(io.minio.SourceObject.builder().bucket(config.bucket()).object(source).build())
-                    .build());
+            client.copyObject(args.build());
             health.succeeded();
             return true;
         } catch (ErrorResponseException e) {
