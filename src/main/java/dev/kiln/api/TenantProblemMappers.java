@@ -29,7 +29,7 @@ public class TenantProblemMappers {
     @ServerExceptionMapper
     public Response quotaExceeded(QuotaExceededException e) {
         return Problems.response(new Problem("urn:kiln:problem:quota-exceeded", "Quota exceeded", 429, e.getMessage(),
-                        List.of(new FieldError(e.quota(), "is " + e.limit() + " for this tenant"))))
+                        List.of(new FieldError(e.quota(), "is " + e.shownLimit() + " for this tenant"))))
                 .header(HttpHeaders.RETRY_AFTER, Math.max(1, e.retryAfter().toSeconds())).build();
     }
 

@@ -127,7 +127,8 @@ public class BatchIntake {
             long images = planned.stream().mapToLong(RenderJobRequested::imageCount).sum();
             // Tenant quotas (items per batch: 400; pending images: 429), before anything is staged.
             quotas.checkBatch(tenant, planned.size(), images);
-            Double jobCost = request.budgetUsd() == null ? null : estimator.dearestJob(planned, resolved);
+            // Every batch carries it: the tenant's monthly budget reserves it too, budget_usd or not.
+            Double jobCost = estimator.dearestJob(planned, resolved);
             return publish(batchId, tenant, request, planned.size(), images, requestSha, now, jobCost, planned::forEach);
         });
     }

@@ -26,8 +26,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Folds {@code kiln.status} into a ledger per batch that has a budget and stops the batch before
- * its next job could pass it.
+ * Folds {@code kiln.status} into a ledger per batch, stops a batch that has a budget before its
+ * next job could pass it, and hands every change of a batch's spend on to its tenant's month
+ * ledger ({@link TenantBudgetGuard}).
  *
  * <p>A job that starts ({@code running}) reserves the batch's upper estimate of one job; when it
  * ends, the reservation is released and, if it succeeded, its actual cost (from the provider's
@@ -39,7 +40,7 @@ import java.util.List;
  * jobs that start between the start that exhausted the budget and the moment the stop reaches the
  * workers. A job served from the render cache never runs, so it reserves and spends nothing.
  */
-final class BudgetGuard implements Processor<String, byte[], String, byte[]> {
+final class BudgetGuard implements Processor<String, byte[], String, GuardOutput> {
 
     static final String REASON = "budget_exceeded";
     private static final ObjectMapper JSON = KilnJson.MAPPER;
@@ -48,7 +49,7 @@ final class BudgetGuard implements Processor<String, byte[], String, byte[]> {
     private final String jobsStore;
     private KeyValueStore<String, byte[]> batches;
     private KeyValueStore<String, byte[]> jobs;
-    private ProcessorContext<String, byte[]> context;
+    private ProcessorContext<String, GuardOutput> context;
 
     BudgetGuard(String batchesStore, String jobsStore) {
         this.batchesStore = batchesStore;
@@ -56,7 +57,7 @@ final class BudgetGuard implements Processor<String, byte[], String, byte[]> {
     }
 
     @Override
-    public void init(ProcessorContext<String, byte[]> context) {
+    public void init(ProcessorContext<String, GuardOutput> context) {
         this.context = context;
         batches = context.getStateStore(batchesStore);
         jobs = context.getStateStore(jobsStore);
@@ -69,12 +70,15 @@ final class BudgetGuard implements Processor<String, byte[], String, byte[]> {
             return;
         }
         try {
+            Instant at = Instant.ofEpochMilli(record.timestamp());
             if (type.equals(EventTypes.BATCH_CREATED)) {
-                onBatchCreated(JSON.readValue(record.value(), BatchCreated.class));
+                onBatchCreated(JSON.readValue(record.value(), BatchCreated.class), at);
             } else if (type.startsWith(EventTypes.JOB_PREFIX) && batches.get(record.key()) != null) {
-                onJobChanged(JSON.readValue(record.value(), JobStatusChanged.class));
+                onJobChanged(JSON.readValue(record.value(), JobStatusChanged.class), at);
             } else if (type.equals(EventTypes.BATCH_COMPLETED)) {
-                forgetJobs(record.key());
+                forgetJobs(record.key(), at);
+            } else if (type.equals(EventTypes.BATCH_DELETED)) {
+                forget(record.key(), at);
             }
         } catch (IOException | RuntimeException e) {
             // One unreadable event must not stop the guard for every batch.
@@ -82,16 +86,17 @@ final class BudgetGuard implements Processor<String, byte[], String, byte[]> {
         }
     }
 
-    private void onBatchCreated(BatchCreated event) throws IOException {
-        if (event.budgetUsd() == null || batches.get(event.batchId()) != null) {
+    private void onBatchCreated(BatchCreated event, Instant at) throws IOException {
+        if (batches.get(event.batchId()) != null) {
             return;
         }
         double jobCost = event.jobCostUsd() == null ? 0 : event.jobCostUsd();
         BatchBudget budget = BatchBudget.opened(event.tenant(), event.budgetUsd(), jobCost, event.items());
         decide(event.batchId(), budget);
+        tellTenant(event.batchId(), budget, event.createdAt() != null ? event.createdAt() : at, 0, 0, 0);
     }
 
-    private void onJobChanged(JobStatusChanged event) throws IOException {
+    private void onJobChanged(JobStatusChanged event, Instant at) throws IOException {
         BatchBudget budget = JSON.readValue(batches.get(event.batchId()), BatchBudget.class);
         String jobKey = event.batchId() + "/" + event.index();
         byte[] known = jobs.get(jobKey);
@@ -118,6 +123,8 @@ final class BudgetGuard implements Processor<String, byte[], String, byte[]> {
             ended--;
         }
         double holds = 0;
+        double cost = 0;
+        long images = 0;
         switch (event.state()) {
             case RUNNING -> {
                 holds = budget.jobCost();
@@ -125,7 +132,9 @@ final class BudgetGuard implements Processor<String, byte[], String, byte[]> {
                 running++;
             }
             case SUCCEEDED -> {
-                spent += event.usage() == null ? 0 : event.usage().costUsd();
+                cost = event.usage() == null ? 0 : event.usage().costUsd();
+                images = event.usage() == null || event.servedFromCache() ? 0 : event.usage().images();
+                spent += cost;
                 ended++;
             }
             case FAILED, CANCELLED, EXPIRED -> ended++;
@@ -137,7 +146,10 @@ final class BudgetGuard implements Processor<String, byte[], String, byte[]> {
             }
         }
         jobs.put(jobKey, JSON.writeValueAsBytes(new BudgetedJob(event.state(), event.attempt(), holds)));
-        decide(event.batchId(), budget.with(spent, Math.max(0, reserved), Math.max(0, ended), Math.max(0, running), stopped));
+        BatchBudget next = budget.with(spent, Math.max(0, reserved), Math.max(0, ended), Math.max(0, running), stopped);
+        decide(event.batchId(), next);
+        tellTenant(event.batchId(), next, event.at() != null ? event.at() : at, cost, images,
+                next.reserved() - budget.reserved());
     }
 
     /** Keeps {@code budget} and stops its batch when the next job could pass it. */
@@ -149,21 +161,56 @@ final class BudgetGuard implements Processor<String, byte[], String, byte[]> {
             CancelRequested stop = new CancelRequested(batchId, budget.tenant(), null, REASON, now);
             Log.infof("batch %s: spent $%.6f, reserved $%.6f for %d running; the next job ($%.6f) would pass its budget of $%.6f; stopping it",
                     batchId, budget.spent(), budget.reserved(), budget.running(), budget.jobCost(), budget.budget());
-            context.forward(new Record<>(batchId, JSON.writeValueAsBytes((BatchCommand) stop), now.toEpochMilli(),
-                    headers(batchId + "/" + REASON + "/" + now.toEpochMilli(), BatchCommand.CANCEL_TYPE, batchId, now)));
+            context.forward(stop(stop));
         }
         batches.put(batchId, JSON.writeValueAsBytes(next));
+    }
+
+    /** The record that stops a batch on {@code kiln.control}; the tenant's guard sends the same. */
+    static Record<String, GuardOutput> stop(CancelRequested stop) throws IOException {
+        Instant at = stop.requestedAt();
+        return new Record<>(stop.batchId(), GuardOutput.command(JSON.writeValueAsBytes((BatchCommand) stop)),
+                at.toEpochMilli(), headers(stop.batchId() + "/" + stop.reason() + "/" + at.toEpochMilli(),
+                BatchCommand.CANCEL_TYPE, stop.batchId(), at));
+    }
+
+    /** Hands a change of the batch's spend, reservations or pending work to its tenant's month. */
+    private void tellTenant(String batchId, BatchBudget budget, Instant at, double cost, long images, double reserved) {
+        TenantSpend spend = new TenantSpend(budget.tenant(), batchId, TenantMonth.monthOf(at), cost, images, reserved,
+                budget.jobCost(), budget.pending());
+        context.forward(new Record<>(budget.tenant(), GuardOutput.spend(spend), at.toEpochMilli(), new RecordHeaders()));
     }
 
     /**
      * The batch ended: its jobs' entries go, its ledger stays (small) so that a client's retry of
      * its items is still held to the budget. A job with no entry then counts as ended.
      */
-    private void forgetJobs(String batchId) throws IOException {
+    private void forgetJobs(String batchId, Instant at) throws IOException {
         byte[] known = batches.get(batchId);
         if (known == null) {
             return;
         }
+        deleteJobs(batchId);
+        BatchBudget budget = JSON.readValue(known, BatchBudget.class);
+        BatchBudget ended = budget.with(budget.spent(), 0, budget.items(), 0, budget.stopped());
+        batches.put(batchId, JSON.writeValueAsBytes(ended));
+        tellTenant(batchId, ended, at, 0, 0, -budget.reserved());
+    }
+
+    /** The batch was deleted: nothing of it can come back, so its ledger goes too (its spend stays in the month). */
+    private void forget(String batchId, Instant at) throws IOException {
+        byte[] known = batches.get(batchId);
+        if (known == null) {
+            return;
+        }
+        deleteJobs(batchId);
+        batches.delete(batchId);
+        BatchBudget budget = JSON.readValue(known, BatchBudget.class);
+        tellTenant(batchId, budget.with(budget.spent(), 0, budget.items(), 0, budget.stopped()), at, 0, 0,
+                -budget.reserved());
+    }
+
+    private void deleteJobs(String batchId) {
         List<String> keys = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> entries = jobs.prefixScan(batchId + "/", Serdes.String().serializer())) {
             while (entries.hasNext()) {
@@ -172,8 +219,6 @@ final class BudgetGuard implements Processor<String, byte[], String, byte[]> {
             }
         }
         keys.forEach(jobs::delete);
-        BatchBudget budget = JSON.readValue(known, BatchBudget.class);
-        batches.put(batchId, JSON.writeValueAsBytes(budget.with(budget.spent(), 0, budget.items(), 0, budget.stopped())));
     }
 
     private static Headers headers(String id, String type, String subject, Instant time) {

@@ -1,6 +1,7 @@
 package dev.kiln.budget;
 
 import dev.kiln.config.KilnConfig;
+import dev.kiln.tenant.TenantDirectory;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -24,19 +25,23 @@ import java.util.Properties;
 /**
  * Runs the budget guard's Kafka Streams instance beside the dispatcher (roles {@code dispatcher}
  * and {@code all}). Exactly-once v2: a stop on {@code kiln.control} and the ledger change that
- * records it commit together, so a batch is stopped once, even across a crash.
+ * records it commit together, so a batch is stopped once, even across a crash. A tenant's
+ * {@code monthly_budget_usd} is read from the {@link TenantDirectory} of this process, which
+ * follows {@code kiln.tenants}.
  */
 @ApplicationScoped
 public class BudgetStreams {
 
     private final BudgetConfig config;
+    private final TenantDirectory directory;
     private final Map<String, Object> shared;
     private final boolean enabled;
     private volatile KafkaStreams streams;
 
-    public BudgetStreams(BudgetConfig config, KilnConfig kiln,
+    public BudgetStreams(BudgetConfig config, KilnConfig kiln, TenantDirectory directory,
                          @Identifier("default-kafka-broker") Map<String, Object> shared) {
         this.config = config;
+        this.directory = directory;
         this.shared = shared;
         this.enabled = config.enabled() && kiln.parsedRole().runsDispatcher();
     }
@@ -45,7 +50,8 @@ public class BudgetStreams {
         if (!enabled) {
             return;
         }
-        KafkaStreams instance = new KafkaStreams(BudgetTopology.build(), properties());
+        KafkaStreams instance = new KafkaStreams(
+                BudgetTopology.build(tenant -> directory.tenant(tenant).quotas().monthlyBudgetUsd()), properties());
         instance.setStateListener((now, before) -> Log.debugf("budget guard streams %s -> %s", before, now));
         instance.setUncaughtExceptionHandler(e -> {
             Log.error("budget guard stream thread failed; replacing it (its tasks resume from their last commit)", e);

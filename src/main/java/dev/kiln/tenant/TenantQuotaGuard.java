@@ -5,7 +5,11 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import java.math.BigDecimal;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
 
 /**
  * Intake's quota check, one call before anything is staged: {@code max_items_per_batch} (400, like
@@ -16,6 +20,11 @@ import java.time.Duration;
  * instant (or on two replicas within the view's lag, milliseconds) may together pass the quota
  * once; the next one is refused. A hard cap would need one writer per tenant, which intake does not
  * have.
+ *
+ * <p>A tenant whose spend this calendar month (UTC) has reached its {@code monthly_budget_usd} is
+ * refused too (429 naming {@code monthly_budget_usd}, {@code Retry-After} the start of the next
+ * month). The spend is read from the budget guard's ledger, which also stops a batch accepted
+ * just before: this check only spares the client a batch that would be cancelled at once.
  */
 @ApplicationScoped
 public class TenantQuotaGuard {
@@ -29,14 +38,21 @@ public class TenantQuotaGuard {
 
     private final TenantDirectory directory;
     private final PendingImages pending;
+    private final TenantUsageSource usage;
     private final double organisationIpm;
 
     @Inject
-    public TenantQuotaGuard(TenantDirectory directory, PendingImages pending,
+    public TenantQuotaGuard(TenantDirectory directory, PendingImages pending, TenantUsageSource usage,
                             @ConfigProperty(name = "kiln.rate.ipm", defaultValue = "0") double organisationIpm) {
         this.directory = directory;
         this.pending = pending;
+        this.usage = usage;
         this.organisationIpm = organisationIpm;
+    }
+
+    /** A guard that knows no month's spend, so never refuses for {@code monthly_budget_usd}. */
+    public TenantQuotaGuard(TenantDirectory directory, PendingImages pending, double organisationIpm) {
+        this(directory, pending, tenant -> TenantUsage.UNKNOWN, organisationIpm);
     }
 
     /** Checks the items per batch only (a dry run enqueues nothing, so pending images do not apply). */
@@ -52,11 +68,13 @@ public class TenantQuotaGuard {
      * Checks a batch of {@code items} items asking for {@code images} images before it is staged.
      *
      * @throws InvalidRequestException over {@code max_items_per_batch}, or a batch bigger than {@code max_pending_images}
-     * @throws QuotaExceededException  when the tenant's pending images and this batch's would pass {@code max_pending_images}
+     * @throws QuotaExceededException  when the tenant's pending images and this batch's would pass {@code max_pending_images},
+     *                                 or its spend this month has reached {@code monthly_budget_usd}
      */
     public void checkBatch(String tenant, int items, long images) {
         checkItems(tenant, items);
         Tenant settings = directory.tenant(tenant);
+        checkMonth(tenant, settings.quotas().monthlyBudgetUsd());
         long max = settings.quotas().maxPendingImages();
         if (images > max) {
             throw InvalidRequestException.of(ITEMS, "together ask for " + images + " images, more than the tenant's max_pending_images quota of "
@@ -70,6 +88,24 @@ public class TenantQuotaGuard {
                     + ". Nothing was accepted; retry once " + excess + " more have ended",
                     retryAfter(excess, settings.quotas().ipmShareCap()));
         }
+    }
+
+    private void checkMonth(String tenant, BigDecimal budget) {
+        if (budget == null) {
+            return;
+        }
+        BigDecimal spent = usage.usage(tenant).monthCostUsd();
+        if (spent == null || spent.compareTo(budget) < 0) {
+            // Not known yet (the ledger is still being read): the budget guard still stops the batch.
+            return;
+        }
+        Instant now = Instant.now();
+        Instant nextMonth = YearMonth.from(now.atOffset(ZoneOffset.UTC)).plusMonths(1).atDay(1)
+                .atStartOfDay().toInstant(ZoneOffset.UTC);
+        throw new QuotaExceededException("monthly_budget_usd", budget, "the tenant has spent $" + spent.toPlainString()
+                + " this month (UTC), which reaches its monthly_budget_usd of $" + budget.toPlainString()
+                + ". Nothing was accepted; the budget renews at " + nextMonth + ", or an admin may raise it",
+                Duration.between(now, nextMonth));
     }
 
     /** About how long the tenant's share of the organisation's rate takes to render {@code excess} images. */

@@ -15,7 +15,9 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
+import dev.kiln.tenant.TenantUsage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,7 +26,12 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.math.BigDecimal;
+import java.time.Clock;
+import java.time.ZoneOffset;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -41,6 +48,7 @@ class BudgetGuardTest {
     private TopologyTestDriver driver;
     private TestInputTopic<String, byte[]> status;
     private TestOutputTopic<String, byte[]> control;
+    private final Map<String, BigDecimal> monthly = new HashMap<>();
 
     @BeforeEach
     void start() {
@@ -48,7 +56,7 @@ class BudgetGuardTest {
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "kiln-budget-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-        driver = new TopologyTestDriver(BudgetTopology.build(), props);
+        driver = new TopologyTestDriver(BudgetTopology.build(monthly::get), props);
         status = driver.createInputTopic(Topics.STATUS, Serdes.String().serializer(), Serdes.ByteArray().serializer());
         control = driver.createOutputTopic(Topics.CONTROL, Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     }
@@ -139,6 +147,88 @@ class BudgetGuardTest {
         assertThat(control.readRecordsToList()).hasSize(1);
     }
 
+    @Test
+    void aTenantsMonthlyBudgetStopsEveryBatchOfItsWhoseNextJobWouldPassItAndABatchCreatedAfterwards() throws Exception {
+        monthly.put("thrifty", BigDecimal.valueOf(4.5 * JOB));
+        createdFor("thrifty", "m1", 3, T);
+        createdFor("thrifty", "m2", 5, T);
+        for (int i = 0; i < 3; i++) {
+            jobOf("thrifty", "m1", i, JobState.RUNNING, null, T);
+            jobOf("thrifty", "m1", i, JobState.SUCCEEDED, JOB, T);
+        }
+        assertThat(control.isEmpty()).as("3 spent + the next = 4 jobs <= 4.5").isTrue();
+        // m2's first start: 3 spent + 1 reserved + the next = 5 jobs > 4.5. m1 has nothing left to start.
+        jobOf("thrifty", "m2", 0, JobState.RUNNING, null, T);
+        List<CancelRequested> stops = stops();
+        assertThat(stops).extracting(CancelRequested::batchId).containsExactly("m2");
+        assertThat(stops.get(0).reason()).isEqualTo("budget_exceeded");
+        assertThat(stops.get(0).tenant()).isEqualTo("thrifty");
+
+        // The job in flight finishes and is paid; a batch created now is stopped at once, and only once.
+        jobOf("thrifty", "m2", 0, JobState.SUCCEEDED, JOB, T);
+        createdFor("thrifty", "m3", 2, T);
+        assertThat(stops()).extracting(CancelRequested::batchId).containsExactly("m3");
+        for (int i = 1; i < 5; i++) {
+            jobOf("thrifty", "m2", i, JobState.CANCELLED, null, T);
+        }
+        assertThat(control.isEmpty()).isTrue();
+
+        // The month's figures, as GET /v1/tenant reads them back from the ledger.
+        KeyValueStore<String, byte[]> ledgers = driver.getKeyValueStore(BudgetTopology.TENANTS_STORE);
+        MonthSpendReader reader = new MonthSpendReader(tenant -> 0, Map.of(), "unused", false, Clock.fixed(T, ZoneOffset.UTC));
+        reader.apply("thrifty", ledgers.get("thrifty"));
+        reader.markCaughtUp();
+        TenantUsage usage = reader.usage("thrifty");
+        assertThat(usage.monthImages()).isEqualTo(4);
+        assertThat(usage.monthCostUsd()).isEqualByComparingTo(BigDecimal.valueOf(4 * JOB));
+        assertThat(reader.usage("acme").monthCostUsd()).isEqualByComparingTo(BigDecimal.ZERO);
+    }
+
+    @Test
+    void aNewMonthStartsFromZeroAndAnotherTenantsSpendIsItsOwn() throws Exception {
+        monthly.put("thrifty", BigDecimal.valueOf(2.5 * JOB));
+        createdFor("thrifty", "n1", 2, T);
+        createdFor("acme", "n2", 5, T);
+        for (int i = 0; i < 2; i++) {
+            jobOf("thrifty", "n1", i, JobState.RUNNING, null, T);
+            jobOf("thrifty", "n1", i, JobState.SUCCEEDED, JOB, T);
+        }
+        for (int i = 0; i < 5; i++) {
+            jobOf("acme", "n2", i, JobState.RUNNING, null, T);
+            jobOf("acme", "n2", i, JobState.SUCCEEDED, JOB, T);
+        }
+        assertThat(control.isEmpty()).as("acme has no monthly budget; thrifty spent 2 jobs of 2.5").isTrue();
+        Instant december = Instant.parse("2026-12-01T00:00:01Z");
+        createdFor("thrifty", "n3", 3, december);
+        jobOf("thrifty", "n3", 0, JobState.RUNNING, null, december);
+        assertThat(control.isEmpty()).as("December: 0 spent + 1 reserved + the next = 2 jobs <= 2.5").isTrue();
+        jobOf("thrifty", "n3", 1, JobState.RUNNING, null, december);
+        assertThat(stops()).extracting(CancelRequested::batchId).containsExactly("n3");
+
+        MonthSpendReader reader = new MonthSpendReader(tenant -> 0, Map.of(), "unused", false, Clock.fixed(december, ZoneOffset.UTC));
+        reader.apply("thrifty", driver.<String, byte[]>getKeyValueStore(BudgetTopology.TENANTS_STORE).get("thrifty"));
+        reader.markCaughtUp();
+        assertThat(reader.usage("thrifty").monthCostUsd()).isEqualByComparingTo(BigDecimal.ZERO);
+    }
+
+    private List<CancelRequested> stops() throws Exception {
+        List<CancelRequested> stops = new java.util.ArrayList<>();
+        for (TestRecord<String, byte[]> record : control.readRecordsToList()) {
+            stops.add((CancelRequested) KilnJson.MAPPER.readValue(record.value(), BatchCommand.class));
+        }
+        return stops;
+    }
+
+    private void createdFor(String tenant, String batch, int items, Instant at) {
+        send(batch, EventTypes.BATCH_CREATED, new BatchCreated(batch, tenant, null, items, items, "sha", null, at, null, JOB), at);
+    }
+
+    private void jobOf(String tenant, String batch, int index, JobState state, Double cost, Instant at) {
+        Usage usage = cost == null ? null : new Usage(1, 10, 0, 196, cost);
+        send(batch, EventTypes.job(state), new JobStatusChanged(batch + "-" + index, batch, tenant, "SKU-" + index, index,
+                state, 1, null, null, usage, at), at);
+    }
+
     private void created(String batch, int items, double budget) {
         send(batch, EventTypes.BATCH_CREATED,
                 new BatchCreated(batch, "acme", null, items, items, "sha", null, T, budget, JOB));
@@ -155,11 +245,15 @@ class BudgetGuardTest {
     }
 
     private void send(String batch, String type, Object value) {
+        send(batch, type, value, T);
+    }
+
+    private void send(String batch, String type, Object value, Instant at) {
         try {
             byte[] bytes = value instanceof byte[] b ? b : KilnJson.MAPPER.writeValueAsBytes(value);
             RecordHeaders headers = new RecordHeaders();
             headers.add("ce_type", type.getBytes(StandardCharsets.UTF_8));
-            status.pipeInput(new TestRecord<>(batch, bytes, headers, T));
+            status.pipeInput(new TestRecord<>(batch, bytes, headers, at));
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
