@@ -10,6 +10,8 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
+import io.restassured.response.Response;
+import io.restassured.specification.RequestSpecification;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,7 +33,7 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 
 /**
- * {@code budget_usd} on the real stack (broker, S3 server, simulator over HTTP, dispatcher and the
+ * {@code budget_usd} and a tenant's {@code monthly_budget_usd} on the real stack (broker, S3 server, simulator over HTTP, dispatcher and the
  * budget guard): a batch of 30 identical-cost items with a budget of ten and a half jobs' estimate
  * renders ten (or, on a loaded machine, up to the calls in flight more), pays at most its budget
  * plus that in-flight bound, and ends {@code cancelled} with the rest {@code cancelled} /
@@ -42,6 +44,9 @@ import static org.hamcrest.Matchers.equalTo;
  * {@code kiln.control}) has a call's latency to reach the worker before the next job could start:
  * that is what makes the stop land on the right item. With more in flight, up to that many more
  * jobs can start in the gap: the overspend bound in docs/costs.md.
+ *
+ * <p>Keys are on (an admin key): each test makes its own tenant through the admin API, so a
+ * tenant's month starts empty on a shared broker.
  */
 @QuarkusTest
 @TestProfile(BudgetEndToEndTest.TwoInFlight.class)
@@ -52,12 +57,17 @@ class BudgetEndToEndTest {
     private static final int IN_FLIGHT = 2;
     private static final long LATENCY_MS = 1000;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String ADMIN = "test-admin-budget-key-0123456789abcdef";
 
-    /** Two calls in flight: the stop has a whole call's latency to arrive. */
+    /** Two calls in flight: the stop has a whole call's latency to arrive. Keys on, for the admin API. */
     public static class TwoInFlight implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("kiln.worker.max-in-flight", Integer.toString(IN_FLIGHT));
+            return Map.of("kiln.worker.max-in-flight", Integer.toString(IN_FLIGHT),
+                    "kiln.auth.admin-api-key", ADMIN,
+                    "kiln.auth.secrets-key", "test-secrets-budget-root-0123456789abcdefghij",
+                    // The tests poll every half second for up to two minutes.
+                    "kiln.auth.rate-limit.requests-per-second", "0");
         }
     }
 
@@ -78,27 +88,28 @@ class BudgetEndToEndTest {
     @Test
     void aBatchWithABudgetOfAboutTenImagesStopsAtTheEleventhAndCancelsTheRestAsBudgetExceeded() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
+        String key = newTenant("budget-" + run);
         // The dry run's estimate of one job (every item costs the same) sets the budget.
-        JsonPath estimate = given().contentType(ContentType.JSON).body(catalogue(run, null))
+        JsonPath estimate = as(key).contentType(ContentType.JSON).body(catalogue(run, null))
                 .post("/v1/batches?dry_run=true").then().statusCode(200).extract().jsonPath();
         BigDecimal perJob = new BigDecimal(estimate.getString("estimated_cost_usd.max"))
                 .divide(BigDecimal.valueOf(ITEMS), 9, RoundingMode.HALF_UP);
         BigDecimal budget = perJob.multiply(new BigDecimal("10.5")).setScale(6, RoundingMode.HALF_UP);
 
         // The dry run says whether the batch fits: all 30 do not fit 10.5 jobs' worth, and in the economy lane still not.
-        JsonPath withBudget = given().contentType(ContentType.JSON).body(catalogue(run, budget))
+        JsonPath withBudget = as(key).contentType(ContentType.JSON).body(catalogue(run, budget))
                 .post("/v1/batches?dry_run=true").then().statusCode(200).extract().jsonPath();
         assertThat(withBudget.getBoolean("fits_budget")).isFalse();
         assertThat(new BigDecimal(withBudget.getString("budget_usd"))).isEqualByComparingTo(budget);
 
         long callsBefore = renderCount();
-        String id = given().contentType(ContentType.JSON).header("Idempotency-Key", "budget-" + run)
+        String id = as(key).contentType(ContentType.JSON).header("Idempotency-Key", "budget-" + run)
                 .body(catalogue(run, budget)).post("/v1/batches").then().statusCode(202).extract().path("id");
         await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
-                given().get("/v1/batches/" + id).then().statusCode(200).body("state", equalTo("cancelled")));
+                as(key).get("/v1/batches/" + id).then().statusCode(200).body("state", equalTo("cancelled")));
         long calls = renderCount() - callsBefore;
 
-        JsonPath batch = given().get("/v1/batches/" + id).then().extract().jsonPath();
+        JsonPath batch = as(key).get("/v1/batches/" + id).then().extract().jsonPath();
         BigDecimal spent = new BigDecimal(batch.getString("usage.cost_usd"));
         System.out.printf("budget: $%s (10.5 jobs at $%s estimated), spent $%s on %d renders, %d provider calls, %d cancelled%n",
                 budget.toPlainString(), perJob.toPlainString(), spent.toPlainString(), batch.getInt("counts.succeeded"),
@@ -114,9 +125,77 @@ class BudgetEndToEndTest {
                 .isLessThanOrEqualTo(budget.add(perJob.multiply(BigDecimal.valueOf(IN_FLIGHT))));
         assertThat(spent).isGreaterThan(perJob.multiply(BigDecimal.valueOf(9)));
 
-        List<Map<String, Object>> items = given().get("/v1/batches/" + id + "/items?limit=100")
+        assertRestCancelledAsBudgetExceeded(key, id, ITEMS);
+    }
+
+    @Test
+    void aTenantWithAMonthlyBudgetOfAboutFourImagesStopsAfterThemAndIsRefusedOnceTheMonthIsSpent() throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        String tenant = "frugal-" + run;
+        String key = newTenant(tenant);
+        int items = 12;
+        JsonPath estimate = as(key).contentType(ContentType.JSON).body(catalogue(run, null, items))
+                .post("/v1/batches?dry_run=true").then().statusCode(200).extract().jsonPath();
+        BigDecimal perJob = new BigDecimal(estimate.getString("estimated_cost_usd.max"))
+                .divide(BigDecimal.valueOf(items), 9, RoundingMode.HALF_UP);
+        BigDecimal monthly = perJob.multiply(new BigDecimal("4.5")).setScale(6, RoundingMode.HALF_UP);
+        admin().contentType(ContentType.JSON).body("{\"monthly_budget_usd\": " + monthly.toPlainString() + "}")
+                .patch("/v1/admin/tenants/" + tenant).then().statusCode(200);
+
+        // A batch with no budget_usd of its own: the tenant's month stops it.
+        long callsBefore = renderCount();
+        String id = as(key).contentType(ContentType.JSON).body(catalogue(run, null, items))
+                .post("/v1/batches").then().statusCode(202).extract().path("id");
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+                as(key).get("/v1/batches/" + id).then().statusCode(200).body("state", equalTo("cancelled")));
+        long calls = renderCount() - callsBefore;
+        JsonPath batch = as(key).get("/v1/batches/" + id).then().extract().jsonPath();
+        BigDecimal spent = new BigDecimal(batch.getString("usage.cost_usd"));
+        int rendered = batch.getInt("counts.succeeded");
+        System.out.printf("monthly budget: $%s (4.5 jobs at $%s estimated), spent $%s on %d renders, %d provider calls, %d cancelled%n",
+                monthly.toPlainString(), perJob.toPlainString(), spent.toPlainString(), rendered, calls,
+                batch.getInt("counts.cancelled"));
+        // The fourth start stops it (3 spent or reserved + 1 + the next > 4.5); up to the calls in flight may start before the stop lands.
+        assertThat(rendered).as("jobs rendered").isBetween(4, 4 + IN_FLIGHT);
+        assertThat(calls).as("provider calls: none for a cancelled item").isEqualTo(rendered);
+        assertThat(spent).as("spend within the monthly budget plus the in-flight bound")
+                .isLessThanOrEqualTo(monthly.add(perJob.multiply(BigDecimal.valueOf(IN_FLIGHT))));
+        assertRestCancelledAsBudgetExceeded(key, id, items);
+
+        // GET /v1/tenant shows the month's spend: what the batch cost, and its images.
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
+            JsonPath me = as(key).get("/v1/tenant").then().statusCode(200).extract().jsonPath();
+            assertThat(new BigDecimal(me.getString("usage.month_cost_usd"))).isEqualByComparingTo(spent);
+            assertThat(me.getLong("usage.month_images")).isEqualTo(rendered);
+            assertThat(new BigDecimal(me.getString("quotas.monthly_budget_usd"))).isEqualByComparingTo(monthly);
+        });
+
+        if (spent.add(perJob).compareTo(monthly) > 0) {
+            // Not yet spent, but no job fits what is left: a new batch is accepted and stopped before any job starts.
+            String next = as(key).contentType(ContentType.JSON).body(catalogue(run + "-next", null, 3))
+                    .post("/v1/batches").then().statusCode(202).extract().path("id");
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() ->
+                    as(key).get("/v1/batches/" + next).then().statusCode(200).body("state", equalTo("cancelled")));
+            assertThat(as(key).get("/v1/batches/" + next).then().extract().jsonPath().getInt("counts.succeeded")).isZero();
+            assertRestCancelledAsBudgetExceeded(key, next, 3);
+        }
+
+        // An admin lowers the budget below the spend: the month is spent, and intake refuses with a 429 naming the quota.
+        admin().contentType(ContentType.JSON).body("{\"monthly_budget_usd\": " + perJob.toPlainString() + "}")
+                .patch("/v1/admin/tenants/" + tenant).then().statusCode(200);
+        Response refused = as(key).contentType(ContentType.JSON).body(catalogue(run + "-late", null, 2)).post("/v1/batches");
+        assertThat(refused.statusCode()).isEqualTo(429);
+        assertThat(refused.contentType()).startsWith("application/problem+json");
+        assertThat(refused.jsonPath().getString("errors[0].field")).isEqualTo("monthly_budget_usd");
+        assertThat(refused.jsonPath().getString("detail")).contains("monthly_budget_usd");
+        assertThat(Long.parseLong(refused.header("Retry-After"))).isPositive();
+    }
+
+    /** Every item of the batch that did not succeed is {@code cancelled} with code {@code budget_exceeded}. */
+    private static void assertRestCancelledAsBudgetExceeded(String key, String id, int count) {
+        List<Map<String, Object>> items = as(key).get("/v1/batches/" + id + "/items?limit=100")
                 .then().statusCode(200).extract().jsonPath().getList("items");
-        assertThat(items).hasSize(ITEMS);
+        assertThat(items).hasSize(count);
         for (Map<String, Object> item : items) {
             if ("cancelled".equals(item.get("state"))) {
                 @SuppressWarnings("unchecked")
@@ -131,17 +210,35 @@ class BudgetEndToEndTest {
 
     @Test
     void aBudgetThatIsNotAPositiveNumberIsRefusedNamingTheField() {
-        given().contentType(ContentType.JSON).body("{\"budget_usd\":0,\"items\":[{\"id\":\"a\",\"prompt\":\"mug\"}]}")
+        String key = newTenant("budget-bad-" + UUID.randomUUID().toString().substring(0, 8));
+        as(key).contentType(ContentType.JSON).body("{\"budget_usd\":0,\"items\":[{\"id\":\"a\",\"prompt\":\"mug\"}]}")
                 .post("/v1/batches").then().statusCode(400)
                 .body("errors[0].field", equalTo("budget_usd"));
-        given().contentType(ContentType.JSON).body("{\"budget_usd\":\"5\",\"items\":[{\"id\":\"a\",\"prompt\":\"mug\"}]}")
+        as(key).contentType(ContentType.JSON).body("{\"budget_usd\":\"5\",\"items\":[{\"id\":\"a\",\"prompt\":\"mug\"}]}")
                 .post("/v1/batches").then().statusCode(400)
                 .body("errors[0].field", equalTo("budget_usd"));
     }
 
+    /** A tenant of its own, made through the admin API, and a key of it. */
+    private static String newTenant(String tenant) {
+        return admin().post("/v1/admin/tenants/" + tenant + "/keys").then().statusCode(201).extract().path("key");
+    }
+
+    private static RequestSpecification admin() {
+        return as(ADMIN);
+    }
+
+    private static RequestSpecification as(String key) {
+        return given().header("Authorization", "Bearer " + key);
+    }
+
     private static String catalogue(String run, BigDecimal budget) {
+        return catalogue(run, budget, ITEMS);
+    }
+
+    private static String catalogue(String run, BigDecimal budget, int count) {
         StringBuilder items = new StringBuilder();
-        for (int i = 0; i < ITEMS; i++) {
+        for (int i = 0; i < count; i++) {
             items.append(i == 0 ? "" : ",").append(String.format("{\"id\":\"SKU-%02d\",\"prompt\":\"budget run %s: mug %02d\"}", i, run, i));
         }
         return "{" + (budget == null ? "" : "\"budget_usd\":" + budget.toPlainString() + ",")
