@@ -9,7 +9,10 @@ import java.time.Duration;
 @ConfigMapping(prefix = "kiln.budget")
 public interface BudgetConfig {
 
-    /** Run the budget guard in the roles that include the dispatcher; off means {@code budget_usd} is never enforced. */
+    /**
+     * Run the budget guard in the roles that include the dispatcher (and read its tenants' ledgers in
+     * the api role); off means neither {@code budget_usd} nor {@code monthly_budget_usd} is enforced.
+     */
     @WithDefault("true")
     boolean enabled();
 

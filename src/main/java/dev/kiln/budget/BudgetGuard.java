@@ -183,7 +183,8 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
 
     /**
      * The batch ended: its jobs' entries go, its ledger stays (small) so that a client's retry of
-     * its items is still held to the budget. A job with no entry then counts as ended.
+     * its items is still held to the budget and counted in its tenant's month. A job with no entry
+     * then counts as ended.
      */
     private void forgetJobs(String batchId, Instant at) throws IOException {
         byte[] known = batches.get(batchId);

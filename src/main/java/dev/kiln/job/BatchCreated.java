@@ -16,8 +16,9 @@ import java.time.Instant;
  * @param webhook        where to call when it ends, if given
  * @param createdAt      when it was accepted
  * @param budgetUsd      the batch's {@code budget_usd}, if given
- * @param jobCostUsd     with a budget: the upper cost estimate of the batch's dearest job, which the
- *                       budget guard reserves for every job that starts
+ * @param jobCostUsd     the upper cost estimate of the batch's dearest job, which the budget guard
+ *                       reserves for every job that starts (for {@code budget_usd} and the tenant's
+ *                       {@code monthly_budget_usd}); absent for an NDJSON catalogue
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record BatchCreated(

@@ -5,8 +5,8 @@ import io.quarkus.arc.DefaultBean;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
- * The usage source until the cost issue measures the month's figures: the pending images from
- * {@link PendingImages}, the rest unknown.
+ * The usage source when no other is deployed: the pending images from {@link PendingImages}, the
+ * month's figures unknown. The budget guard's {@code MonthSpendReader} replaces it and fills them.
  */
 @DefaultBean
 @ApplicationScoped
