@@ -148,8 +148,11 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
         jobs.put(jobKey, JSON.writeValueAsBytes(new BudgetedJob(event.state(), event.attempt(), holds)));
         BatchBudget next = budget.with(spent, Math.max(0, reserved), Math.max(0, ended), Math.max(0, running), stopped);
         decide(event.batchId(), next);
-        tellTenant(event.batchId(), next, event.at() != null ? event.at() : at, cost, images,
-                next.reserved() - budget.reserved());
+        double reservedChange = next.reserved() - budget.reserved();
+        if (cost != 0 || images != 0 || reservedChange != 0 || next.pending() != budget.pending()) {
+            // Most events (a queued job failing, say) change nothing of the tenant's month: no record for them.
+            tellTenant(event.batchId(), next, event.at() != null ? event.at() : at, cost, images, reservedChange);
+        }
     }
 
     /** Keeps {@code budget} and stops its batch when the next job could pass it. */
