@@ -1,6 +1,7 @@
 package dev.kiln.batch;
 
 import dev.kiln.job.Priority;
+import dev.kiln.job.WebhookSubscription;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -17,7 +18,7 @@ import java.util.Optional;
  * @param externalId the client's own id for the batch
  * @param defaults   parameters every item inherits
  * @param items      the catalogue items, one job each
- * @param webhook    URL to call when the batch ends
+ * @param webhook    where to call, and for which events (a URL string: when the batch ends)
  * @param priority   {@code interactive}, {@code normal} (when absent) or {@code bulk}
  * @param deadline   an RFC 3339 time or an ISO-8601 duration from acceptance; items not started by
  *                   then end {@code expired}
@@ -26,14 +27,14 @@ import java.util.Optional;
  *                   pass it end {@code cancelled} with code {@code budget_exceeded}
  * @param lane       {@code standard} (when absent) or {@code economy}: the OpenAI Batch API, half price, up to 24 h
  */
-public record BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
+public record BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, WebhookSubscription webhook,
                            String priority, String deadline,
                            @JsonInclude(JsonInclude.Include.NON_NULL) Boolean cache,
                            @JsonInclude(JsonInclude.Include.NON_NULL) java.math.BigDecimal budgetUsd,
                            @JsonInclude(JsonInclude.Include.NON_NULL) String lane) {
 
     /** A request of the standard lane. */
-    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
+    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, WebhookSubscription webhook,
                         String priority, String deadline, Boolean cache, java.math.BigDecimal budgetUsd) {
         this(externalId, defaults, items, webhook, priority, deadline, cache, budgetUsd, null);
     }
@@ -44,18 +45,18 @@ public record BatchRequest(String externalId, BatchDefaults defaults, List<Batch
     }
 
     /** A request without a budget. */
-    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
+    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, WebhookSubscription webhook,
                         String priority, String deadline, Boolean cache) {
         this(externalId, defaults, items, webhook, priority, deadline, cache, null, null);
     }
 
     /** A request without priority and deadline. */
-    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook) {
+    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, WebhookSubscription webhook) {
         this(externalId, defaults, items, webhook, null, null, null, null, null);
     }
 
     /** A request with priority and deadline, using the render cache. */
-    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, String webhook,
+    public BatchRequest(String externalId, BatchDefaults defaults, List<BatchItem> items, WebhookSubscription webhook,
                         String priority, String deadline) {
         this(externalId, defaults, items, webhook, priority, deadline, null, null, null);
     }

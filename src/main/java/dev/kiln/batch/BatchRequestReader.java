@@ -34,7 +34,7 @@ public final class BatchRequestReader {
 
     /** Batch-level fields of the contract that a later release builds. */
     static final Set<String> NOT_BUILT_YET = Set.of();
-    /** The fields of a webhook object, which is not built yet either (a URL string is). */
+    /** The fields of a webhook object (it may also be a URL string). */
     static final Set<String> WEBHOOK_FIELDS = Set.of("url", "events");
 
     /** Binds strictly: an {@code n} of 1.5 is an error, not 1. */
@@ -154,7 +154,6 @@ public final class BatchRequestReader {
                 errors.add(notBuiltYet(name));
             } else if (name.equals("webhook") && field.getValue().isObject()) {
                 checkFields("webhook", field.getValue(), WEBHOOK_FIELDS, errors);
-                errors.add(new FieldError("webhook", "as an object is not supported yet; give the URL as a string"));
             } else if (!batchFields.contains(name)) {
                 errors.add(unknown(name, name, batchFields));
             }

@@ -4,12 +4,14 @@ import dev.kiln.image.GptImageRules;
 import dev.kiln.image.Violation;
 import dev.kiln.job.FieldError;
 import dev.kiln.job.ImageParameters;
+import dev.kiln.job.WebhookSubscription;
 import dev.kiln.messaging.KilnJson;
 import dev.kiln.reference.ReferenceFetchConfig;
 import dev.kiln.reference.ReferenceFetcher;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.net.URI;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -79,8 +81,8 @@ public class BatchValidator {
         if (request.externalId() != null && (request.externalId().isBlank() || request.externalId().length() > MAX_EXTERNAL_ID)) {
             errors.add(new FieldError("external_id", "must be 1 to " + MAX_EXTERNAL_ID + " characters"));
         }
-        if (request.webhook() != null && !isHttpUrl(request.webhook())) {
-            errors.add(new FieldError("webhook", "must be an absolute http or https URL"));
+        if (request.webhook() != null) {
+            validateWebhook(request.webhook(), errors);
         }
         if (request.priority() != null) {
             try {
@@ -213,6 +215,33 @@ public class BatchValidator {
         Set<String> set = new HashSet<>();
         KilnJson.MAPPER.valueToTree(p).fieldNames().forEachRemaining(set::add);
         return set;
+    }
+
+    /**
+     * The webhook's URL and the events it asks for. The string form is named {@code webhook}; the
+     * object form's fields by their own names, so the client sees which one to fix.
+     */
+    private static void validateWebhook(WebhookSubscription webhook, Collection<FieldError> errors) {
+        List<String> events = webhook.events();
+        String urlField = events == null ? "webhook" : "webhook.url";
+        if (webhook.url() == null) {
+            errors.add(new FieldError("webhook.url", "is required: the URL to call"));
+        } else if (!isHttpUrl(webhook.url())) {
+            errors.add(new FieldError(urlField, "must be an absolute http or https URL"));
+        }
+        if (events == null) {
+            return;
+        }
+        if (events.isEmpty()) {
+            errors.add(new FieldError("webhook.events", "must name at least one event; leave it out for "
+                    + WebhookSubscription.BATCH_COMPLETED + " alone"));
+        }
+        for (int i = 0; i < events.size(); i++) {
+            if (events.get(i) == null || !WebhookSubscription.EVENTS.contains(events.get(i))) {
+                errors.add(new FieldError("webhook.events[" + i + "]",
+                        "must be one of " + String.join(", ", WebhookSubscription.EVENTS)));
+            }
+        }
     }
 
     private static boolean isHttpUrl(String text) {

@@ -13,7 +13,7 @@ import java.time.Instant;
  * @param items          how many items (jobs) it has
  * @param images         how many images it asks for in all
  * @param requestSha256  digest of the request body, to tell a replay from a different request under one idempotency key
- * @param webhook        where to call when it ends, if given
+ * @param webhook        where to call, and for which events, if given
  * @param createdAt      when it was accepted
  * @param budgetUsd      the batch's {@code budget_usd}, if given
  * @param jobCostUsd     the upper cost estimate of the batch's dearest job, which the budget guard
@@ -28,14 +28,14 @@ public record BatchCreated(
         int items,
         long images,
         String requestSha256,
-        String webhook,
+        WebhookSubscription webhook,
         Instant createdAt,
         Double budgetUsd,
         Double jobCostUsd) {
 
     /** A batch without a budget. */
     public BatchCreated(String batchId, String tenant, String externalId, int items, long images, String requestSha256,
-                        String webhook, Instant createdAt) {
+                        WebhookSubscription webhook, Instant createdAt) {
         this(batchId, tenant, externalId, items, images, requestSha256, webhook, createdAt, null, null);
     }
 }

@@ -79,7 +79,7 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
         // The same id after a delete (an Idempotency-Key used again) is a new batch.
         forgetDeletion(event.batchId());
         putBatch(null, BatchView.created(event.batchId(), event.tenant(), event.externalId(), event.items(),
-                event.images(), event.webhook(), event.requestSha256(), event.createdAt(), offset()));
+                event.images(), event.webhook() == null ? null : event.webhook().url(), event.requestSha256(), event.createdAt(), offset()));
         if (event.tenant() != null && event.createdAt() != null) {
             store.put(StatusStoreKeys.tenantBatch(event.tenant(), event.createdAt(), event.batchId()),
                     event.batchId().getBytes(StandardCharsets.UTF_8));

@@ -144,7 +144,7 @@ final class NotifierProcessor implements Processor<String, byte[], String, byte[
         if ((webhookEvent.equals(WebhookEvents.JOB_SUCCEEDED) || webhookEvent.equals(WebhookEvents.JOB_FAILED))
                 && progress.wants(webhookEvent)) {
             createDelivery(WebhookPayloads.jobId(batchId, webhookEvent, jobId, attempt), progress, webhookEvent,
-                    WebhookPayloads.job(webhookEvent, event, at), at);
+                    WebhookPayloads.job(webhookEvent, event, settings.publicBaseUrl(), at), at);
         }
         save(maybeComplete(progress, at));
     }

@@ -1,18 +1,20 @@
 package dev.kiln.webhook;
 
+import dev.kiln.job.WebhookSubscription;
+
 import java.util.Set;
 
 /** The names of webhook events, and the CloudEvents types of the records on {@code kiln.webhooks}. */
 public final class WebhookEvents {
 
     /** A batch ended, in any final state: sent by default. */
-    public static final String BATCH_COMPLETED = "batch.completed";
+    public static final String BATCH_COMPLETED = WebhookSubscription.BATCH_COMPLETED;
     /** A job succeeded: sent when the batch's webhook asks for it. */
-    public static final String JOB_SUCCEEDED = "job.succeeded";
+    public static final String JOB_SUCCEEDED = WebhookSubscription.JOB_SUCCEEDED;
     /** A job failed for good: sent when the batch's webhook asks for it. */
-    public static final String JOB_FAILED = "job.failed";
+    public static final String JOB_FAILED = WebhookSubscription.JOB_FAILED;
     /** Every event a webhook may ask for. */
-    public static final Set<String> ALL = Set.of(BATCH_COMPLETED, JOB_SUCCEEDED, JOB_FAILED);
+    public static final Set<String> ALL = Set.copyOf(WebhookSubscription.EVENTS);
     /** What a webhook gets when it names no events. */
     public static final Set<String> DEFAULT = Set.of(BATCH_COMPLETED);
 

@@ -32,9 +32,18 @@ final class WebhookPayloads {
         return body(WebhookEvents.BATCH_COMPLETED, event.completedAt(), data);
     }
 
-    /** A {@code job.succeeded} or {@code job.failed} body: the job's status event as {@code kiln.status} carries it. */
-    static String job(String eventType, JsonNode jobEvent, Instant at) {
-        return body(eventType, at, jobEvent);
+    /**
+     * A {@code job.succeeded} or {@code job.failed} body: the job's status event as {@code kiln.status}
+     * carries it, with the job's and the batch's URLs when the api's address is known. Outputs are
+     * object keys, not presigned URLs: a URL would expire while the delivery is still being retried.
+     */
+    static String job(String eventType, JsonNode jobEvent, Optional<String> publicBaseUrl, Instant at) {
+        ObjectNode data = jobEvent.deepCopy();
+        publicBaseUrl.map(WebhookPayloads::trimSlash).ifPresent(base -> {
+            data.put("url", base + "/v1/jobs/" + jobEvent.path("job_id").asText());
+            data.put("batch_url", base + "/v1/batches/" + jobEvent.path("batch_id").asText());
+        });
+        return body(eventType, at, data);
     }
 
     /** The id of a batch's {@code n}-th completion delivery. */

@@ -57,8 +57,8 @@ public class WebhookResendResource {
         }
         if (!deliveries.resend(id)) {
             throw new ConflictException("no-webhook-delivery", "batch " + id
-                    + " has no batch.completed delivery: it was submitted without a webhook"
-                    + " (or finished a moment ago; try again in a second)");
+                    + " has no batch.completed delivery: it was submitted without a webhook, or its webhook's events"
+                    + " leave batch.completed out (or it finished a moment ago; try again in a second)");
         }
         return Response.accepted(new ResendAccepted(id, WebhookEvents.BATCH_COMPLETED, true))
                 .location(URI.create("/v1/batches/" + id)).build();

@@ -65,7 +65,12 @@ class MalformedRequestsTest {
                 Arguments.of("references an object", JSON, "{\"items\": [{\"id\": \"a\", \"prompt\": \"p\", \"reference_images\": {}}]}"),
                 Arguments.of("unknown field", JSON, "{\"items\": [{\"id\": \"a\", \"prompt\": \"p\", \"qualty\": \"high\"}]}"),
                 Arguments.of("budget negative", JSON, "{\"budget_usd\": -5, \"items\": [{\"id\": \"a\", \"prompt\": \"p\"}]}"),
-                Arguments.of("webhook object", JSON, "{\"webhook\": {\"url\": \"https://e.com\"}, \"items\": [{\"id\": \"a\", \"prompt\": \"p\"}]}"),
+                Arguments.of("webhook a number", JSON, "{\"webhook\": 42, \"items\": [{\"id\": \"a\", \"prompt\": \"p\"}]}"),
+                Arguments.of("webhook events a string", JSON, "{\"webhook\": {\"url\": \"https://e.com\", \"events\": \"job.failed\"}, "
+                        + "\"items\": [{\"id\": \"a\", \"prompt\": \"p\"}]}"),
+                Arguments.of("webhook events unknown", JSON, "{\"webhook\": {\"url\": \"https://e.com\", \"events\": [null, 7]}, "
+                        + "\"items\": [{\"id\": \"a\", \"prompt\": \"p\"}]}"),
+                Arguments.of("webhook without url", JSON, "{\"webhook\": {\"events\": []}, \"items\": [{\"id\": \"a\", \"prompt\": \"p\"}]}"),
                 Arguments.of("deeply nested metadata", JSON, "{\"items\": [{\"id\": \"a\", \"prompt\": \"p\", \"metadata\": "
                         + "{\"a\":".repeat(2000) + "1" + "}".repeat(2000) + "}]}"),
                 Arguments.of("invalid UTF-8", JSON, "{\"items\": [{\"id\": \"a\", \"prompt\": \"\u00ff\u00fe\"}]}"),

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import dev.kiln.job.FieldError;
 import dev.kiln.job.ImageParameters;
 import dev.kiln.job.InvalidRequestException;
+import dev.kiln.job.WebhookSubscription;
 import dev.kiln.messaging.KilnJson;
 import org.junit.jupiter.api.Test;
 
@@ -60,9 +61,14 @@ class BatchRequestReaderTest {
     }
 
     @Test
-    void aWebhookObjectIsNotSupportedYetAndItsUnknownFieldsAreNamed() {
+    void aWebhookIsAUrlStringOrAnObjectWithEventsAndItsUnknownFieldsAreNamed() throws Exception {
         assertThat(errors("{\"webhook\":{\"url\":\"https://e.com\",\"secret\":\"s\"},\"items\":[]}"))
-                .extracting(FieldError::field).containsExactly("webhook.secret", "webhook");
+                .extracting(FieldError::field).containsExactly("webhook.secret");
+        assertThat(reader.read(json("{\"webhook\":\"https://e.com/h\",\"items\":[]}")).webhook())
+                .isEqualTo(new WebhookSubscription("https://e.com/h", null));
+        assertThat(reader.read(json("""
+                {"webhook":{"url":"https://e.com/h","events":["job.failed","batch.completed"]},"items":[]}""")).webhook())
+                .isEqualTo(new WebhookSubscription("https://e.com/h", List.of("job.failed", "batch.completed")));
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.kiln.batch;
 
 import dev.kiln.job.FieldError;
 import dev.kiln.job.ImageParameters;
+import dev.kiln.job.WebhookSubscription;
 import dev.kiln.reference.ReferenceFetchConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -125,14 +126,29 @@ class BatchValidatorTest {
         BatchItem a = item("a", "a mug").size("3840x2160").format("jpeg").compression(80).build();
         BatchItem b = item("b", "ナイキのスニーカー").size("auto").background("transparent").format("webp").n(3).build();
         BatchItem c = item("c", "p").size("1024x1536").quality("high").moderation("low").model("gpt-image-1").build();
-        assertThat(validator.validate(new BatchRequest("ext", null, List.of(a, b, c), "https://example.com/hook"), TENANT)).isEmpty();
+        assertThat(validator.validate(new BatchRequest("ext", null, List.of(a, b, c), WebhookSubscription.of("https://example.com/hook")), TENANT)).isEmpty();
+    }
+
+    @Test
+    void aWebhookObjectNamesItsBadUrlAndEachBadEvent() {
+        List<BatchItem> one = List.of(item("a", "p").build());
+        assertThat(validator.validate(new BatchRequest(null, null, one, new WebhookSubscription("https://example.com/hook",
+                List.of("job.succeeded", "job.failed", "batch.completed"))), TENANT)).isEmpty();
+        assertThat(validator.validate(new BatchRequest(null, null, one, new WebhookSubscription("mailto:ops@example.com",
+                Arrays.asList("job.failed", "job.started", null))), TENANT))
+                .containsExactly(
+                        new FieldError("webhook.url", "must be an absolute http or https URL"),
+                        new FieldError("webhook.events[1]", "must be one of batch.completed, job.succeeded, job.failed"),
+                        new FieldError("webhook.events[2]", "must be one of batch.completed, job.succeeded, job.failed"));
+        assertThat(validator.validate(new BatchRequest(null, null, one, new WebhookSubscription(null, List.of())), TENANT))
+                .extracting(FieldError::field).containsExactly("webhook.url", "webhook.events");
     }
 
     @Test
     void batchLevelRulesNameTheirFields() {
         BatchDefaults bad = new BatchDefaults(new ImageParameters(null, "1x1", null, null, null, null, null, null, null), null, null);
         List<FieldError> errors = validator.validate(new BatchRequest("", bad,
-                List.of(item("a", "p").build(), item("a", "p").build()), "ftp://x"), TENANT);
+                List.of(item("a", "p").build(), item("a", "p").build()), WebhookSubscription.of("ftp://x")), TENANT);
         assertThat(errors).extracting(FieldError::field)
                 .contains("external_id", "webhook", "defaults.size", "items[1].id")
                 .doesNotContain("items[0].size");

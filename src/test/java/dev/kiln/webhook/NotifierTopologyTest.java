@@ -235,7 +235,10 @@ class NotifierTopologyTest {
         WebhookDelivery delivery = sender.started.getFirst().delivery();
         assertThat(delivery.eventType()).isEqualTo("job.failed");
         JsonNode payload = json(delivery.payload().getBytes(StandardCharsets.UTF_8));
+        assertThat(payload.path("type").asText()).isEqualTo("job.failed");
         assertThat(payload.path("data").path("job_id").asText()).isEqualTo("b_6-000001");
+        assertThat(payload.path("data").path("url").asText()).isEqualTo("https://kiln.example.com/v1/jobs/b_6-000001");
+        assertThat(payload.path("data").path("batch_url").asText()).isEqualTo("https://kiln.example.com/v1/batches/b_6");
         assertThat(completed()).as("the batch still completes on kiln.status").hasSize(1);
     }
 

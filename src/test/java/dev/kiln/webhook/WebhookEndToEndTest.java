@@ -214,6 +214,105 @@ class WebhookEndToEndTest {
                 .body("detail", org.hamcrest.Matchers.containsString("submitted without a webhook"));
     }
 
+    @Test
+    void jobEventsGoOnlyToTheWebhookThatAsksForThem() throws Exception {
+        receiver = WebhookReceiver.start(call -> 204);
+        try (WebhookReceiver plain = WebhookReceiver.start(call -> 204)) {
+            // Bad values of the object form: 400 naming the field, nothing accepted.
+            as(KEY_A).contentType(ContentType.JSON).body("""
+                    {"webhook": {"url": "%s", "events": ["job.failed", "job.started"]},
+                     "items": [{"id": "SKU-0", "prompt": "a mug"}]}""".formatted(receiver.url()))
+                    .post("/v1/batches").then().statusCode(400).contentType("application/problem+json")
+                    .body("errors.field", org.hamcrest.Matchers.contains("webhook.events[1]"));
+
+            // One item succeeds, one is refused by moderation (never retried): a mixed batch.
+            String asking = submitMixed("{\"url\": \"" + receiver.url()
+                    + "\", \"events\": [\"job.succeeded\", \"job.failed\", \"batch.completed\"]}");
+            String notAsking = submitMixed("\"" + plain.url() + "\"");
+
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() ->
+                    types(receiver).contains("batch.completed") && types(plain).contains("batch.completed"));
+            // Every delivery the batches made is taken, so the log is complete.
+            await().atMost(Duration.ofSeconds(30)).until(() -> allSucceeded(asking, 3) && allSucceeded(notAsking, 1));
+
+            String secret = secret(KEY_A);
+            assertThat(receiver.received()).allSatisfy(r -> assertThat(r.verifies(secret)).as(r.webhookId()).isTrue());
+            assertThat(plain.received()).allSatisfy(r -> assertThat(r.verifies(secret)).as(r.webhookId()).isTrue());
+            // At least once, so a delivery may arrive twice; by webhook-id, each event is one delivery.
+            Map<String, List<String>> idsByType = idsByType(receiver);
+            assertThat(idsByType).containsOnlyKeys("job.succeeded", "job.failed", "batch.completed");
+            assertThat(idsByType.values()).allSatisfy(ids -> assertThat(ids).hasSize(1));
+            assertThat(idsByType(plain)).containsOnlyKeys("batch.completed");
+            assertThat(idsByType(plain).get("batch.completed")).hasSize(1);
+
+            JsonNode failed = payload(receiver, "job.failed").path("data");
+            assertThat(failed.path("batch_id").asText()).isEqualTo(asking);
+            assertThat(failed.path("item_id").asText()).isEqualTo("SKU-FORBIDDEN");
+            assertThat(failed.path("state").asText()).isEqualTo("failed");
+            assertThat(failed.path("error").path("code").asText()).isEqualTo("moderation_blocked");
+            JsonNode succeeded = payload(receiver, "job.succeeded").path("data");
+            assertThat(succeeded.path("item_id").asText()).isEqualTo("SKU-OK");
+            assertThat(succeeded.path("outputs").path(0).path("key").asText()).startsWith("acme/" + asking + "/");
+            assertThat(succeeded.path("usage").path("images").asLong()).isEqualTo(1);
+            JsonNode completed = payload(receiver, "batch.completed").path("data");
+            assertThat(completed.path("state").asText()).isEqualTo("partially_failed");
+            assertThat(completed.path("counts").path("failed").asInt()).isEqualTo(1);
+            assertThat(payload(plain, "batch.completed").path("data").path("batch_id").asText()).isEqualTo(notAsking);
+
+            // The delivery log lists the batch's three deliveries, batch.completed first.
+            JsonPath log = batch(KEY_A, asking);
+            assertThat(log.getString("webhook.deliveries[0].event_type")).isEqualTo("batch.completed");
+            assertThat(log.getList("webhook.deliveries.event_type", String.class))
+                    .containsExactlyInAnyOrder("batch.completed", "job.succeeded", "job.failed");
+        }
+    }
+
+    private boolean allSucceeded(String batchId, int deliveries) {
+        JsonPath batch = batch(KEY_A, batchId);
+        List<String> states = batch.getList("webhook.deliveries.state", String.class);
+        return batch.getInt("webhook.deliveries_total") == deliveries && states != null
+                && states.stream().allMatch("succeeded"::equals);
+    }
+
+    private static String submitMixed(String webhook) {
+        String run = UUID.randomUUID().toString();
+        String body = """
+                {"defaults": {"size": "1024x1024", "quality": "low"}, "webhook": %s,
+                 "items": [{"id": "SKU-OK", "prompt": "Studio photo of a mug %s"},
+                           {"id": "SKU-FORBIDDEN", "prompt": "FORBIDDEN mug %s"}]}""".formatted(webhook, run, run);
+        return as(KEY_A).contentType(ContentType.JSON).header("Idempotency-Key", "webhook-" + run)
+                .body(body).when().post("/v1/batches").then().statusCode(202).extract().path("id");
+    }
+
+    private static List<String> types(WebhookReceiver receiver) {
+        return receiver.received().stream().map(r -> payloadOf(r).path("type").asText()).toList();
+    }
+
+    /** The distinct webhook-ids a receiver got, per event type. */
+    private static Map<String, List<String>> idsByType(WebhookReceiver receiver) {
+        Map<String, List<String>> ids = new java.util.TreeMap<>();
+        for (WebhookReceiver.Received r : receiver.received()) {
+            List<String> of = ids.computeIfAbsent(payloadOf(r).path("type").asText(), t -> new java.util.ArrayList<>());
+            if (!of.contains(r.webhookId())) {
+                of.add(r.webhookId());
+            }
+        }
+        return ids;
+    }
+
+    private static JsonNode payload(WebhookReceiver receiver, String type) {
+        return receiver.received().stream().map(WebhookEndToEndTest::payloadOf)
+                .filter(p -> type.equals(p.path("type").asText())).findFirst().orElseThrow();
+    }
+
+    private static JsonNode payloadOf(WebhookReceiver.Received received) {
+        try {
+            return KilnJson.MAPPER.readTree(received.body());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private static JsonPath batch(String key, String batchId) {
         return as(key).get("/v1/batches/" + batchId).then().statusCode(200).extract().jsonPath();
     }
