@@ -72,6 +72,17 @@ class BatchRequestReaderTest {
     }
 
     @Test
+    void anNdjsonBatchLineTakesTheWebhookObjectToo() throws Exception {
+        List<FieldError> errors = new java.util.ArrayList<>();
+        BatchRequest batch = reader.readBatchFields("line 1.batch",
+                json("{\"webhook\":{\"url\":\"https://e.com/h\",\"events\":[\"job.failed\"]}}"), errors);
+        assertThat(errors).isEmpty();
+        assertThat(batch.webhook()).isEqualTo(new WebhookSubscription("https://e.com/h", List.of("job.failed")));
+        reader.readBatchFields("line 1.batch", json("{\"webhook\":{\"url\":\"https://e.com/h\",\"event\":[]}}"), errors);
+        assertThat(errors).extracting(FieldError::field).containsExactly("line 1.batch.webhook.event");
+    }
+
+    @Test
     void aBodyThatIsNoObjectIsRefused() {
         assertThat(errors("[1,2]")).extracting(FieldError::reason).containsExactly("must be a JSON object, not array");
         assertThat(errors("null")).extracting(FieldError::field).containsExactly("body");
