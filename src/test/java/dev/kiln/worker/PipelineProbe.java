@@ -228,7 +228,7 @@ final class PipelineProbe {
             }
         }
         String busiest = topFrames.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(6)
-                .map(e -> e.getValue() + " at " + e.getKey()).collect(Collectors.joining("\n      "));
+                .map(e -> e.getValue() + " × " + e.getKey()).collect(Collectors.joining("\n      "));
         return "written to " + file + "; " + virtual + " virtual threads, most often at:\n      " + busiest;
     }
 
