@@ -55,9 +55,14 @@ class ConcurrencyFollowsLatencyTest {
     private static final int SIMULATOR_BUCKET_SECONDS = 10;
     /** The batch in kiln.jobs from the start: enough for the fast and the slow phase. */
     private static final int FIRST_ITEMS = 250;
-    /** Submitted when the latency falls back, so that the last phase never runs out of fast calls. */
-    private static final int LAST_ITEMS = 100;
-    private static final int ITEMS = FIRST_ITEMS + LAST_ITEMS;
+    /**
+     * Submitted when the latency falls back, and again (up to {@link #TOP_UPS} times) whenever fewer
+     * than {@link #LOW_WATER} jobs are left before the target has fallen: on a loaded machine a fast
+     * call takes seconds, and the target needs more calls to fall.
+     */
+    private static final int TOP_UP_ITEMS = 100;
+    private static final int TOP_UPS = 3;
+    private static final int LOW_WATER = 40;
     /** Calls come at 10 a second in every phase: this long without one is a stall, not a slow machine. */
     private static final Duration STALLED_AFTER = Duration.ofSeconds(45);
     /** The stall check of the first phase, which includes the dispatcher's first release. */
@@ -118,8 +123,17 @@ class ConcurrencyFollowsLatencyTest {
         simulator.update(before.toBuilder().imagesPerMinute(IPM).burstSeconds(SIMULATOR_BUCKET_SECONDS).build());
         setLowLatency(100);
         Instant start = Instant.now();
-        String first = submit(tag, 0, FIRST_ITEMS);
-        probe.watch(first);
+        List<String> batches = new java.util.ArrayList<>();
+        AtomicInteger submitted = new AtomicInteger();
+        Runnable submitMore = () -> {
+            int from = submitted.get();
+            int count = from == 0 ? FIRST_ITEMS : TOP_UP_ITEMS;
+            String batch = submit(tag, from, count);
+            submitted.addAndGet(count);
+            batches.add(batch);
+            probe.watch(batch);
+        };
+        submitMore.run();
         Thread sampler = Thread.ofPlatform().daemon().name("held-sampler").start(held);
 
         // Fast renders: a few slots are enough for 10 calls/s (the figure includes what a loaded
@@ -152,17 +166,21 @@ class ConcurrencyFollowsLatencyTest {
         // Fast again: the target falls back once the slow calls have ended and fast ones fill the window.
         setLowLatency(100);
         Instant fast = Instant.now();
-        String last = submit(tag, FIRST_ITEMS, LAST_ITEMS);
-        probe.watch(last);
+        submitMore.run();
         double peakTarget = gauge("kiln.worker.in.flight.target");
         double lowerTo = Math.max(8, Math.min(peakTarget / 2, fastTarget + 4));
-        probe.await("the target to fall back to " + lowerTo + " after the change back to 0.1 s", Duration.ofSeconds(60),
-                STALLED_AFTER, calls, () -> gauge("kiln.worker.in.flight.target") <= lowerTo);
+        probe.await("the target to fall back to " + lowerTo + " after the change back to 0.1 s", Duration.ofSeconds(120),
+                STALLED_AFTER, calls, () -> {
+                    if (submitted.get() - calls.getAsInt() < LOW_WATER && batches.size() < 1 + TOP_UPS) {
+                        submitMore.run();
+                    }
+                    return gauge("kiln.worker.in.flight.target") <= lowerTo;
+                });
         double loweredAfter = Duration.between(fast, Instant.now()).toMillis() / 1000.0;
 
-        probe.await("both batches to succeed", Duration.ofSeconds(180), STALLED_AFTER,
-                () -> calls.getAsInt() + succeeded(first) + succeeded(last),
-                () -> "succeeded".equals(state(first)) && "succeeded".equals(state(last)));
+        probe.await("every batch to succeed", Duration.ofSeconds(180), STALLED_AFTER,
+                () -> calls.getAsInt() + batches.stream().mapToInt(ConcurrencyFollowsLatencyTest::succeeded).sum(),
+                () -> batches.stream().allMatch(batch -> "succeeded".equals(state(batch))));
         assertThat(given().get("/q/metrics").then().extract().asString())
                 .contains("kiln_worker_in_flight_target").contains("kiln_worker_in_flight ")
                 .contains("kiln_worker_call_latency_seconds").contains("kiln_worker_jobs_held");
@@ -178,8 +196,9 @@ class ConcurrencyFollowsLatencyTest {
         int worstArrivals = worstWindow(received, Duration.ofSeconds(10));
         int pollRecords = ConfigProvider.getConfig().getValue("mp.messaging.incoming.jobs.max.poll.records", Integer.class);
         System.out.printf("CONCURRENCY target %.0f at 0.1 s, raised to %.0f within %.1f s of 3 s (peak %d at the simulator), "
-                        + "lowered within %.1f s of 0.1 s; %d calls in %.1f s, %d answered 429%n",
-                fastTarget, peakTarget, raisedAfter, peakAtSimulator.get(), loweredAfter, received.size(),
+                        + "lowered within %.1f s of 0.1 s; %d calls for %d jobs in %d batches in %.1f s, %d answered 429%n",
+                fastTarget, peakTarget, raisedAfter, peakAtSimulator.get(), loweredAfter, received.size(), submitted.get(),
+                batches.size(),
                 Duration.between(start, Instant.now()).toMillis() / 1000.0, limited);
         System.out.printf("CONCURRENCY busiest 10 s: %d images permitted by the worker, %d calls arriving at the simulator (limit %d)%n",
                 held.worstGrantWindow(Duration.ofSeconds(10)), worstArrivals, limit);
@@ -192,7 +211,7 @@ class ConcurrencyFollowsLatencyTest {
                 r -> Duration.between(start, r.receivedAt()).toSeconds(), java.util.TreeMap::new,
                 Collectors.mapping(r -> r.status() == 429 ? "x" : ".", Collectors.joining()))));
 
-        assertThat(received.stream().filter(ReceivedRequest::accepted).count()).isEqualTo(ITEMS);
+        assertThat(received.stream().filter(ReceivedRequest::accepted).count()).isEqualTo(submitted.get());
         assertThat(byPrompt.values().stream().filter(l -> l.size() > 1)).as("images rendered twice").isEmpty();
         // The permits are the governor: whatever the target, the worker never allowed more than 10 s
         // of the rate plus its burst in any 10 s, counted where the permits decide.
