@@ -68,7 +68,7 @@ class ConcurrencyFollowsLatencyTest {
     /** The stall check of the first phase, which includes the dispatcher's first release. */
     private static final Duration FIRST_CALL_WITHIN = Duration.ofSeconds(100);
     /** How far back the fetch gate's bound is looked up for the jobs held without a slot. */
-    private static final Duration BOUND_WINDOW = Duration.ofSeconds(3);
+    private static final Duration BOUND_WINDOW = Duration.ofSeconds(5);
 
     /** A rate limit, a small burst, and a seed near the fast latency so that the test starts low. */
     public static class Rated implements QuarkusTestProfile {
