@@ -20,10 +20,10 @@ import java.util.function.BooleanSupplier;
  * lasted longer than {@code kiln.worker.stuck-after}, each logged once;
  * {@code kiln_worker_oldest_step_seconds} is the age of the longest current step.
  *
- * <p>It also counts the records in hand: delivered to {@link RenderWorker} and not yet settled,
- * from the moment the consumer hands one over (before a retried job's jitter, before another
- * delivery of the same job is waited for), which is what {@link FetchGate} bounds. Exported as
- * {@code kiln_worker_jobs_held}.
+ * <p>It also counts the records in hand: handed over by the Kafka connector and not yet settled
+ * by {@link RenderWorker}, from the moment {@link JobHandOver} sees one (before its virtual thread
+ * starts, before a retried job's jitter, before another delivery of the same job is waited for),
+ * which is what {@link FetchGate} bounds. Exported as {@code kiln_worker_jobs_held}.
  */
 @ApplicationScoped
 public class InFlightJobs {
@@ -52,7 +52,10 @@ public class InFlightJobs {
                 .register(registry);
     }
 
-    /** A record was handed to the worker; runs the arrival listener at once (the fetch gate). */
+    /**
+     * The connector handed a record over ({@link JobHandOver}, on the connector's thread); runs the
+     * arrival listener at once (the fetch gate), before the next poll.
+     */
     void arrived() {
         inHand.incrementAndGet();
         onArrival.run();

@@ -14,7 +14,8 @@ import java.util.stream.Collectors;
 
 /**
  * Re-divides the organisation's rate limit whenever Kafka re-divides {@code kiln.jobs}: see
- * {@link RateShare}.
+ * {@link RateShare}. Also forgets the records counted as polled ({@link PolledJobs}) of the
+ * partitions a worker gives up, as SmallRye forgets them.
  */
 @ApplicationScoped
 @Identifier(JobsRebalanceListener.NAME)
@@ -24,9 +25,11 @@ public class JobsRebalanceListener implements KafkaConsumerRebalanceListener {
     public static final String NAME = "kiln-jobs-rebalance";
 
     private final RateShare share;
+    private final PolledJobs polled;
 
-    public JobsRebalanceListener(RateShare share) {
+    public JobsRebalanceListener(RateShare share, PolledJobs polled) {
         this.share = share;
+        this.polled = polled;
     }
 
     @Override
@@ -36,11 +39,14 @@ public class JobsRebalanceListener implements KafkaConsumerRebalanceListener {
 
     @Override
     public void onPartitionsRevoked(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
+        // SmallRye has dropped the queued records of these partitions just before calling this.
+        polled.dropped(partitions);
         update(consumer);
     }
 
     @Override
     public void onPartitionsLost(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
+        polled.dropped(partitions);
         update(consumer);
     }
 

@@ -63,8 +63,7 @@ public class RenderWorker {
     @RunOnVirtualThread
     @dev.kiln.messaging.TracedRecord
     public CompletionStage<Void> render(Message<RenderJobRequested> message) {
-        // Counted from the first moment the record is in hand: the fetch gate bounds these.
-        inFlight.arrived();
+        // Counted in hand since the connector handed it over (JobHandOver): the fetch gate bounds these.
         try {
             return handle(message, message.getMetadata(IncomingKafkaRecordMetadata.class).orElseThrow());
         } finally {
