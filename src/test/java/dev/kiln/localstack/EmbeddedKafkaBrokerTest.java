@@ -32,6 +32,7 @@ class EmbeddedKafkaBrokerTest {
             assertThat(broker.bootstrapServers()).startsWith("127.0.0.1:");
             produce(broker, topic, "job-1", "hello");
             assertThat(consumeAll(broker, topic, 1)).containsExactly("job-1=hello");
+            assertThat(transactionVersion(broker)).as("finalized transaction.version").isEqualTo((short) 1);
         }
         assertThat(Files.exists(dataDir.resolve("log/meta.properties"))).isTrue();
 
@@ -39,6 +40,15 @@ class EmbeddedKafkaBrokerTest {
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dataDir, 0)) {
             produce(broker, topic, "job-2", "again");
             assertThat(consumeAll(broker, topic, 2)).containsExactlyInAnyOrder("job-1=hello", "job-2=again");
+        }
+    }
+
+    /** The broker's finalized {@code transaction.version} (see EmbeddedKafkaBroker's format step). */
+    private static short transactionVersion(EmbeddedKafkaBroker broker) throws Exception {
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                Map.<String, Object>of("bootstrap.servers", broker.bootstrapServers()))) {
+            return admin.describeFeatures().featureMetadata().get().finalizedFeatures()
+                    .get("transaction.version").maxVersionLevel();
         }
     }
 
