@@ -95,6 +95,9 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
             stop();
             throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
         }
+        // Logged so that a broker or S3 line later in the log can be tied to this stack.
+        LOG.infof("test stack up: kafka %s, s3 %s, simulator %s, folder %s", kafka.bootstrapServers(), s3.endpoint(),
+                simulator.baseUrl(), root);
         return config(kafka.bootstrapServers(), s3.endpoint());
     }
 
@@ -115,6 +118,7 @@ public class KilnStackResource implements QuarkusTestResourceLifecycleManager {
 
     @Override
     public void stop() {
+        LOG.infof("test stack stopping: folder %s", root);
         while (!running.isEmpty()) {
             try {
                 running.pop().close();
