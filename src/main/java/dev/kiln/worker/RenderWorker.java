@@ -30,7 +30,9 @@ import java.util.concurrent.CompletionStage;
  *       window and the fair share;</li>
  *   <li>{@code LeftForRedelivery}: hold, never ack, so that the commit stops before the job and
  *       Kafka delivers it again; a job from a retry topic is put back on {@code kiln.jobs} instead,
- *       since the retry consumer commits past held records.</li>
+ *       since the retry consumer commits past held records;</li>
+ *   <li>a stale delivery, at an attempt some worker already handed back ({@link HandedBackJobs}):
+ *       ack, with no render and no announcement.</li>
  * </ul>
  * Each job runs on its own virtual thread. {@link InFlightLimiter} decides how many call the
  * provider at once, {@link FetchGate} how many records are fetched ahead of a slot; SmallRye's
@@ -39,6 +41,11 @@ import java.util.concurrent.CompletionStage;
 @ApplicationScoped
 public class RenderWorker {
 
+    /** How long a job waits for the control tail to confirm it is not a stale delivery (normally milliseconds). */
+    static final Duration HAND_BACK_CHECK = Duration.ofSeconds(30);
+    /** How often that wait looks whether a shutdown began. */
+    private static final Duration HAND_BACK_SLICE = Duration.ofMillis(200);
+
     private final RenderJobProcessor processor;
     private final RetryJitter jitter;
     private final GracefulShutdown shutdown;
@@ -46,9 +53,11 @@ public class RenderWorker {
     private final JobPublisher jobs;
     private final RetryPolicy policy;
     private final ControlPublisher control;
+    private final HandedBackJobs handedBack;
 
     public RenderWorker(RenderJobProcessor processor, RetryJitter jitter, GracefulShutdown shutdown,
-                        InFlightJobs inFlight, JobPublisher jobs, RetryPolicy policy, ControlPublisher control) {
+                        InFlightJobs inFlight, JobPublisher jobs, RetryPolicy policy, ControlPublisher control,
+                        HandedBackJobs handedBack) {
         this.processor = processor;
         this.jitter = jitter;
         this.shutdown = shutdown;
@@ -56,6 +65,7 @@ public class RenderWorker {
         this.jobs = jobs;
         this.policy = policy;
         this.control = control;
+        this.handedBack = handedBack;
     }
 
     /** Renders one delivered job. */
@@ -63,26 +73,70 @@ public class RenderWorker {
     @RunOnVirtualThread
     @dev.kiln.messaging.TracedRecord
     public CompletionStage<Void> render(Message<RenderJobRequested> message) {
+        long arrived = System.nanoTime();
         // Counted in hand since the connector handed it over (JobHandOver): the fetch gate bounds these.
         try {
-            return handle(message, message.getMetadata(IncomingKafkaRecordMetadata.class).orElseThrow());
+            return handle(message, message.getMetadata(IncomingKafkaRecordMetadata.class).orElseThrow(), arrived);
         } finally {
             inFlight.left();
         }
     }
 
-    private CompletionStage<Void> handle(Message<RenderJobRequested> message, IncomingKafkaRecordMetadata<?, ?> record) {
+    private CompletionStage<Void> handle(Message<RenderJobRequested> message, IncomingKafkaRecordMetadata<?, ?> record,
+                                         long arrived) {
         // SmallRye counts redeliveries from the retry topics in a header; the job itself still
         // says attempt 1, as it was published.
         int retries = KafkaDelayedRetryTopic.getRetryHeader(record.getHeaders());
         RenderJobRequested job = message.getPayload().withAttempt(message.getPayload().attempt() + retries);
         boolean fromRetryTopic = retries > 0;
         try {
+            switch (handBackCheck(job, arrived)) {
+                case STALE -> {
+                    // Its next attempt is the dispatcher's already; the worker that handed it back
+                    // stopped before its ack. Acknowledged, so the partition moves on; nothing is
+                    // announced, since the status topic already says queued at the next attempt.
+                    Log.infof("job %s: skipping a stale delivery at attempt %d, a later attempt was handed back to the dispatcher already",
+                            job.jobId(), job.attempt());
+                    return message.ack();
+                }
+                case SHUTTING_DOWN -> {
+                    return settle(message, job, fromRetryTopic,
+                            new JobOutcome.LeftForRedelivery("shutdown began during the hand-back check"));
+                }
+                case CURRENT -> {
+                }
+            }
             return settle(message, job, fromRetryTopic, run(job, record.getTopic(), fromRetryTopic));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return settle(message, job, fromRetryTopic, new JobOutcome.LeftForRedelivery("interrupted"));
         }
+    }
+
+    /** What {@link #handBackCheck} found. */
+    private enum HandBack { CURRENT, STALE, SHUTTING_DOWN }
+
+    /**
+     * Whether this delivery is a leftover of a worker that stopped between {@link #requeue}'s
+     * command and its ack (see {@link HandedBackJobs} for why the check is sound). The wait is for
+     * the control tail to read up to the moment the job arrived: milliseconds while Kafka
+     * answers. Should it not answer within {@link #HAND_BACK_CHECK}, the job goes on as before
+     * (a stale delivery is then only paid again if its render overlaps its successor's); the
+     * job's own announcements wait for Kafka anyway.
+     */
+    private HandBack handBackCheck(RenderJobRequested job, long arrived) throws InterruptedException {
+        long deadline = arrived + HAND_BACK_CHECK.toNanos();
+        while (!handedBack.awaitReadUpTo(arrived, HAND_BACK_SLICE)) {
+            if (shutdown.isDraining()) {
+                return HandBack.SHUTTING_DOWN;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                Log.warnf("job %s: could not read %s's hand-backs within %s; rendering without that check",
+                        job.jobId(), Topics.CONTROL, HAND_BACK_CHECK);
+                return HandBack.CURRENT;
+            }
+        }
+        return handedBack.supersedes(job) ? HandBack.STALE : HandBack.CURRENT;
     }
 
     private JobOutcome run(RenderJobRequested job, String topic, boolean fromRetryTopic) throws InterruptedException {
@@ -123,8 +177,10 @@ public class RenderWorker {
      * Hands the job back to the dispatcher at its next attempt, due after the policy's delay and a
      * jitter, then acks it. A command that Kafka does not take (the broker is away) is tried again
      * until it does; {@code queued} is announced already. Should the worker die between the
-     * command and the ack, the redelivered job's own retry names the same attempt, which the
-     * dispatcher ignores once it has released it.
+     * command and the ack, the job is delivered again at this attempt while the dispatcher
+     * releases the next one: the redelivery finds the command in {@link HandedBackJobs} and is
+     * skipped before any permit or provider call (see {@link #handBackCheck}), so the attempt is not
+     * rendered, nor paid, twice.
      */
     private CompletionStage<Void> requeue(Message<RenderJobRequested> message, RenderJobRequested job, JobOutcome.RetryLater retry) {
         Instant now = Instant.now();

@@ -28,7 +28,10 @@ export function watchBatch(id, onBatch, onMode = () => {}) {
   let stopped = false;
   let lastEventId = null;
   let refreshTimer = null;
-  let refreshing = false;
+  let reading = null;
+  let followUp = null;
+  /** A retry reopened the batch after its final event: its stream has nothing more to send. */
+  let reopened = false;
 
   const stop = () => {
     stopped = true;
@@ -36,11 +39,10 @@ export function watchBatch(id, onBatch, onMode = () => {}) {
     clearTimeout(refreshTimer);
   };
 
-  const refresh = async () => {
-    if (stopped || refreshing) {
-      return null;
-    }
-    refreshing = true;
+  // One read of the batch at a time, and every caller gets the answer of a read that began after
+  // it asked: an event stream that ends while a read is under way must still learn the batch's
+  // state as it is now, or it stops following a batch that a retry has just reopened.
+  const read = async () => {
     try {
       const answer = await get(`/v1/batches/${encodeURIComponent(id)}`, { signal: abort.signal });
       if (answer.ok && !stopped) {
@@ -55,10 +57,25 @@ export function watchBatch(id, onBatch, onMode = () => {}) {
       }
     } catch {
       // aborted
-    } finally {
-      refreshing = false;
     }
     return null;
+  };
+  const refresh = () => {
+    if (stopped) {
+      return Promise.resolve(null);
+    }
+    if (!reading) {
+      reading = read().finally(() => { reading = null; });
+      return reading;
+    }
+    // The read under way may have begun before whatever prompted this call: one more follows it.
+    if (!followUp) {
+      followUp = reading.then(() => {
+        followUp = null;
+        return refresh();
+      });
+    }
+    return followUp;
   };
 
   // Many events arrive in bursts: one batch read per REFRESH_MS is enough to show them.
@@ -75,7 +92,7 @@ export function watchBatch(id, onBatch, onMode = () => {}) {
       if (stopped) {
         break;
       }
-      if (sseOffered !== false && streams < MAX_STREAMS) {
+      if (!reopened && sseOffered !== false && streams < MAX_STREAMS) {
         // A stream slot is free again: go back to SSE.
         return stream();
       }
@@ -91,12 +108,14 @@ export function watchBatch(id, onBatch, onMode = () => {}) {
     let fallback = false;
     try {
       while (!stopped) {
+        let completed = false;
         lastEventId = await readEvents(`/v1/batches/${encodeURIComponent(id)}/events`, {
           signal: abort.signal,
           lastEventId,
           onOpen: () => { sseOffered = true; onMode('sse'); },
           onEvent: e => {
             if (e.event && e.event.endsWith('batch.completed')) {
+              completed = true;
               refresh();
             } else {
               scheduleRefresh();
@@ -105,7 +124,14 @@ export function watchBatch(id, onBatch, onMode = () => {}) {
         });
         // The stream ends after the batch's final event; read the batch once more to be sure.
         const batch = await refresh();
-        if (!batch || isFinalBatch(batch.state)) {
+        if (stopped || (batch && isFinalBatch(batch.state))) {
+          break;
+        }
+        if (completed) {
+          // It ended once and runs again (a retry reopened it): the stream stops at that first
+          // end, so the batch is read every few seconds until it ends again.
+          reopened = true;
+          fallback = true;
           break;
         }
         await new Promise(r => setTimeout(r, 1000));

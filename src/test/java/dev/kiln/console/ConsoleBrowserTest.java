@@ -11,7 +11,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
@@ -50,6 +49,10 @@ class ConsoleBrowserTest {
 
     private static final Duration PAGE = Duration.ofSeconds(15);
     private static final Duration BATCH = Duration.ofSeconds(90);
+    /** How long the retried item's render takes in the retry test. */
+    private static final Duration RETRIED_RENDER = Duration.ofSeconds(4);
+    /** How long the page waits for each answer to GET /v1/batches/{id} in the retry test. */
+    private static final Duration SLOW_BATCH_READ = Duration.ofMillis(500);
 
     private static Browser browser;
     /** The batch submitted through the page by the first test, browsed by the next ones. */
@@ -210,10 +213,10 @@ class ConsoleBrowserTest {
 
     @Test
     @Order(5)
-    @Disabled("After the session-4 merges the retried job is accepted (202, the page says ok) but never runs"
-            + " again within 90 s on the full suite; it passed on the dispatch branch alone. Open under issues 12 and 17.")
     void retriesAFailedItem() {
-        String id = submit(2, i -> i == 0 ? "A FORBIDDEN mug" : "A green mug");
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        String refused = "A FORBIDDEN mug " + run;
+        String id = submit(2, i -> i == 0 ? refused : "A green mug " + run);
         await().atMost(BATCH).pollInterval(Duration.ofMillis(300)).until(() ->
                 "partially_failed".equals(given().get("/v1/batches/" + id).jsonPath().getString("state")));
         browser.open(root + "#/batches/" + id);
@@ -222,8 +225,24 @@ class ConsoleBrowserTest {
         browser.screenshot("07-failed-item");
 
         SimulatorSettings before = KilnStackResource.simulator().settings();
-        // The provider now lets the prompt through, so the retried item can succeed.
-        KilnStackResource.simulator().update(before.withSetting("SIMULATOR_MODERATION_MARKER", "NEVER-" + UUID.randomUUID()));
+        // The provider now lets the prompt through, so the retried item can succeed; and it takes
+        // a few seconds, as on a loaded machine, so that the page sees the batch running again
+        // (reopened after its final event) before it ends a second time.
+        KilnStackResource.simulator().update(before.withSetting("SIMULATOR_MODERATION_MARKER", "NEVER-" + UUID.randomUUID())
+                .withSetting("SIMULATOR_LATENCY_LOW_MS", Long.toString(RETRIED_RENDER.toMillis())));
+        // Kiln answers the page's reads of the batch slowly, as on a loaded machine: a read still
+        // under way when the batch's event stream ends must not stop the page following it.
+        browser.js("""
+                const delay = arguments[0];
+                const original = window.fetch.bind(window);
+                window.fetch = async (input, init) => {
+                  const answer = await original(input, init);
+                  const path = new URL(String(input instanceof Request ? input.url : input), location.href).pathname;
+                  if (/^\\/v1\\/batches\\/[^/]+$/.test(path) && (!init || !init.method || init.method === 'GET')) {
+                    await new Promise(r => setTimeout(r, delay));
+                  }
+                  return answer;
+                };""", SLOW_BATCH_READ.toMillis());
         try {
             failed.findElement(By.cssSelector("button")).click();
             WebElement message = browser.waitForElement("#action-message .notice", PAGE);
@@ -233,9 +252,14 @@ class ConsoleBrowserTest {
                         + "); the retry test runs once it lands");
             }
             assertThat(message.getAttribute("data-kind")).as(message.getText()).isEqualTo("ok");
-            browser.waitFor(BATCH, d -> d.findElements(By.cssSelector("[data-testid=gallery] li[data-item-id=ITEM-0] img")).size() == 1
-                    && !d.findElements(By.cssSelector("main .badge[data-state=succeeded]")).isEmpty());
+            await().atMost(BATCH).pollInterval(Duration.ofMillis(300)).until(() ->
+                    "succeeded".equals(given().get("/v1/batches/" + id).jsonPath().getString("state")));
             assertThat(given().get("/v1/jobs/" + id + "-000000").jsonPath().getInt("attempt")).isGreaterThanOrEqualTo(2);
+            assertThat(KilnStackResource.simulator().received().stream().filter(r -> refused.equals(r.prompt())).count())
+                    .as("calls for the refused prompt: the refusal and the retry").isEqualTo(2);
+            // The page follows the batch through its second run to its new end, without a reload.
+            browser.waitFor(PAGE, d -> d.findElements(By.cssSelector("[data-testid=gallery] li[data-item-id=ITEM-0] img")).size() == 1
+                    && !d.findElements(By.cssSelector("main .badge[data-state=succeeded]")).isEmpty());
             assertThat(browser.driver.findElements(By.cssSelector("[data-testid=failures] li[data-item-id=ITEM-0]"))).isEmpty();
             browser.screenshot("08-retried");
         } finally {
