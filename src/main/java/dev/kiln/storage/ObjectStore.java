@@ -18,6 +18,7 @@ import io.minio.StatObjectResponse;
 import io.minio.errors.ErrorResponseException;
 import io.minio.Http;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -42,6 +43,7 @@ public class ObjectStore {
     private final S3Config config;
     private final StorageHealth health;
 
+    @Inject
     public ObjectStore(MinioClient client, S3Config config, StorageHealth health) {
         this(client, config, health, Clock.systemUTC());
     }
