@@ -18,10 +18,12 @@ import io.minio.StatObjectResponse;
 import io.minio.errors.ErrorResponseException;
 import io.minio.Http;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,14 +38,41 @@ public class ObjectStore {
 
     private final MinioClient client;
     private final MinioClient presigner;
+    /** Signs most URLs without the SDK's per-call cost; null where the URLs' shape was not recognised. */
+    private final SigV4Presigner fastPresigner;
     private final S3Config config;
     private final StorageHealth health;
 
+    @Inject
     public ObjectStore(MinioClient client, S3Config config, StorageHealth health) {
+        this(client, config, health, Clock.systemUTC());
+    }
+
+    ObjectStore(MinioClient client, S3Config config, StorageHealth health, Clock clock) {
         this.client = client;
         this.presigner = presignerFor(client, config);
         this.config = config;
         this.health = health;
+        this.fastPresigner = fastPresignerFor(presigner, config, clock).orElse(null);
+    }
+
+    /**
+     * The presigner of {@link SigV4Presigner}, told where URLs point by one URL the SDK presigns
+     * here, locally. Any surprise leaves it out, and every URL is then presigned by the SDK.
+     */
+    static Optional<SigV4Presigner> fastPresignerFor(MinioClient presigner, S3Config config, Clock clock) {
+        try {
+            int expiry = (int) config.presignExpiry().toSeconds();
+            String probe = presigner.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
+                    .method(Http.Method.GET)
+                    .bucket(config.bucket())
+                    .object(SigV4Presigner.PROBE_KEY)
+                    .expiry(expiry)
+                    .build());
+            return SigV4Presigner.from(probe, config.accessKey(), config.secretKey(), expiry, clock);
+        } catch (Exception e) {
+            return Optional.empty();
+        }
     }
 
     /**
@@ -291,6 +320,17 @@ public class ObjectStore {
         if (!ObjectKeys.isOwnedBy(tenant, key)) {
             throw new IllegalArgumentException("refusing to presign an object outside the caller's prefix");
         }
+        String url = fastPresigner == null ? null : fastPresigner.presignGet(key);
+        return url != null ? url : sdkPresignedGet(key);
+    }
+
+    /** Whether URLs are signed by {@link SigV4Presigner} (keys it declines aside), for tests to check. */
+    boolean presignsWithoutTheSdk() {
+        return fastPresigner != null;
+    }
+
+    /** The MinIO SDK's presigned GET URL of {@code key}: what {@link SigV4Presigner} must equal. */
+    String sdkPresignedGet(String key) {
         try {
             return presigner.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder()
                     .method(Http.Method.GET)

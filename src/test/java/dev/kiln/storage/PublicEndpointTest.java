@@ -14,6 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -66,6 +67,28 @@ class PublicEndpointTest {
         String sameSignatureOtherHost = url.replace(publicEndpoint, server.endpoint());
         assertThat(get(sameSignatureOtherHost).statusCode())
                 .as("the signature covers the host: rewriting a URL after signing would not do").isEqualTo(403);
+    }
+
+    @Test
+    void urlsOfKeysThatNeedEscapingAreAcceptedByS3() throws Exception {
+        // Signed by SigV4Presigner, not the SDK: the key's path must be encoded exactly as S3
+        // canonicalises it, or the server computes another signature and answers 403.
+        String publicEndpoint = server.endpoint().replace("127.0.0.1", "localhost");
+        ObjectStore store = store(Optional.of(publicEndpoint));
+        assertThat(store.presignsWithoutTheSdk()).isTrue();
+        for (String key : List.of("acme/b_public/Mug ☕ naïve (1) a+b=c&d;e@f!/0.png",
+                ObjectKeys.output("acme", "b_public", "日本語 SKU/7?#%", 0, "png"),
+                "acme/b_public/emoji 😀 ~tilde_under.dot-dash[]'*,$/0.png")) {
+            byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+            store.putBytes(key, bytes, "image/png", Map.of());
+
+            String url = store.presignedGet("acme", key);
+            assertThat(url).startsWith(publicEndpoint + "/kiln/acme/b_public/").doesNotContain(" ");
+
+            HttpResponse<byte[]> answer = get(url);
+            assertThat(answer.statusCode()).as(key + " at " + url).isEqualTo(200);
+            assertThat(answer.body()).isEqualTo(bytes);
+        }
     }
 
     @Test

@@ -1,0 +1,169 @@
+package dev.kiln.status;
+
+import dev.kiln.job.JobError;
+import dev.kiln.job.JobIds;
+import dev.kiln.job.JobOutput;
+import dev.kiln.job.JobState;
+import dev.kiln.job.Usage;
+import dev.kiln.messaging.KilnJson;
+import dev.kiln.storage.ObjectKeys;
+import dev.kiln.storage.ObjectStore;
+import dev.kiln.storage.S3Config;
+import dev.kiln.storage.StorageHealth;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.minio.GetPresignedObjectUrlArgs;
+import io.minio.Http;
+import io.minio.MinioClient;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Where the server's time for one 100-item page of {@code GET /v1/batches/{id}/items} goes, in
+ * process and without the stack: the page's steps timed one by one on 100 jobs shaped as
+ * {@code StatusReadBenchmarkTest} stages them (90 % succeeded with one output, 1 in 20 failed,
+ * the last tenth queued). Steps: decoding the 100 stored job views (what {@link StatusView#items}
+ * does after its RocksDB range scan), presigning each output and thumbnail (200 URLs) the way
+ * {@link ObjectStore} does now and the MinIO SDK did before, building the {@link JobStatus}
+ * records, and serialising the page to JSON. Prints {@code BENCHMARK | …} lines (median and p99
+ * per page over the measured rounds) and appends them to {@code target/benchmark-results.md};
+ * fails when presigning a page the new way is not faster than the SDK's. Tag {@code benchmark}:
+ * {@code mvn test -Pbench -Dtest=ItemsPageCostBenchmarkTest}.
+ */
+@Tag("benchmark")
+class ItemsPageCostBenchmarkTest {
+
+    private static final int ITEMS = 100;
+    private static final int WARM_UP = 300;
+    private static final int ROUNDS = 500;
+
+    @Test
+    void timesEachStepOfAHundredItemPage() throws Exception {
+        S3Config config = new PageS3Config();
+        MinioClient sdk = MinioClient.builder().endpoint(config.endpoint())
+                .credentials(config.accessKey(), config.secretKey()).region(config.region()).build();
+        ObjectStore store = new ObjectStore(sdk, config, new StorageHealth(new SimpleMeterRegistry(), config));
+        List<byte[]> stored = storedJobs();
+
+        List<List<Long>> micros = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
+                new ArrayList<>());
+        for (int round = 0; round < WARM_UP + ROUNDS; round++) {
+            long t0 = System.nanoTime();
+            List<JobView> page = new ArrayList<>(ITEMS);
+            for (byte[] bytes : stored) {
+                page.add(KilnJson.MAPPER.readValue(bytes, JobView.class));
+            }
+            long t1 = System.nanoTime();
+            for (JobView job : page) {
+                for (JobOutput o : outputs(job)) {
+                    sdk.getPresignedObjectUrl(args(config, o.key()));
+                    sdk.getPresignedObjectUrl(args(config, ObjectKeys.thumbnail(o.key())));
+                }
+            }
+            long t2 = System.nanoTime();
+            for (JobView job : page) {
+                for (JobOutput o : outputs(job)) {
+                    store.presignedGet("default", o.key());
+                    store.presignedGet("default", ObjectKeys.thumbnail(o.key()));
+                }
+            }
+            long t3 = System.nanoTime();
+            List<JobStatus> items = page.stream().map(job -> JobStatus.of(job, store, "default")).toList();
+            long t4 = System.nanoTime();
+            byte[] json = KilnJson.MAPPER.writeValueAsBytes(new StatusResource.ItemsResponse(items, "aTo5OQ"));
+            long t5 = System.nanoTime();
+            assertThat(json.length).isGreaterThan(ITEMS * 100);
+            if (round >= WARM_UP) {
+                micros.get(0).add((t1 - t0) / 1_000);
+                micros.get(1).add((t2 - t1) / 1_000);
+                micros.get(2).add((t3 - t2) / 1_000);
+                micros.get(3).add((t4 - t3) / 1_000);
+                micros.get(4).add((t5 - t4) / 1_000);
+            }
+        }
+
+        String load = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        List<String> lines = List.of(
+                "BENCHMARK | one 100-item page, in process, per page over %d rounds; load average %s".formatted(ROUNDS, load),
+                figure("decode 100 stored job views (JSON)", micros.get(0)),
+                figure("presign 200 URLs with the MinIO SDK (before)", micros.get(1)),
+                figure("presign 200 URLs with ObjectStore.presignedGet (SigV4Presigner)", micros.get(2)),
+                figure("build 100 JobStatus, their 200 URLs included", micros.get(3)),
+                figure("serialise the page to JSON", micros.get(4)));
+        lines.forEach(System.out::println);
+        Files.writeString(Path.of("target", "benchmark-results.md"), String.join("\n", lines) + "\n",
+                StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+
+        assertThat(percentile(micros.get(2), 50)).as("a page's presigning, new vs SDK, median µs")
+                .isLessThan(percentile(micros.get(1), 50));
+    }
+
+    private static List<JobOutput> outputs(JobView job) {
+        return job.outputs() == null ? List.of() : job.outputs();
+    }
+
+    private static GetPresignedObjectUrlArgs args(S3Config config, String key) {
+        return GetPresignedObjectUrlArgs.builder().method(Http.Method.GET).bucket(config.bucket()).object(key)
+                .expiry((int) config.presignExpiry().toSeconds()).build();
+    }
+
+    /** 100 job views as the status view stores them. */
+    private static List<byte[]> storedJobs() throws Exception {
+        String batch = "b_pagecost";
+        Instant t = Instant.parse("2026-11-30T08:00:00Z");
+        List<byte[]> stored = new ArrayList<>();
+        for (int i = 0; i < ITEMS; i++) {
+            String item = "SKU-" + i;
+            boolean queued = i >= ITEMS - ITEMS / 10;
+            boolean failed = !queued && i % 20 == 7;
+            JobView job = new JobView(JobIds.jobId(batch, i), batch, item, i,
+                    queued ? JobState.QUEUED : failed ? JobState.FAILED : JobState.SUCCEEDED, 1,
+                    failed ? new JobError("moderation_blocked", "Your request was rejected by the safety system.", false) : null,
+                    queued || failed ? null : List.of(new JobOutput(0, "default/" + batch + "/" + item + "/0.png",
+                            "image/png", 1_500_000, 1024, 1024, "%064x".formatted(i))),
+                    queued || failed ? null : new Usage(1, 20, 0, 196, 0.0061), t, queued ? null : t,
+                    queued ? null : t, Map.of("row", i), null);
+            stored.add(KilnJson.MAPPER.writeValueAsBytes(job));
+        }
+        return stored;
+    }
+
+    private static String figure(String what, List<Long> micros) {
+        return "BENCHMARK | %s | p50 %.2f ms | p99 %.2f ms".formatted(what, percentile(micros, 50) / 1000.0,
+                percentile(micros, 99) / 1000.0);
+    }
+
+    private static long percentile(List<Long> values, int p) {
+        List<Long> sorted = values.stream().sorted().toList();
+        return sorted.get(Math.max(0, (int) Math.ceil(p / 100.0 * sorted.size()) - 1));
+    }
+
+    /** Kiln's defaults for a local S3 server; nothing is contacted, presigning is local. */
+    private static final class PageS3Config implements S3Config {
+        public String endpoint() { return "http://127.0.0.1:9000"; }
+        public Optional<String> publicEndpoint() { return Optional.empty(); }
+        public String accessKey() { return "kiln"; }
+        public String secretKey() { return "kiln-local-secret"; }
+        public String bucket() { return "kiln"; }
+        public String region() { return "us-east-1"; }
+        public Duration presignExpiry() { return Duration.ofHours(1); }
+        public boolean createBucket() { return true; }
+        public Duration connectTimeout() { return Duration.ofSeconds(5); }
+        public Duration readTimeout() { return Duration.ofSeconds(5); }
+        public Duration writeTimeout() { return Duration.ofSeconds(5); }
+        public Duration callTimeout() { return Duration.ofSeconds(10); }
+        public Duration healthInterval() { return Duration.ofSeconds(1); }
+    }
+}
