@@ -98,6 +98,17 @@ public final class BatchRequestReader {
         return bind(path, batch, binder, own, errors);
     }
 
+    /**
+     * The batch-level fields of a JSON body read as a stream ({@code batch} holds every field but
+     * {@code items}), named as in a whole body ({@code defaults.size}); every problem is added to
+     * {@code errors}. Null when there were problems.
+     */
+    BatchRequest readJsonBatchFields(JsonNode batch, List<FieldError> errors) {
+        List<FieldError> own = new ArrayList<>();
+        checkBatchFields(batch, own);
+        return bind("", batch, binder, own, errors);
+    }
+
     /** One item of a streamed catalogue, its fields named under {@code path}; null when it has problems (added to {@code errors}). */
     BatchItem readItem(String path, JsonNode item, List<FieldError> errors) {
         if (!item.isObject()) {
@@ -121,7 +132,7 @@ public final class BatchRequestReader {
         }
         for (FieldError e : own) {
             String field = e.field().startsWith(".") ? e.field().substring(1) : e.field();
-            errors.add(new FieldError(field.isEmpty() ? path : path + "." + field, e.reason()));
+            errors.add(new FieldError(field.isEmpty() ? path : path.isEmpty() ? field : path + "." + field, e.reason()));
         }
         return null;
     }
