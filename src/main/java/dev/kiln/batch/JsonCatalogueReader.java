@@ -109,6 +109,7 @@ public class JsonCatalogueReader {
         final List<FieldError> ruleErrors = new ArrayList<>();
         BatchRequest batch = new BatchRequest(null, null, null, null);
         boolean batchReadable = true;
+        boolean bound;
         boolean itemsSeen;
         boolean fieldAfterItems;
         boolean stopped;
@@ -136,6 +137,7 @@ public class JsonCatalogueReader {
         }
 
         private void bindBatch() {
+            bound = true;
             List<FieldError> found = new ArrayList<>();
             BatchRequest read = fields.readJsonBatchFields(batchNode, found);
             batchReadable = read != null;
@@ -186,7 +188,7 @@ public class JsonCatalogueReader {
         }
 
         Catalogue end() throws IOException {
-            if (!stopped && (fieldAfterItems || !itemsSeen)) {
+            if (!stopped && (fieldAfterItems || !bound)) {
                 // Some batch-level fields came after the items: check the items again against them all.
                 bindBatch();
                 if (fieldAfterItems) {

@@ -169,7 +169,10 @@ class IntakeBenchmarkTest {
             assertThat(response.statusCode()).as(response.body()).isEqualTo(202);
             Matcher id = BATCH_ID.matcher(response.body());
             assertThat(id.find()).isTrue();
-            given().post("/v1/batches/" + id.group(1) + "/cancel").then().statusCode(202);
+            // The 202 waits a bounded while for this replica's status view to show the batch; behind
+            // an earlier batch's 100,000 events on a loaded machine it may not yet, and a cancel is 404 until it does.
+            await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1))
+                    .until(() -> given().post("/v1/batches/" + id.group(1) + "/cancel").statusCode() == 202);
             return new Run(format, items, seconds, Math.max(0, atCommit.get() - before), cpuSeconds);
         } finally {
             Files.deleteIfExists(body);

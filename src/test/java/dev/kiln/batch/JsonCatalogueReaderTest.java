@@ -101,6 +101,8 @@ class JsonCatalogueReaderTest {
         assertThat(errorsOf("null")).extracting(FieldError::field).containsExactly("body");
         assertThat(errorsOf("[1, 2]")).extracting(FieldError::reason).containsExactly("must be a JSON object, not array");
         assertThat(errorsOf("{\"items\": \"a\"}")).extracting(FieldError::reason).containsExactly("must be an array of items, not string");
+        assertThat(errorsOf("{\"defaults\": {\"qualty\": \"low\"}, \"items\": {}}")).extracting(FieldError::field)
+                .containsExactly("defaults.qualty", "items");
         assertThat(errorsOf("{\"items\": []}")).extracting(FieldError::reason).containsExactly("must hold at least one item");
         assertThat(errorsOf("{\"external_id\": \"x\"}")).extracting(FieldError::field).containsExactly("items");
         assertThat(errorsOf("{\"items\": [1]}")).extracting(FieldError::field).containsExactly("items[0]");
