@@ -51,28 +51,7 @@ public class BatchEstimator {
 
     /** Estimates the planned {@code jobs}; {@code references} holds each job's resolved references, in job order. */
     public BatchEstimate estimate(List<RenderJobRequested> jobs, List<ResolvedReferences> references) {
-        Map<String, Tally> groups = new LinkedHashMap<>();
-        Tally total = new Tally("", "");
-        long images = 0;
-        for (int i = 0; i < jobs.size(); i++) {
-            RenderJobRequested job = jobs.get(i);
-            String quality = orAuto(job.parameters().quality());
-            String size = orAuto(job.parameters().size());
-            int n = job.imageCount();
-            double input = ImageTokens.textInput(job.prompt()) * prices.textInputPerMillion()
-                    + imageInputTokens(references.get(i)) * prices.imageInputPerMillion();
-            double min = input + n * outputTokens(quality, size, false) * prices.imageOutputPerMillion();
-            double max = input + n * outputTokens(quality, size, true) * prices.imageOutputPerMillion();
-            groups.computeIfAbsent(quality + " " + size, k -> new Tally(quality, size)).add(n, min, max);
-            total.add(n, min, max);
-            images += n;
-        }
-        List<BatchEstimate.Group> byGroup = groups.values().stream()
-                .sorted(Comparator.comparingInt((Tally t) -> QUALITY_ORDER.indexOf(t.quality)).thenComparing(t -> t.size))
-                .map(t -> new BatchEstimate.Group(t.quality, t.size, t.images, t.range()))
-                .toList();
-        return new BatchEstimate(true, jobs.size(), images, total.range(), byGroup, duration(jobs.size(), images),
-                rates.ipm(), rates.rpm());
+        return running(jobs, references, false, 1.0).base();
     }
 
     /**
@@ -83,37 +62,7 @@ public class BatchEstimator {
     public BatchEstimate inLane(BatchEstimate base, List<RenderJobRequested> jobs, List<ResolvedReferences> references,
                                 boolean economy, double economyFactor, java.util.Optional<java.util.Set<Integer>> hits,
                                 BigDecimal budget) {
-        double laneMin = 0;
-        double laneMax = 0;
-        double expectedMin = 0;
-        double expectedMax = 0;
-        for (int i = 0; i < jobs.size(); i++) {
-            RenderJobRequested job = jobs.get(i);
-            double factor = economy && references.get(i).images().isEmpty() ? economyFactor : 1.0;
-            double min = jobCost(job, references.get(i), false) * factor;
-            double max = jobCost(job, references.get(i), true) * factor;
-            laneMin += min;
-            laneMax += max;
-            if (hits.isEmpty() || !hits.get().contains(i)) {
-                expectedMin += min;
-                expectedMax += max;
-            }
-        }
-        BatchEstimate.CostRange expected = new BatchEstimate.CostRange(Tally.dollars(expectedMin), Tally.dollars(expectedMax));
-        return new BatchEstimate(base.dryRun(), base.jobs(), base.images(), base.estimatedCostUsd(), base.byQualityAndSize(),
-                base.estimatedDurationSeconds(), base.ipm(), base.rpm(), economy ? "economy" : "standard",
-                new BatchEstimate.CostRange(Tally.dollars(laneMin), Tally.dollars(laneMax)),
-                hits.map(java.util.Set::size).orElse(null), expected, budget,
-                budget == null ? null : expected.max().compareTo(budget) <= 0);
-    }
-
-    /** A job's cost in token-dollars (dollars times a million): the cheapest or the dearest outcome of its {@code auto}s. */
-    private double jobCost(RenderJobRequested job, ResolvedReferences references, boolean dearest) {
-        String quality = orAuto(job.parameters().quality());
-        String size = orAuto(job.parameters().size());
-        return ImageTokens.textInput(job.prompt()) * prices.textInputPerMillion()
-                + imageInputTokens(references) * prices.imageInputPerMillion()
-                + job.imageCount() * outputTokens(quality, size, dearest) * prices.imageOutputPerMillion();
+        return running(jobs, references, economy, economyFactor).inLane(base, hits, budget);
     }
 
     /**
@@ -121,20 +70,107 @@ public class BatchEstimator {
      * reserves for each job that starts, so that a job never costs more than it reserved.
      */
     public double dearestJob(List<RenderJobRequested> jobs, List<ResolvedReferences> references) {
-        double dearest = 0;
-        for (int i = 0; i < jobs.size(); i++) {
-            dearest = Math.max(dearest, upperCost(jobs.get(i), references.get(i)));
-        }
-        return dearest / 1_000_000;
+        return running(jobs, references, false, 1.0).dearestJobUsd();
     }
 
-    /** A job's upper cost estimate, in token-dollars (dollars times a million). */
-    private double upperCost(RenderJobRequested job, ResolvedReferences references) {
-        String quality = orAuto(job.parameters().quality());
-        String size = orAuto(job.parameters().size());
-        return ImageTokens.textInput(job.prompt()) * prices.textInputPerMillion()
-                + imageInputTokens(references) * prices.imageInputPerMillion()
-                + job.imageCount() * outputTokens(quality, size, true) * prices.imageOutputPerMillion();
+    private Running running(List<RenderJobRequested> jobs, List<ResolvedReferences> references,
+                            boolean economy, double economyFactor) {
+        Running running = new Running(economy, economyFactor);
+        for (int i = 0; i < jobs.size(); i++) {
+            running.add(jobs.get(i), references.get(i));
+        }
+        return running;
+    }
+
+    /** A new estimate, added up job by job, so that a catalogue is estimated without holding its jobs. */
+    public Running running(boolean economy, double economyFactor) {
+        return new Running(economy, economyFactor);
+    }
+
+    /**
+     * An estimate added up one job at a time, in job order. It keeps each job's cost only for the
+     * first {@link ExpectedCacheHits#MAX_LOOKUPS} jobs, the most whose cache hits are looked up.
+     */
+    public final class Running {
+        private final boolean economy;
+        private final double economyFactor;
+        private final Map<String, Tally> groups = new LinkedHashMap<>();
+        private final Tally total = new Tally("", "");
+        private final List<double[]> laneCosts = new java.util.ArrayList<>();
+        private int jobs;
+        private long images;
+        private double laneMin;
+        private double laneMax;
+        private double dearest;
+
+        private Running(boolean economy, double economyFactor) {
+            this.economy = economy;
+            this.economyFactor = economyFactor;
+        }
+
+        /** Adds the next job, with its resolved references. */
+        public void add(RenderJobRequested job, ResolvedReferences references) {
+            String quality = orAuto(job.parameters().quality());
+            String size = orAuto(job.parameters().size());
+            int n = job.imageCount();
+            double input = ImageTokens.textInput(job.prompt()) * prices.textInputPerMillion()
+                    + imageInputTokens(references) * prices.imageInputPerMillion();
+            double min = input + n * outputTokens(quality, size, false) * prices.imageOutputPerMillion();
+            double max = input + n * outputTokens(quality, size, true) * prices.imageOutputPerMillion();
+            groups.computeIfAbsent(quality + " " + size, k -> new Tally(quality, size)).add(n, min, max);
+            total.add(n, min, max);
+            images += n;
+            jobs++;
+            dearest = Math.max(dearest, max);
+            double factor = economy && references.images().isEmpty() ? economyFactor : 1.0;
+            laneMin += min * factor;
+            laneMax += max * factor;
+            if (laneCosts.size() < ExpectedCacheHits.MAX_LOOKUPS) {
+                laneCosts.add(new double[] {min * factor, max * factor});
+            }
+        }
+
+        /** The estimate of the standard lane, without cache hits or budget. */
+        public BatchEstimate base() {
+            List<BatchEstimate.Group> byGroup = groups.values().stream()
+                    .sorted(Comparator.comparingInt((Tally t) -> QUALITY_ORDER.indexOf(t.quality)).thenComparing(t -> t.size))
+                    .map(t -> new BatchEstimate.Group(t.quality, t.size, t.images, t.range()))
+                    .toList();
+            return new BatchEstimate(true, jobs, images, total.range(), byGroup, duration(jobs, images),
+                    rates.ipm(), rates.rpm());
+        }
+
+        /** The whole estimate: the lane, the jobs in {@code hits} taken off, and whether it fits {@code budget}. */
+        public BatchEstimate inLane(java.util.Optional<java.util.Set<Integer>> hits, BigDecimal budget) {
+            return inLane(base(), hits, budget);
+        }
+
+        private BatchEstimate inLane(BatchEstimate base, java.util.Optional<java.util.Set<Integer>> hits, BigDecimal budget) {
+            double expectedMin = laneMin;
+            double expectedMax = laneMax;
+            if (hits.isPresent() && jobs <= laneCosts.size()) {
+                // Summed again in job order, as the lane's own sums are, so equal inputs give equal cents.
+                expectedMin = 0;
+                expectedMax = 0;
+                for (int i = 0; i < laneCosts.size(); i++) {
+                    if (!hits.get().contains(i)) {
+                        expectedMin += laneCosts.get(i)[0];
+                        expectedMax += laneCosts.get(i)[1];
+                    }
+                }
+            }
+            BatchEstimate.CostRange expected = new BatchEstimate.CostRange(Tally.dollars(expectedMin), Tally.dollars(expectedMax));
+            return new BatchEstimate(base.dryRun(), base.jobs(), base.images(), base.estimatedCostUsd(), base.byQualityAndSize(),
+                    base.estimatedDurationSeconds(), base.ipm(), base.rpm(), economy ? "economy" : "standard",
+                    new BatchEstimate.CostRange(Tally.dollars(laneMin), Tally.dollars(laneMax)),
+                    hits.map(java.util.Set::size).orElse(null), expected, budget,
+                    budget == null ? null : expected.max().compareTo(budget) <= 0);
+        }
+
+        /** The upper cost estimate of the dearest job added, in US dollars (see {@link #dearestJob}). */
+        public double dearestJobUsd() {
+            return dearest / 1_000_000;
+        }
     }
 
     private static long imageInputTokens(ResolvedReferences references) {

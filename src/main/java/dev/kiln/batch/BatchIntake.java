@@ -38,9 +38,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.stream.IntStream;
 
 /**
  * Accepts batches: validates, resolves each item into a job, and writes the whole batch in one
@@ -49,21 +49,21 @@ import java.util.stream.IntStream;
  * {@code kiln.items}, where the dispatcher takes them. It answers only after the commit; a failed
  * transaction is aborted, so nothing of the batch is visible to read_committed consumers and a
  * retry with the same idempotency key makes it afresh. An idempotency key names the batch id, so
- * a replay finds the batch it made, wherever it was accepted. A JSON batch is planned whole
- * ({@link #submit}); an NDJSON catalogue is read into a spool file and planned from it a chunk at
- * a time inside the transaction ({@link #submitCatalogue}).
+ * a replay finds the batch it made, wherever it was accepted. A JSON batch and an NDJSON catalogue
+ * alike are read as a stream into a spool file, then planned from it a chunk at a time inside the
+ * transaction ({@link #submitCatalogue}), so that the heap does not grow with the batch.
  */
 @ApplicationScoped
 public class BatchIntake {
 
     /** A Kafka that did not confirm a whole batch in the publish timeout is unlikely to within seconds. */
     private static final Duration NOT_ACCEPTED_RETRY_AFTER = Duration.ofSeconds(10);
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
     /** Most jobs in one staged chunk. */
     static final int CHUNK_JOBS = 500;
     /** Most bytes of jobs in one staged chunk, below Kafka's default 1 MB record limit. */
     static final int CHUNK_BYTES = 900_000;
 
-    private final BatchValidator validator;
     private final ReferenceResolver references;
     private final BatchEstimator estimator;
     private final TransactionalPublisher transactions;
@@ -73,21 +73,22 @@ public class BatchIntake {
     private final StorageHealth storage;
     private final BrokerHealth broker;
     private final NdjsonCatalogueReader catalogues;
+    private final JsonCatalogueReader jsonCatalogues;
     private final TenantQuotaGuard quotas;
     private final ExpectedCacheHits cacheHits;
     private final dev.kiln.economy.EconomyConfig economy;
     /** Serialises concurrent requests with one key in this replica, so a double click makes one batch. */
     private final Map<String, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
-    public BatchIntake(BatchValidator validator, ReferenceResolver references, BatchEstimator estimator,
+    public BatchIntake(ReferenceResolver references, BatchEstimator estimator,
                        TransactionalPublisher transactions, BatchLookup batches,
                        IntakeConfig config, CurrentTenant caller, StorageHealth storage, BrokerHealth broker,
-                       NdjsonCatalogueReader catalogues, TenantQuotaGuard quotas, ExpectedCacheHits cacheHits,
-                       dev.kiln.economy.EconomyConfig economy) {
+                       NdjsonCatalogueReader catalogues, JsonCatalogueReader jsonCatalogues, TenantQuotaGuard quotas,
+                       ExpectedCacheHits cacheHits, dev.kiln.economy.EconomyConfig economy) {
+        this.jsonCatalogues = jsonCatalogues;
         this.quotas = quotas;
         this.cacheHits = cacheHits;
         this.economy = economy;
-        this.validator = validator;
         this.references = references;
         this.estimator = estimator;
         this.transactions = transactions;
@@ -114,50 +115,73 @@ public class BatchIntake {
         }
     }
 
-    /** Accepts {@code request}, or replays the batch an earlier request with the same key made. */
-    public BatchAccepted submit(BatchRequest request, Optional<String> idempotencyKey) {
+    /**
+     * Accepts a catalogue, JSON or NDJSON, or replays the batch an earlier request with the same
+     * key made. The body is read, checked and kept on disk item by item ({@link JsonCatalogueReader},
+     * {@link NdjsonCatalogueReader}); only then is the batch written in one Kafka transaction, read
+     * back from disk a chunk at a time, so the heap holds a few hundred items at most.
+     */
+    public BatchAccepted submitCatalogue(InputStream body, boolean ndjson, Optional<String> idempotencyKey) throws IOException {
         refuseWhileDependenciesAreDown();
         String tenant = caller.id();
-        validate(request, tenant);
-        String requestSha = JobIds.sha256Hex(canonical(request));
-        return once(tenant, idempotencyKey, requestSha, batchId -> {
-            Instant now = Instant.now();
-            List<ResolvedReferences> resolved = resolve(request, tenant);
-            List<RenderJobRequested> planned = plan(batchId, tenant, request, resolved, now);
-            long images = planned.stream().mapToLong(RenderJobRequested::imageCount).sum();
-            // Tenant quotas (items per batch: 400; pending images: 429), before anything is staged.
-            quotas.checkBatch(tenant, planned.size(), images);
-            // Every batch carries it: the tenant's monthly budget reserves it too, budget_usd or not.
-            Double jobCost = estimator.dearestJob(planned, resolved);
-            return publish(batchId, tenant, request, planned.size(), images, requestSha, now, jobCost, planned::forEach);
-        });
+        long started = System.nanoTime();
+        long cpuAtStart = THREADS.getCurrentThreadCpuTime();
+        try (CatalogueSpool spool = CatalogueSpool.create(spoolDir())) {
+            Catalogue catalogue = read(body, ndjson, tenant, spool);
+            long read = System.nanoTime();
+            BatchAccepted accepted = once(tenant, idempotencyKey, catalogue.requestSha256(), batchId -> {
+                Instant now = Instant.now();
+                quotas.checkBatch(tenant, catalogue.items(), catalogue.images());
+                // A budget (the batch's, or the tenant's monthly one) reserves the dearest job's cost,
+                // which the batch event carries, and the batch event goes first: the catalogue is
+                // planned once before its transaction to know it. Without a budget that pass is skipped.
+                Double jobCost = null;
+                if (catalogue.batch().budgetUsd() != null || quotas.hasMonthlyBudget(tenant)) {
+                    BatchEstimator.Running costs = estimator.running(false, 1.0);
+                    planSpooled(batchId, tenant, catalogue, spool, now, costs::add);
+                    jobCost = costs.dearestJobUsd();
+                }
+                return publish(batchId, tenant, catalogue.batch(), catalogue.items(), catalogue.images(),
+                        catalogue.requestSha256(), now, jobCost,
+                        jobs -> planSpooled(batchId, tenant, catalogue, spool, now, (job, refs) -> jobs.accept(job)));
+            });
+            if (!accepted.replayed()) {
+                // The request thread's own CPU time tells a busy machine apart from a slow intake.
+                Log.infof("batch %s accepted: %d items (%s), read and checked in %d ms, then staged and committed in %d ms;"
+                                + " %d ms of CPU on the request thread",
+                        accepted.id(), catalogue.items(), ndjson ? "NDJSON" : "JSON", (read - started) / 1_000_000,
+                        (System.nanoTime() - read) / 1_000_000, (THREADS.getCurrentThreadCpuTime() - cpuAtStart) / 1_000_000);
+            }
+            return accepted;
+        }
     }
 
     /**
-     * Accepts a streamed {@code application/x-ndjson} catalogue, or replays the batch an earlier
-     * request with the same key made. The body is read, checked and kept on disk line by line
-     * ({@link NdjsonCatalogueReader}); only then is the batch written in one Kafka transaction,
-     * read back from disk a chunk at a time, so the heap holds a few hundred items at most.
+     * Checks a catalogue as {@link #submitCatalogue} does, references included, and estimates it;
+     * publishes nothing. The jobs are estimated as they are planned, a chunk at a time.
      */
-    public BatchAccepted submitCatalogue(InputStream body, Optional<String> idempotencyKey) throws IOException {
-        refuseWhileDependenciesAreDown();
+    public BatchEstimate dryRun(InputStream body, boolean ndjson) throws IOException {
         String tenant = caller.id();
         try (CatalogueSpool spool = CatalogueSpool.create(spoolDir())) {
-            NdjsonCatalogueReader.Catalogue catalogue = catalogues.read(body, tenant, spool);
-            if (catalogue.batch().budgetUsd() != null) {
-                // A budget reserves the dearest job's cost, known only once every reference is
-                // resolved, after the batch event that carries it has been written.
-                throw new InvalidRequestException(List.of(new FieldError(catalogue.batchPath() + ".budget_usd",
-                        "is not supported with NDJSON yet; send a budgeted batch as JSON")));
-            }
-            return once(tenant, idempotencyKey, catalogue.requestSha256(), batchId -> {
-                Instant now = Instant.now();
-                quotas.checkBatch(tenant, catalogue.items(), catalogue.images());
-                return publish(batchId, tenant, catalogue.batch(), catalogue.items(), catalogue.images(),
-                        catalogue.requestSha256(), now, null,
-                        jobs -> planSpooled(batchId, tenant, catalogue, spool, now, jobs));
+            Catalogue catalogue = read(body, ndjson, tenant, spool);
+            quotas.checkItems(tenant, catalogue.items());
+            BatchRequest batch = catalogue.batch();
+            BatchEstimator.Running estimate = estimator.running(batch.economy() && economy.enabled(), economy.priceFactor());
+            // Cache hits are looked up for small batches only; one more job than that says "too many".
+            List<RenderJobRequested> first = new ArrayList<>();
+            planSpooled("dry-run", tenant, catalogue, spool, Instant.now(), (job, refs) -> {
+                estimate.add(job, refs);
+                if (first.size() <= ExpectedCacheHits.MAX_LOOKUPS) {
+                    first.add(job);
+                }
             });
+            Optional<Set<Integer>> hits = batch.usesCache() ? cacheHits.of(first, tenant) : Optional.empty();
+            return estimate.inLane(hits, batch.budgetUsd());
         }
+    }
+
+    private Catalogue read(InputStream body, boolean ndjson, String tenant, CatalogueSpool spool) throws IOException {
+        return ndjson ? catalogues.read(body, tenant, spool) : jsonCatalogues.read(body, tenant, spool);
     }
 
     private Path spoolDir() {
@@ -195,37 +219,6 @@ public class BatchIntake {
         }
         return new BatchAccepted(earlier.id(), earlier.externalId(), earlier.state().wireName(), earlier.items(),
                 earlier.images(), earlier.createdAt(), true);
-    }
-
-    /**
-     * Checks {@code request} as {@link #submit} does, references included, and estimates it;
-     * publishes nothing.
-     */
-    public BatchEstimate dryRun(BatchRequest request) {
-        String tenant = caller.id();
-        validate(request, tenant);
-        quotas.checkItems(tenant, request.items().size());
-        List<ResolvedReferences> resolved = resolve(request, tenant);
-        List<RenderJobRequested> planned = plan("dry-run", tenant, request, resolved, Instant.now());
-        Optional<java.util.Set<Integer>> hits = request.usesCache() ? cacheHits.of(planned, tenant) : Optional.empty();
-        return estimator.inLane(estimator.estimate(planned, resolved), planned, resolved,
-                request.economy() && economy.enabled(), economy.priceFactor(), hits, request.budgetUsd());
-    }
-
-    private void validate(BatchRequest request, String tenant) {
-        List<FieldError> errors = validator.validate(request, tenant);
-        if (!errors.isEmpty()) {
-            throw new InvalidRequestException(errors);
-        }
-    }
-
-    /** Resolves the references (S3 look-ups), after the text of the batch passed validation. */
-    private List<ResolvedReferences> resolve(BatchRequest request, String tenant) {
-        ReferenceResolver.Resolution resolution = references.resolve(request, tenant);
-        if (!resolution.errors().isEmpty()) {
-            throw new InvalidRequestException(resolution.errors());
-        }
-        return resolution.items();
     }
 
     /**
@@ -277,8 +270,8 @@ public class BatchIntake {
      * references are resolved together (one S3 look-up per distinct reference of the chunk). A
      * reference that cannot be used ends the batch with every such problem, named by its line.
      */
-    private void planSpooled(String batchId, String tenant, NdjsonCatalogueReader.Catalogue catalogue,
-                             CatalogueSpool spool, Instant now, Consumer<RenderJobRequested> jobs) {
+    private void planSpooled(String batchId, String tenant, Catalogue catalogue, CatalogueSpool spool, Instant now,
+                             BiConsumer<RenderJobRequested, ResolvedReferences> jobs) {
         BatchRequest batch = catalogue.batch();
         ImageParameters base = BatchValidator.defaultsOf(batch).parameters().withDefaultModel(config.defaultModel());
         Set<FieldError> errors = new LinkedHashSet<>();
@@ -300,13 +293,14 @@ public class BatchIntake {
                             batch.priority(), batch.deadline(), batch.cache(), batch.budgetUsd(), batch.lane());
                     ReferenceResolver.Resolution resolution = references.resolve(part, tenant);
                     for (FieldError e : resolution.errors()) {
-                        errors.add(onLine(e, chunk, catalogue.batchPath()));
+                        errors.add(named(e, chunk, catalogue));
                     }
                     if (errors.isEmpty()) {
                         for (int j = 0; j < items.size(); j++) {
-                            jobs.accept(plan(batchId, tenant, index + j, items.get(j), base, resolution.items().get(j), now)
+                            ResolvedReferences refs = resolution.items().get(j);
+                            jobs.accept(plan(batchId, tenant, index + j, items.get(j), base, refs, now)
                                     .withCache(batch.usesCache())
-                                    .withLane(batch.economy() ? RenderJobRequested.ECONOMY : null));
+                                    .withLane(batch.economy() ? RenderJobRequested.ECONOMY : null), refs);
                         }
                     } else if (errors.size() >= NdjsonCatalogueReader.MAX_ERRORS) {
                         break;
@@ -323,15 +317,18 @@ public class BatchIntake {
         }
     }
 
-    /** Renames a resolver's {@code items[j].x} to the item's line, and {@code defaults.x} to the batch line. */
-    private static FieldError onLine(FieldError error, List<CatalogueSpool.Line> chunk, String batchPath) {
+    /**
+     * Renames a resolver's {@code items[j].x} (j counts in the chunk) to where the item is in the
+     * body, and {@code defaults.x} to where the batch-level fields are.
+     */
+    private static FieldError named(FieldError error, List<CatalogueSpool.Line> chunk, Catalogue catalogue) {
         String field = error.field();
         if (field.startsWith("items[")) {
             int close = field.indexOf(']');
             int j = Integer.parseInt(field.substring("items[".length(), close));
-            return new FieldError("line " + chunk.get(j).number() + field.substring(close + 1), error.reason());
+            return new FieldError(catalogue.itemPath(chunk.get(j).number()) + field.substring(close + 1), error.reason());
         }
-        return new FieldError(batchPath + "." + field, error.reason());
+        return new FieldError(catalogue.batchField(field), error.reason());
     }
 
     /**
@@ -400,17 +397,6 @@ public class BatchIntake {
         return false;
     }
 
-    /** One job per item, with the defaults merged in and the references resolved. */
-    private List<RenderJobRequested> plan(String batchId, String tenant, BatchRequest request,
-                                          List<ResolvedReferences> resolved, Instant now) {
-        ImageParameters base = BatchValidator.defaultsOf(request).parameters().withDefaultModel(config.defaultModel());
-        return IntStream.range(0, request.items().size())
-                .mapToObj(i -> plan(batchId, tenant, i, request.items().get(i), base, resolved.get(i), now)
-                        .withCache(request.usesCache())
-                        .withLane(request.economy() ? RenderJobRequested.ECONOMY : null))
-                .toList();
-    }
-
     private static RenderJobRequested plan(String batchId, String tenant, int index, BatchItem item,
                                            ImageParameters base, ResolvedReferences refs, Instant now) {
         ImageParameters parameters = base.overriddenBy(item.parameters());
@@ -421,13 +407,5 @@ public class BatchIntake {
         return new RenderJobRequested(JobIds.jobId(batchId, index), batchId, tenant, item.id(), index, item.prompt(),
                 parameters, refs.locations(), refs.maskLocation(),
                 item.metadata() == null ? Map.of() : item.metadata(), 1, now);
-    }
-
-    private static byte[] canonical(BatchRequest request) {
-        try {
-            return KilnJson.MAPPER.writeValueAsBytes(request);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.introspect.AnnotatedMember;
 import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
 import dev.kiln.job.FieldError;
+import dev.kiln.job.ImageParameters;
 import dev.kiln.job.InvalidRequestException;
 
 import java.io.IOException;
@@ -40,6 +41,8 @@ public final class BatchRequestReader {
     /** Binds strictly: an {@code n} of 1.5 is an error, not 1. */
     private final ObjectReader binder;
     private final ObjectReader itemBinder;
+    private final ObjectReader parametersBinder;
+    private final ObjectReader metadataBinder;
     private final Set<String> batchFields;
     private final Set<String> defaultsFields;
     private final Set<String> itemFields;
@@ -47,6 +50,8 @@ public final class BatchRequestReader {
     public BatchRequestReader(ObjectMapper mapper) {
         this.binder = mapper.readerFor(BatchRequest.class).without(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
         this.itemBinder = mapper.readerFor(BatchItem.class).without(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+        this.parametersBinder = mapper.readerFor(ImageParameters.class).without(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+        this.metadataBinder = mapper.readerFor(new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() { });
         this.batchFields = fieldsOf(mapper, BatchRequest.class);
         this.defaultsFields = fieldsOf(mapper, BatchDefaults.class);
         this.itemFields = fieldsOf(mapper, BatchItem.class);
@@ -98,6 +103,17 @@ public final class BatchRequestReader {
         return bind(path, batch, binder, own, errors);
     }
 
+    /**
+     * The batch-level fields of a JSON body read as a stream ({@code batch} holds every field but
+     * {@code items}), named as in a whole body ({@code defaults.size}); every problem is added to
+     * {@code errors}. Null when there were problems.
+     */
+    BatchRequest readJsonBatchFields(JsonNode batch, List<FieldError> errors) {
+        List<FieldError> own = new ArrayList<>();
+        checkBatchFields(batch, own);
+        return bind("", batch, binder, own, errors);
+    }
+
     /** One item of a streamed catalogue, its fields named under {@code path}; null when it has problems (added to {@code errors}). */
     BatchItem readItem(String path, JsonNode item, List<FieldError> errors) {
         if (!item.isObject()) {
@@ -106,7 +122,88 @@ public final class BatchRequestReader {
         }
         List<FieldError> own = new ArrayList<>();
         checkFields("", item, itemFields, own);
+        if (own.isEmpty()) {
+            BatchItem plain = plainItem(item);
+            if (plain != null) {
+                return plain;
+            }
+        }
         return bind(path, item, itemBinder, own, errors);
+    }
+
+    /**
+     * An item whose every field has its expected JSON type, read straight off its tree; null for
+     * any other, which the full binder then reads and names the problem of. Intake reads every
+     * item twice (to check it, then to stage it): binding the {@code @JsonUnwrapped} parameters,
+     * which Jackson does by buffering every token of the item, was the dearest step of both.
+     */
+    private BatchItem plainItem(JsonNode item) {
+        String id = null;
+        String prompt = null;
+        String mask = null;
+        List<String> references = null;
+        Map<String, Object> metadata = null;
+        com.fasterxml.jackson.databind.node.ObjectNode parameters = null;
+        for (Map.Entry<String, JsonNode> field : item.properties()) {
+            JsonNode value = field.getValue();
+            switch (field.getKey()) {
+                case "id" -> {
+                    if (!value.isTextual()) {
+                        return null;
+                    }
+                    id = value.textValue();
+                }
+                case "prompt" -> {
+                    if (!value.isTextual()) {
+                        return null;
+                    }
+                    prompt = value.textValue();
+                }
+                case "mask" -> {
+                    if (!value.isTextual()) {
+                        return null;
+                    }
+                    mask = value.textValue();
+                }
+                case "reference_images" -> {
+                    if (!value.isArray()) {
+                        return null;
+                    }
+                    references = new ArrayList<>(value.size());
+                    for (JsonNode reference : value) {
+                        if (!reference.isTextual()) {
+                            return null;
+                        }
+                        references.add(reference.textValue());
+                    }
+                }
+                case "metadata" -> {
+                    if (!value.isObject()) {
+                        return null;
+                    }
+                    try {
+                        metadata = metadataBinder.readValue(value);
+                    } catch (IOException e) {
+                        return null;
+                    }
+                }
+                default -> {
+                    if (parameters == null) {
+                        parameters = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+                    }
+                    parameters.set(field.getKey(), value);
+                }
+            }
+        }
+        ImageParameters own = ImageParameters.NONE;
+        if (parameters != null) {
+            try {
+                own = parametersBinder.readValue(parameters);
+            } catch (IOException e) {
+                return null;
+            }
+        }
+        return new BatchItem(id, prompt, own, references, mask, metadata);
     }
 
     private static <T> T bind(String path, JsonNode node, ObjectReader reader, List<FieldError> own, List<FieldError> errors) {
@@ -121,7 +218,7 @@ public final class BatchRequestReader {
         }
         for (FieldError e : own) {
             String field = e.field().startsWith(".") ? e.field().substring(1) : e.field();
-            errors.add(new FieldError(field.isEmpty() ? path : path + "." + field, e.reason()));
+            errors.add(new FieldError(field.isEmpty() ? path : path.isEmpty() ? field : path + "." + field, e.reason()));
         }
         return null;
     }

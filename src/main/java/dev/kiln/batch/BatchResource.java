@@ -1,7 +1,5 @@
 package dev.kiln.batch;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.job.InvalidRequestException;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
@@ -38,19 +36,15 @@ public class BatchResource {
     static final String NDJSON = "application/x-ndjson";
 
     private final BatchIntake intake;
-    private final BatchRequestReader reader;
-    private final ObjectMapper mapper;
     private final IntakeConfig config;
     /* The limits the door (api.RequestLimitsFilter) checks on Content-Length, applied here while reading a body sent without one. */
     private final MemorySize jsonMaxBytes;
     private final MemorySize ndjsonMaxBytes;
 
-    public BatchResource(BatchIntake intake, ObjectMapper mapper, IntakeConfig config,
+    public BatchResource(BatchIntake intake, IntakeConfig config,
                          @ConfigProperty(name = "kiln.http-limits.json-max-bytes") MemorySize jsonMaxBytes,
                          @ConfigProperty(name = "kiln.http-limits.ndjson-max-bytes") MemorySize ndjsonMaxBytes) {
         this.intake = intake;
-        this.reader = new BatchRequestReader(mapper);
-        this.mapper = mapper;
         this.config = config;
         this.jsonMaxBytes = jsonMaxBytes;
         this.ndjsonMaxBytes = ndjsonMaxBytes;
@@ -58,7 +52,8 @@ public class BatchResource {
 
     /**
      * Accepts a batch; 202 once Kafka holds every job. With {@code dry_run=true} it checks the
-     * batch the same way but enqueues nothing and answers 200 with a {@link BatchEstimate}.
+     * batch the same way but enqueues nothing and answers 200 with a {@link BatchEstimate}. The
+     * body is read as a stream, an item at a time, never whole.
      */
     @POST
     @Path("/batches")
@@ -66,25 +61,16 @@ public class BatchResource {
     @Blocking
     public Response submit(@Context RoutingContext http, @HeaderParam("Idempotency-Key") String idempotencyKey,
                            @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) throws IOException {
-        JsonNode body;
         try (InputStream in = StreamedBody.of(http, MediaType.APPLICATION_JSON, jsonMaxBytes.asLongValue(), config.readTimeout())) {
-            body = mapper.readTree(in);
-            // Whatever follows the JSON value (a newline) is read, so the connection can serve the next request.
-            in.transferTo(OutputStream.nullOutputStream());
+            return submit(in, false, idempotencyKey, dryRun);
         }
-        BatchRequest request = reader.read(body);
-        if (dryRun) {
-            // Nothing is created, so there is nothing for an Idempotency-Key to name: it is ignored.
-            return Response.ok(intake.dryRun(request)).build();
-        }
-        BatchAccepted accepted = intake.submit(request, checkedKey(idempotencyKey));
-        return accepted(accepted);
     }
 
     /**
      * Accepts a catalogue streamed as {@code application/x-ndjson}: an optional first line
      * {@code {"batch": {…}}}, then one item a line. Read, checked and staged without the whole
      * body in memory; 202 once Kafka committed all of it, 400 naming each bad line otherwise.
+     * {@code dry_run=true} answers the same estimate as for JSON.
      */
     @POST
     @Path("/batches")
@@ -92,13 +78,22 @@ public class BatchResource {
     @Blocking
     public Response submitCatalogue(@Context RoutingContext http, @HeaderParam("Idempotency-Key") String idempotencyKey,
                                     @QueryParam("dry_run") @DefaultValue("false") boolean dryRun) throws IOException {
-        if (dryRun) {
-            throw InvalidRequestException.of("dry_run", "is not supported for application/x-ndjson yet; send the catalogue as application/json");
-        }
-        Optional<String> key = checkedKey(idempotencyKey);
         try (InputStream in = StreamedBody.of(http, NDJSON, ndjsonMaxBytes.asLongValue(), config.readTimeout())) {
-            return accepted(intake.submitCatalogue(in, key));
+            return submit(in, true, idempotencyKey, dryRun);
         }
+    }
+
+    private Response submit(InputStream in, boolean ndjson, String idempotencyKey, boolean dryRun) throws IOException {
+        Response response;
+        if (dryRun) {
+            // Nothing is created, so there is nothing for an Idempotency-Key to name: it is ignored.
+            response = Response.ok(intake.dryRun(in, ndjson)).build();
+        } else {
+            response = accepted(intake.submitCatalogue(in, ndjson, checkedKey(idempotencyKey)));
+        }
+        // Whatever follows the JSON value (a newline) is read, so the connection can serve the next request.
+        in.transferTo(OutputStream.nullOutputStream());
+        return response;
     }
 
     private static Optional<String> checkedKey(String idempotencyKey) {

@@ -55,10 +55,12 @@ final class CatalogueSpool implements AutoCloseable {
     record Line(int number, byte[] bytes) {
     }
 
-    /** Reads the lines back in order; ends adding. */
+    /** Reads the lines back in order, from the first; ends adding. */
     Reader reader() throws IOException {
-        out.close();
-        out = null;
+        if (out != null) {
+            out.close();
+            out = null;
+        }
         return new Reader(new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 64 * 1024)));
     }
 

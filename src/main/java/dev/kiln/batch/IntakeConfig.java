@@ -52,8 +52,8 @@ public interface IntakeConfig {
     Duration readTimeout();
 
     /**
-     * Where a streamed catalogue is kept between its read and its Kafka transaction (a file a
-     * request, deleted at its end); the JVM's temporary directory when unset.
+     * Where a batch's items (JSON or NDJSON) are kept between their read and the Kafka
+     * transaction (a file a request, deleted at its end); the JVM's temporary directory when unset.
      */
     java.util.Optional<String> spoolDir();
 }

@@ -47,23 +47,6 @@ public class NdjsonCatalogueReader {
     }
 
     /**
-     * What a valid catalogue holds, its items in the spool.
-     *
-     * @param batch         the batch-level fields, without items (all absent without a batch line)
-     * @param batchLine     the number of the batch line; 0 without one
-     * @param items         how many items
-     * @param images        how many images they ask for
-     * @param requestSha256 the SHA-256 of the body, which an idempotent replay must match
-     */
-    record Catalogue(BatchRequest batch, int batchLine, int items, long images, String requestSha256) {
-
-        /** Where the batch-level fields are, for a problem found in them. */
-        String batchPath() {
-            return NdjsonCatalogueReader.batchPath(batchLine);
-        }
-    }
-
-    /**
      * Reads, checks and spools {@code body} for {@code tenant}.
      *
      * @throws InvalidRequestException listing up to {@value #MAX_ERRORS} problems, each with its line
@@ -155,7 +138,7 @@ public class NdjsonCatalogueReader {
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(distinct(errors));
         }
-        return new Catalogue(batch, batchLine, items, images, HexFormat.of().formatHex(sha.digest()));
+        return new Catalogue(batch, true, batchLine, items, images, HexFormat.of().formatHex(sha.digest()));
     }
 
     /** An item line of the spool, read again (it passed {@link #read} before). */

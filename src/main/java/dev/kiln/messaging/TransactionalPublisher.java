@@ -100,8 +100,7 @@ public class TransactionalPublisher {
             KafkaProducer<String, byte[]> producer = slot.producer();
             producer.beginTransaction();
             working = true;
-            work.accept((topic, key, value, type, subject) ->
-                    producer.send(new ProducerRecord<>(topic, null, key, json(value), headers(type, subject))));
+            work.accept(new Records(producer));
             working = false;
             beforeCommit.accept(slot.transactionalId);
             producer.commitTransaction();
@@ -190,19 +189,44 @@ public class TransactionalPublisher {
         }
     }
 
-    /** The CloudEvents binary-mode headers SmallRye writes for the emitters. */
-    private static RecordHeaders headers(String type, String subject) {
-        RecordHeaders headers = new RecordHeaders();
-        headers.add("ce_specversion", utf8("1.0"));
-        headers.add("ce_id", utf8(UUID.randomUUID().toString()));
-        headers.add("ce_source", utf8(EventTypes.SOURCE));
-        headers.add("ce_type", utf8(type));
-        headers.add("ce_subject", utf8(subject));
-        headers.add("ce_time", utf8(Instant.now().toString()));
-        headers.add("content-type", utf8("application/json"));
-        // The POST's trace goes on through the dispatcher to the worker (a no-op with tracing off).
-        TraceHeaders.inject(headers);
-        return headers;
+    private static final byte[] SPEC_VERSION = utf8("1.0");
+    private static final byte[] SOURCE = utf8(EventTypes.SOURCE);
+    private static final byte[] CONTENT_TYPE = utf8("application/json");
+
+    /**
+     * The records of one transaction, with the CloudEvents binary-mode headers SmallRye writes for
+     * the emitters. What is the same for every record of the transaction (the time, the POST's
+     * trace context) is made once, and each {@code ce_id} is a random UUID made once plus the
+     * record's number: a batch of 100,000 items writes 100,000 events, and a random UUID, a
+     * formatted time and a trace injection each were a measurable share of intake's time.
+     */
+    private static final class Records implements Transaction {
+        private final KafkaProducer<String, byte[]> producer;
+        private final String idPrefix = UUID.randomUUID() + "-";
+        private final byte[] time = utf8(Instant.now().toString());
+        /* The POST's trace goes on through the dispatcher to the worker (none with tracing off). */
+        private final org.apache.kafka.common.header.Header[] trace = TraceHeaders.inject(new RecordHeaders()).toArray();
+        private long count;
+
+        Records(KafkaProducer<String, byte[]> producer) {
+            this.producer = producer;
+        }
+
+        @Override
+        public void send(String topic, String key, Object value, String type, String subject) {
+            RecordHeaders headers = new RecordHeaders();
+            headers.add("ce_specversion", SPEC_VERSION);
+            headers.add("ce_id", utf8(idPrefix + count++));
+            headers.add("ce_source", SOURCE);
+            headers.add("ce_type", utf8(type));
+            headers.add("ce_subject", utf8(subject));
+            headers.add("ce_time", time);
+            headers.add("content-type", CONTENT_TYPE);
+            for (org.apache.kafka.common.header.Header header : trace) {
+                headers.add(header);
+            }
+            producer.send(new ProducerRecord<>(topic, null, key, json(value), headers));
+        }
     }
 
     private static byte[] utf8(String s) {

@@ -55,6 +55,11 @@ public class TenantQuotaGuard {
         this(directory, pending, tenant -> TenantUsage.UNKNOWN, organisationIpm);
     }
 
+    /** Whether the tenant has a {@code monthly_budget_usd}: its batches then carry their dearest job's cost. */
+    public boolean hasMonthlyBudget(String tenant) {
+        return directory.tenant(tenant).quotas().monthlyBudgetUsd() != null;
+    }
+
     /** Checks the items per batch only (a dry run enqueues nothing, so pending images do not apply). */
     public void checkItems(String tenant, int items) {
         TenantQuotas quotas = directory.tenant(tenant).quotas();

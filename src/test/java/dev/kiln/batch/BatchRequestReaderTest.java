@@ -98,6 +98,22 @@ class BatchRequestReaderTest {
     }
 
     @Test
+    void anItemReadAloneIsTheSameItemAsInAWholeBodyAndAWrongTypeIsStillNamed() throws Exception {
+        String item = """
+                {"id":"SKU-1","prompt":"mug","size":"1024x1536","n":2,"output_compression":80,"reference_images":["upl_b"],
+                 "mask":"upl_m","metadata":{"sku":"SKU-1","tags":["a"],"weight":1.5,"count":3}}""";
+        BatchItem whole = reader.read(json("{\"items\":[" + item + "]}")).items().getFirst();
+        java.util.List<FieldError> errors = new java.util.ArrayList<>();
+        assertThat(reader.readItem("line 1", json(item), errors)).isEqualTo(whole);
+        assertThat(reader.readItem("line 2", json("{\"id\":\"a\",\"prompt\":\"p\"}"), errors).parameters()).isEqualTo(ImageParameters.NONE);
+        assertThat(errors).isEmpty();
+
+        assertThat(reader.readItem("line 3", json("{\"id\":\"a\",\"prompt\":\"p\",\"n\":1.5}"), errors)).isNull();
+        assertThat(reader.readItem("line 4", json("{\"id\":{\"a\":1},\"prompt\":\"p\"}"), errors)).isNull();
+        assertThat(errors).extracting(FieldError::field).containsExactly("line 3.n", "line 4.id");
+    }
+
+    @Test
     void theKnownFieldsComeFromTheRecords() {
         assertThat(BatchRequestReader.fieldsOf(KilnJson.MAPPER, BatchItem.class)).containsExactlyInAnyOrder(
                 "id", "prompt", "model", "size", "quality", "background", "output_format", "output_compression",

@@ -57,7 +57,7 @@ class NdjsonCatalogueReaderTest {
 
                 {"id": "SKU-2", "prompt": "a cup", "n": 3}\r
                 {"id": "SKU-3", "prompt": "a jug", "metadata": {"shelf": 4}}""";
-        NdjsonCatalogueReader.Catalogue catalogue = read(body);
+        Catalogue catalogue = read(body);
 
         assertThat(catalogue.items()).isEqualTo(3);
         assertThat(catalogue.images()).as("n 2 from the defaults, 3 of its own, 2").isEqualTo(7);
@@ -70,7 +70,7 @@ class NdjsonCatalogueReaderTest {
 
     @Test
     void withoutABatchLineEveryLineIsAnItem() throws IOException {
-        NdjsonCatalogueReader.Catalogue catalogue = read("{\"id\":\"a\",\"prompt\":\"p\"}\n{\"id\":\"b\",\"prompt\":\"q\"}\n");
+        Catalogue catalogue = read("{\"id\":\"a\",\"prompt\":\"p\"}\n{\"id\":\"b\",\"prompt\":\"q\"}\n");
         assertThat(catalogue.items()).isEqualTo(2);
         assertThat(catalogue.batchLine()).isZero();
         assertThat(catalogue.batch().usesCache()).isTrue();
@@ -144,7 +144,7 @@ class NdjsonCatalogueReaderTest {
                 .extracting(FieldError::field).containsExactly("line 1.batch.defaults.input_fidelity");
     }
 
-    private NdjsonCatalogueReader.Catalogue read(String body) throws IOException {
+    private Catalogue read(String body) throws IOException {
         if (spool != null) {
             spool.close();
         }

@@ -123,10 +123,54 @@ class NdjsonIntakeTest {
     }
 
     @Test
-    void aDryRunOfACatalogueIsRefusedByName() {
-        given().contentType(NDJSON).body("{\"id\": \"A\", \"prompt\": \"a mug\"}".getBytes(StandardCharsets.UTF_8))
-                .when().post("/v1/batches?dry_run=true")
-                .then().statusCode(400).body("errors[0].field", equalTo("dry_run"));
+    void aDryRunOfACatalogueAnswersTheSameEstimateAsTheSameBatchInJson() {
+        String ndjson = String.join("\n", BATCH_LINE.replace("\"priority\"", "\"budget_usd\": 0.05, \"priority\""),
+                "{\"id\": \"A\", \"prompt\": \"a mug\", \"n\": 2}",
+                "{\"id\": \"B\", \"prompt\": \"a cup\", \"quality\": \"high\", \"size\": \"1536x1024\"}");
+        String json = "{\"external_id\": \"catalogue-100k\", \"defaults\": {\"quality\": \"low\", \"size\": \"1024x1024\"},"
+                + " \"budget_usd\": 0.05, \"priority\": \"bulk\", \"items\": [{\"id\": \"A\", \"prompt\": \"a mug\", \"n\": 2},"
+                + " {\"id\": \"B\", \"prompt\": \"a cup\", \"quality\": \"high\", \"size\": \"1536x1024\"}]}";
+        long before = keyedCount();
+        Response fromNdjson = given().contentType(NDJSON).body(ndjson.getBytes(StandardCharsets.UTF_8)).post("/v1/batches?dry_run=true");
+        Response fromJson = given().contentType("application/json").body(json).post("/v1/batches?dry_run=true");
+        assertThat(fromNdjson.statusCode()).as(fromNdjson.asString()).isEqualTo(200);
+        assertThat(fromNdjson.jsonPath().getInt("jobs")).isEqualTo(2);
+        assertThat(fromNdjson.jsonPath().getLong("images")).isEqualTo(3);
+        assertThat(fromNdjson.jsonPath().getBoolean("fits_budget")).isNotNull();
+        assertThat(fromNdjson.jsonPath().getMap("")).isEqualTo(fromJson.jsonPath().getMap(""));
+        assertThat(keyedCount()).as("a dry run enqueues nothing").isEqualTo(before);
+    }
+
+    @Test
+    void aBudgetedCatalogueCarriesItsDearestJobOnTheBatchEvent() {
+        String key = "ndjson-budget-" + UUID.randomUUID();
+        String batchId = JobIds.batchIdFor("default", key);
+        String body = String.join("\n", BATCH_LINE.replace("\"priority\"", "\"budget_usd\": 5, \"priority\""),
+                "{\"id\": \"A\", \"prompt\": \"a mug\"}",
+                "{\"id\": \"B\", \"prompt\": \"a cup\", \"quality\": \"high\"}");
+        post(body, key).then().statusCode(202).body("id", equalTo(batchId));
+        given().post("/v1/batches/" + batchId + "/cancel").then().statusCode(202);
+
+        List<ConsumerRecord<String, String>> created = keyed(batchId, "kiln.status", "read_committed").stream()
+                .filter(r -> header(r, "ce_type").equals("kiln.batch.created")).toList();
+        assertThat(created).hasSize(1);
+        JsonNode event = readJson(created.getFirst().value());
+        assertThat(event.get("budget_usd").asDouble()).isEqualTo(5.0);
+        // The high-quality item (auto size: up to 1536x1024) is the dearer, well above a low one's cent.
+        assertThat(event.get("job_cost_usd").asDouble()).isGreaterThan(0.1).isLessThan(5.0);
+    }
+
+    /** How many records kiln.items holds in all, committed or not. */
+    private static long keyedCount() {
+        return AllOrNothingIntakeTest.endOffsets("kiln.items");
+    }
+
+    private static JsonNode readJson(String text) {
+        try {
+            return KilnJson.MAPPER.readTree(text);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     private static Response post(String body, String key) {
