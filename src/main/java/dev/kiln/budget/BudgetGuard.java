@@ -75,6 +75,8 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
                 onBatchCreated(JSON.readValue(record.value(), BatchCreated.class), at);
             } else if (type.startsWith(EventTypes.JOB_PREFIX) && batches.get(record.key()) != null) {
                 onJobChanged(JSON.readValue(record.value(), JobStatusChanged.class), at);
+            } else if (type.equals(EventTypes.job(JobState.SUCCEEDED))) {
+                onUnledgeredSuccess(JSON.readValue(record.value(), JobStatusChanged.class), at);
             } else if (type.equals(EventTypes.BATCH_COMPLETED)) {
                 forgetJobs(record.key(), at);
             } else if (type.equals(EventTypes.BATCH_DELETED)) {
@@ -153,6 +155,22 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
             // Most events (a queued job failing, say) change nothing of the tenant's month: no record for them.
             tellTenant(event.batchId(), next, event.at() != null ? event.at() : at, cost, images, reservedChange);
         }
+    }
+
+    /**
+     * A render that ended after its batch's ledger went: a batch deleted while its renders ran (they
+     * finish, and are paid), or one accepted before the guard kept a ledger of every batch. Its
+     * cost still belongs to the tenant's month; were it dropped, deleting batches mid-render would
+     * spend past {@code monthly_budget_usd} without limit.
+     */
+    private void onUnledgeredSuccess(JobStatusChanged event, Instant at) {
+        if (event.tenant() == null || event.usage() == null || event.usage().costUsd() <= 0) {
+            return;
+        }
+        long images = event.servedFromCache() ? 0 : event.usage().images();
+        TenantSpend spend = new TenantSpend(event.tenant(), event.batchId(),
+                TenantMonth.monthOf(event.at() != null ? event.at() : at), event.usage().costUsd(), images, 0, 0, false);
+        context.forward(new Record<>(event.tenant(), GuardOutput.spend(spend), at.toEpochMilli(), new RecordHeaders()));
     }
 
     /** Keeps {@code budget} and stops its batch when the next job could pass it. */

@@ -60,7 +60,17 @@ final class TenantBudgetGuard implements Processor<String, byte[], String, Guard
             TenantSpend change = JSON.readValue(record.value(), TenantSpend.class);
             byte[] known = tenants.get(record.key());
             TenantMonth ledger = known == null ? TenantMonth.empty(change.month()) : JSON.readValue(known, TenantMonth.class);
-            TenantMonth next = decide(record.key(), apply(ledger, change));
+            BigDecimal budget = monthlyBudget.apply(record.key());
+            TenantMonth applied = apply(ledger, change);
+            if (budget == null && !applied.open().isEmpty()) {
+                // Without a monthly budget nothing is ever stopped, so the open batches are not kept:
+                // the ledger, rewritten on every change and read back by every api replica, stays a
+                // few numbers however many batches the tenant runs. They are listed again, batch by
+                // batch, with their next change once the tenant has a budget.
+                applied = new TenantMonth(applied.month(), applied.spent(), applied.images(), applied.reserved(),
+                        applied.dearestJob(), new java.util.TreeMap<>());
+            }
+            TenantMonth next = decide(record.key(), applied, budget);
             tenants.put(record.key(), JSON.writeValueAsBytes(next));
         } catch (IOException | RuntimeException e) {
             // One unreadable change must not stop the guard for every tenant.
@@ -99,8 +109,7 @@ final class TenantBudgetGuard implements Processor<String, byte[], String, Guard
     }
 
     /** Stops every open batch of {@code tenant} whose next job could pass the month's budget. */
-    private TenantMonth decide(String tenant, TenantMonth ledger) throws IOException {
-        BigDecimal budget = monthlyBudget.apply(tenant);
+    private TenantMonth decide(String tenant, TenantMonth ledger, BigDecimal budget) throws IOException {
         if (budget == null) {
             return ledger;
         }

@@ -95,8 +95,13 @@ public class HandedBackJobs {
         this.enabled = kiln.parsedRole().runsWorker();
     }
 
-    /** One hand-back: the attempt the dispatcher got the job back at. */
-    private record HandedBack(int attempt, Instant at) {
+    /**
+     * One hand-back: the attempt the dispatcher got the job back at, and when its batch was
+     * accepted. A batch deleted and made again with the same {@code Idempotency-Key} has the same
+     * job ids, its attempts start at 1 again, and it was accepted later: its deliveries are not
+     * stale because of the old batch's hand-backs.
+     */
+    private record HandedBack(int attempt, Instant at, Instant batchAcceptedAt) {
     }
 
     void start(@Observes StartupEvent event) {
@@ -126,7 +131,8 @@ public class HandedBackJobs {
      */
     public boolean supersedes(RenderJobRequested job) {
         HandedBack handedBack = attempts.get(job.jobId());
-        return handedBack != null && handedBack.attempt() > job.attempt();
+        return handedBack != null && handedBack.attempt() > job.attempt()
+                && java.util.Objects.equals(handedBack.batchAcceptedAt(), job.requestedAt());
     }
 
     /**
@@ -177,9 +183,12 @@ public class HandedBackJobs {
     void remember(BatchCommand command) {
         if (command instanceof RetryRequested retry && retry.afterFailedAttempt()) {
             Instant at = retry.requestedAt() == null ? Instant.now() : retry.requestedAt();
+            Instant accepted = retry.job() == null ? null : retry.job().requestedAt();
             for (String jobId : retry.jobIds()) {
-                attempts.merge(jobId, new HandedBack(retry.attempt(), at),
-                        (old, next) -> next.attempt() >= old.attempt() ? next : old);
+                // A later batch under the same id replaces the old one's hand-back, whatever its attempt.
+                attempts.merge(jobId, new HandedBack(retry.attempt(), at, accepted),
+                        (old, next) -> !java.util.Objects.equals(old.batchAcceptedAt(), next.batchAcceptedAt())
+                                || next.attempt() >= old.attempt() ? next : old);
             }
         }
     }

@@ -211,6 +211,31 @@ class BudgetGuardTest {
         assertThat(reader.usage("thrifty").monthCostUsd()).isEqualByComparingTo(BigDecimal.ZERO);
     }
 
+    @Test
+    void rendersThatEndAfterTheirBatchWasDeletedStillCountInTheMonth() throws Exception {
+        monthly.put("thrifty", BigDecimal.valueOf(3 * JOB));
+        createdFor("thrifty", "d1", 5, T);
+        jobOf("thrifty", "d1", 0, JobState.RUNNING, null, T);
+        jobOf("thrifty", "d1", 1, JobState.RUNNING, null, T);
+        // Deleted while two renders run: they finish and are paid, after the batch's ledger went.
+        send("d1", EventTypes.BATCH_DELETED, new dev.kiln.job.BatchDeleted("d1", "thrifty", "deleted", T), T);
+        jobOf("thrifty", "d1", 0, JobState.SUCCEEDED, JOB, T);
+        jobOf("thrifty", "d1", 1, JobState.SUCCEEDED, JOB, T);
+        assertThat(control.isEmpty()).isTrue();
+        // 2 spent + 1 reserved + the next = 4 jobs > 3: a batch deleted mid-render does not free its spend.
+        createdFor("thrifty", "d2", 5, T);
+        jobOf("thrifty", "d2", 0, JobState.RUNNING, null, T);
+        assertThat(stops()).extracting(CancelRequested::batchId).containsExactly("d2");
+
+        // A tenant without a monthly budget keeps a ledger of a few numbers, however many batches it runs.
+        for (int b = 0; b < 20; b++) {
+            createdFor("acme", "open-" + b, 3, T);
+        }
+        TenantMonth acme = KilnJson.MAPPER.readValue(
+                driver.<String, byte[]>getKeyValueStore(BudgetTopology.TENANTS_STORE).get("acme"), TenantMonth.class);
+        assertThat(acme.open()).isEmpty();
+    }
+
     private List<CancelRequested> stops() throws Exception {
         List<CancelRequested> stops = new java.util.ArrayList<>();
         for (TestRecord<String, byte[]> record : control.readRecordsToList()) {

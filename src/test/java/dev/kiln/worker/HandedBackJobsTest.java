@@ -45,6 +45,16 @@ class HandedBackJobsTest {
     }
 
     @Test
+    void aBatchMadeAgainUnderTheSameIdIsNotStaleBecauseOfTheOldOnesHandBacks() {
+        handedBack.remember(RetryRequested.afterFailure(job("j-1", 3), NOW, NOW));
+        // Deleted, then made again with the same Idempotency-Key: same job id, attempt 1, accepted later.
+        RenderJobRequested again = job("j-1", 1, NOW.plusSeconds(60));
+
+        assertThat(handedBack.supersedes(again)).isFalse();
+        assertThat(handedBack.supersedes(job("j-1", 1))).as("the old batch's own redelivery").isTrue();
+    }
+
+    @Test
     void aClientsRetryAndACancelHandNothingBack() {
         handedBack.remember(RetryRequested.fresh("b-1", "default", List.of("j-1"), NOW));
         handedBack.remember(CancelRequested.job("b-1", "default", "j-1", NOW));
@@ -58,8 +68,13 @@ class HandedBackJobsTest {
     }
 
     private static RenderJobRequested job(String jobId, int attempt) {
+        return job(jobId, attempt, NOW);
+    }
+
+    private static RenderJobRequested job(String jobId, int attempt, Instant batchAccepted) {
         ImageParameters low = new ImageParameters("gpt-image-2", "1024x1024", "low", null, null, null, null, null, null);
-        return new RenderJobRequested(jobId, "b-1", "default", "ITEM", 0, "a mug", low, List.of(), null, Map.of(), attempt, NOW);
+        return new RenderJobRequested(jobId, "b-1", "default", "ITEM", 0, "a mug", low, List.of(), null, Map.of(), attempt,
+                batchAccepted);
     }
 
     private static KilnConfig apiOnly() {
