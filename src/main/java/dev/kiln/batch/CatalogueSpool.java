@@ -93,13 +93,20 @@ final class CatalogueSpool implements AutoCloseable {
 
     @Override
     public void close() {
+        // Never throws: a batch may be committed already, and a spool file left behind must not
+        // turn its 202 into a 500. The file is deleted even when closing the stream failed.
         try {
             if (out != null) {
                 out.close();
             }
-            Files.deleteIfExists(file);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete the spool file " + file, e);
+            io.quarkus.logging.Log.warnf("closing the spool file %s failed: %s", file, e.toString());
+        } finally {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                io.quarkus.logging.Log.warnf("could not delete the spool file %s: %s", file, e.toString());
+            }
         }
     }
 }

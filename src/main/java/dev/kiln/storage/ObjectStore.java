@@ -69,8 +69,15 @@ public class ObjectStore {
                     .object(SigV4Presigner.PROBE_KEY)
                     .expiry(expiry)
                     .build());
-            return SigV4Presigner.from(probe, config.accessKey(), config.secretKey(), expiry, clock);
+            Optional<SigV4Presigner> fast = SigV4Presigner.from(probe, config.accessKey(), config.secretKey(), expiry, clock);
+            if (fast.isEmpty()) {
+                io.quarkus.logging.Log.info("presigned URLs come from the MinIO SDK: the endpoint's URL shape is not one Kiln's own presigner knows");
+            }
+            return fast;
         } catch (Exception e) {
+            // The class only: a message could quote the URL, and the URL its signature.
+            io.quarkus.logging.Log.infof("presigned URLs come from the MinIO SDK: Kiln's own presigner could not start (%s)",
+                    e.getClass().getSimpleName());
             return Optional.empty();
         }
     }
