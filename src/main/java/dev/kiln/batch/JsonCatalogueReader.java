@@ -13,7 +13,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
@@ -54,7 +53,7 @@ public class JsonCatalogueReader {
      * @throws com.fasterxml.jackson.core.JsonProcessingException when the body is not JSON (it names the line and column)
      */
     Catalogue read(InputStream body, String tenant, CatalogueSpool spool) throws IOException {
-        MessageDigest sha = sha256();
+        MessageDigest sha = Catalogue.requestDigest();
         try (JsonParser parser = mapper.createParser(body)) {
             // The resource reads on past the value and closes the body itself; closing it here
             // would count as a body left unread and close the connection.
@@ -245,13 +244,5 @@ public class JsonCatalogueReader {
             case VALUE_NULL -> "null";
             default -> token.asString() == null ? token.name().toLowerCase(java.util.Locale.ROOT) : token.asString();
         };
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
     }
 }

@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
@@ -52,7 +51,7 @@ public class NdjsonCatalogueReader {
      * @throws InvalidRequestException listing up to {@value #MAX_ERRORS} problems, each with its line
      */
     Catalogue read(InputStream body, String tenant, CatalogueSpool spool) throws IOException {
-        MessageDigest sha = sha256();
+        MessageDigest sha = Catalogue.requestDigest();
         LineReader lines = new LineReader(new DigestInputStream(body, sha), config.maxLineBytes());
         List<FieldError> errors = new ArrayList<>();
         BatchRequest batch = new BatchRequest(null, null, List.of(), null);
@@ -171,13 +170,5 @@ public class NdjsonCatalogueReader {
         }
         int newline = message.indexOf('\n');
         return newline < 0 ? message : message.substring(0, newline);
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
     }
 }
