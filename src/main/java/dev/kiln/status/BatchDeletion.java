@@ -24,8 +24,9 @@ import java.time.Duration;
  * {@code kiln.control} (for a batch not yet ended: the dispatcher drops what is pending, workers
  * skip what they have not started) and {@code kiln.batch.deleted} on {@code kiln.status} (every
  * api replica's view forgets the batch and ignores its later events); then the batch's objects
- * ({@code {tenant}/{batch id}/}: outputs and thumbnails) and its manifest are deleted from S3.
- * A render in flight at that moment is stored when it ends; {@link RetentionSweeper} deletes the
+ * ({@code {tenant}/{batch id}/}: outputs and thumbnails) and its manifest are deleted from S3:
+ * before the event for a batch that has ended (so a 404 means the images are gone too), after it
+ * for one still running (so no render of it starts in between). A render in flight at that moment is stored when it ends; {@link RetentionSweeper} deletes the
  * batch's objects once more while the delete is recent.
  */
 @ApplicationScoped
@@ -61,10 +62,17 @@ public class BatchDeletion {
             throw new ServiceUnavailableException("dependency-unavailable", "Service unavailable",
                     "Kafka or S3 is unreachable; nothing was deleted. Retry later.", RETRY_AFTER);
         }
+        boolean ended = batch.state().isTerminal();
+        if (ended) {
+            // Nothing renders into an ended batch any more: its objects go first, so that once any
+            // replica answers 404 for the batch, its images are gone too. A batch still running is
+            // cancelled first (below), or a render ending now would store objects after the delete.
+            deleteObjects(batch.tenant(), batch.id());
+        }
         BatchDeleted deleted = new BatchDeleted(batch.id(), batch.tenant(), reason, clock.instant());
         try {
             transactions.inTransaction(tx -> {
-                if (!batch.state().isTerminal()) {
+                if (!ended) {
                     CancelRequested cancel = new CancelRequested(batch.id(), batch.tenant(), null, CANCEL_REASON,
                             deleted.deletedAt());
                     tx.send(Topics.CONTROL, batch.id(), cancel, BatchCommand.CANCEL_TYPE, batch.id());
@@ -75,7 +83,9 @@ public class BatchDeletion {
             throw new ServiceUnavailableException("not-deleted", "Batch not deleted",
                     "Kafka did not commit the delete; nothing changed. Try again.", RETRY_AFTER);
         }
-        deleteObjects(batch.tenant(), batch.id());
+        if (!ended) {
+            deleteObjects(batch.tenant(), batch.id());
+        }
         Log.infof("batch %s of tenant %s deleted (%s)", batch.id(), batch.tenant(), reason);
     }
 
