@@ -8,10 +8,13 @@ import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
-import java.io.ByteArrayOutputStream;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -86,24 +89,42 @@ public class ManifestWriter {
         if (batch == null || batch.tenant() == null) {
             return;
         }
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        // A 100,000-item manifest is tens of megabytes: it is spooled to a file, hashed on the way,
+        // so that a batch ending never costs its size in heap on every api replica.
+        Path file = null;
         try {
-            writeLines(batch, bytes, null);
+            file = Files.createTempFile("kiln-manifest-", ".jsonl");
+            MessageDigest digest = sha256();
+            try (OutputStream out = new DigestOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16), digest)) {
+                writeLines(batch, out, null);
+            }
+            String sha = HexFormat.of().formatHex(digest.digest());
+            String key = ObjectKeys.manifest(batch.tenant(), batch.id());
+            boolean same = store.stat(key).map(o -> sha.equals(o.metadata().get(SHA256))).orElse(false);
+            if (!same) {
+                store.put(key, file, NDJSON, Map.of(SHA256, sha));
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-        byte[] content = bytes.toByteArray();
-        String sha = sha256(content);
-        String key = ObjectKeys.manifest(batch.tenant(), batch.id());
-        boolean same = store.stat(key).map(o -> sha.equals(o.metadata().get(SHA256))).orElse(false);
-        if (!same) {
-            store.putBytes(key, content, NDJSON, Map.of(SHA256, sha));
+        } finally {
+            deleteQuietly(file);
         }
     }
 
-    private static String sha256(byte[] content) {
+    private static void deleteQuietly(Path file) {
+        if (file == null) {
+            return;
+        }
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            Log.warnf("spooled manifest %s not deleted: %s", file, e.getMessage());
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JVM has SHA-256", e);
         }
