@@ -23,8 +23,11 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -33,8 +36,8 @@ import java.util.UUID;
  * The dispatcher's one processor: it stages jobs from {@code kiln.items}, applies commands from
  * {@code kiln.control}, settles budget reservations from the jobs' final events, and on a
  * wall-clock tick expires what passed its deadline and releases jobs to {@code kiln.jobs} while
- * the window has room and their batch's budget ({@link BudgetLedger}) holds one more. Every store change and every record it
- * forwards belong to the task's current exactly-once transaction, so a release and the removal
+ * the window has room and their batch's budget ({@link BudgetLedger}) holds one more. Every
+ * store change and every record it forwards belong to the task's current exactly-once transaction, so a release and the removal
  * of the job from the pending store commit together or not at all.
  */
 final class DispatchProcessor implements Processor<String, Object, String, Object> {
@@ -55,9 +58,9 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
     private KeyValueStore<String, LeftJob> left;
     private KeyValueStore<String, BudgetLedger> budgets;
     /** The budgets store in memory, read on every release; a handful of batches have one at a time. */
-    private final java.util.Map<String, BudgetLedger> ledgers = new java.util.HashMap<>();
+    private final Map<String, BudgetLedger> ledgers = new HashMap<>();
     /** Batches found at a release to have no room left for any job, stopped once the release is done. */
-    private final Set<String> exhausted = new java.util.LinkedHashSet<>();
+    private final Set<String> exhausted = new LinkedHashSet<>();
     private Scheduler scheduler;
     /** Each tenant's last minute of releases, for its ipm_share_cap; in memory, see TenantRateCaps. */
     private TenantRateCaps caps;
