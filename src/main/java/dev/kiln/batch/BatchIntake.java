@@ -237,7 +237,7 @@ public class BatchIntake {
             transactions.inTransaction(tx -> {
                 // The batch event first: the view must know the batch before any of its jobs.
                 tx.send(Topics.STATUS, batchId, created, EventTypes.BATCH_CREATED, batchId);
-                Chunker chunker = new Chunker(tx, batchId, tenant, priority, deadline);
+                Chunker chunker = new Chunker(tx, batchId, tenant, priority, deadline, created.budgetUsd(), jobCostUsd);
                 jobs.forEach(job -> {
                     JobStatusChanged queued = JobStatusChanged.accepted(job);
                     tx.send(Topics.STATUS, batchId, queued, queued.eventType(), job.jobId());
@@ -343,15 +343,21 @@ public class BatchIntake {
         private final String tenant;
         private final Priority priority;
         private final Instant deadline;
+        private final Double budgetUsd;
+        private final Double jobCostUsd;
         private List<RawValue> chunk = new ArrayList<>();
         private long chunkBytes;
 
-        Chunker(TransactionalPublisher.Transaction tx, String batchId, String tenant, Priority priority, Instant deadline) {
+        Chunker(TransactionalPublisher.Transaction tx, String batchId, String tenant, Priority priority, Instant deadline,
+                Double budgetUsd, Double jobCostUsd) {
             this.tx = tx;
             this.batchId = batchId;
             this.tenant = tenant;
             this.priority = priority;
             this.deadline = deadline;
+            // The dispatcher reserves the dearest job's estimate per release against the budget (docs/costs.md).
+            this.budgetUsd = budgetUsd;
+            this.jobCostUsd = budgetUsd == null ? null : jobCostUsd;
         }
 
         void add(RenderJobRequested job) {
@@ -367,7 +373,7 @@ public class BatchIntake {
 
         void flush() {
             if (!chunk.isEmpty()) {
-                tx.send(Topics.ITEMS, batchId, new StagedChunk(batchId, tenant, priority, deadline, chunk),
+                tx.send(Topics.ITEMS, batchId, new StagedChunk(batchId, tenant, priority, deadline, chunk, budgetUsd, jobCostUsd),
                         EventTypes.ITEMS_STAGED, batchId);
             }
             chunk = new ArrayList<>();
@@ -377,7 +383,8 @@ public class BatchIntake {
 
     /** The JSON shape of {@link JobsStaged}, with each job already written. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record StagedChunk(String batchId, String tenant, Priority priority, Instant deadline, List<RawValue> jobs) {
+    record StagedChunk(String batchId, String tenant, Priority priority, Instant deadline, List<RawValue> jobs,
+                       Double budgetUsd, Double jobCostUsd) {
     }
 
     private static String toJson(RenderJobRequested job) {

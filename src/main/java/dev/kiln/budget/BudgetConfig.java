@@ -5,13 +5,14 @@ import io.smallrye.config.WithDefault;
 
 import java.time.Duration;
 
-/** The budget guard (runs with the dispatcher: roles {@code dispatcher} and {@code all}); see docs/costs.md. */
+/** The budget guard of the monthly tenant budget (runs with the dispatcher: roles {@code dispatcher} and {@code all}); see docs/costs.md. */
 @ConfigMapping(prefix = "kiln.budget")
 public interface BudgetConfig {
 
     /**
      * Run the budget guard in the roles that include the dispatcher (and read its tenants' ledgers in
-     * the api role); off means neither {@code budget_usd} nor {@code monthly_budget_usd} is enforced.
+     * the api role); off means {@code monthly_budget_usd} is not enforced. A batch's own
+     * {@code budget_usd} is held by the dispatcher before release either way.
      */
     @WithDefault("true")
     boolean enabled();
@@ -23,7 +24,7 @@ public interface BudgetConfig {
     /**
      * How often the guard commits (and so publishes) its decisions. Exactly-once output is seen by
      * read-committed readers only at a commit, so this is part of the delay between the start that
-     * exhausts a budget and the stop, the window in which more jobs can start.
+     * exhausts a tenant's monthly budget and the stop, the window in which more jobs can start.
      */
     @WithDefault("PT0.05S")
     Duration commitInterval();

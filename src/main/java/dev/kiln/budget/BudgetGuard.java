@@ -26,21 +26,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Folds {@code kiln.status} into a ledger per batch, stops a batch that has a budget before its
- * next job could pass it, and hands every change of a batch's spend on to its tenant's month
- * ledger ({@link TenantBudgetGuard}).
+ * Folds {@code kiln.status} into a ledger per batch and hands every change of a batch's spend and
+ * reservations on to its tenant's month ledger ({@link TenantBudgetGuard}), which holds the
+ * tenant's {@code monthly_budget_usd}. A batch's own {@code budget_usd} is the dispatcher's: it
+ * reserves before release and stops the batch itself ({@code dev.kiln.dispatch.BudgetLedger}).
  *
  * <p>A job that starts ({@code running}) reserves the batch's upper estimate of one job; when it
  * ends, the reservation is released and, if it succeeded, its actual cost (from the provider's
- * usage) is added to what the batch spent. After every change, if spent + reserved + one more
- * job's estimate would pass the budget while some job has not started, the guard publishes one
- * {@link CancelRequested} with reason {@code budget_exceeded} on {@code kiln.control}: the
- * dispatcher ends the pending items {@code cancelled}, and workers skip the released ones they
- * have not started. Jobs already running finish and are paid, which is the overspend bound: the
- * jobs that start between the start that exhausted the budget and the moment the stop reaches the
- * workers. A job served from the render cache never runs, so it reserves and spends nothing.
+ * usage) is added to what the batch spent. A job served from the render cache never runs, so it
+ * reserves and spends nothing.
  */
-final class BudgetGuard implements Processor<String, byte[], String, GuardOutput> {
+final class BudgetGuard implements Processor<String, byte[], String, TenantSpend> {
 
     static final String REASON = "budget_exceeded";
     private static final ObjectMapper JSON = KilnJson.MAPPER;
@@ -49,7 +45,7 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
     private final String jobsStore;
     private KeyValueStore<String, byte[]> batches;
     private KeyValueStore<String, byte[]> jobs;
-    private ProcessorContext<String, GuardOutput> context;
+    private ProcessorContext<String, TenantSpend> context;
 
     BudgetGuard(String batchesStore, String jobsStore) {
         this.batchesStore = batchesStore;
@@ -57,7 +53,7 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
     }
 
     @Override
-    public void init(ProcessorContext<String, GuardOutput> context) {
+    public void init(ProcessorContext<String, TenantSpend> context) {
         this.context = context;
         batches = context.getStateStore(batchesStore);
         jobs = context.getStateStore(jobsStore);
@@ -93,8 +89,8 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
             return;
         }
         double jobCost = event.jobCostUsd() == null ? 0 : event.jobCostUsd();
-        BatchBudget budget = BatchBudget.opened(event.tenant(), event.budgetUsd(), jobCost, event.items());
-        decide(event.batchId(), budget);
+        BatchBudget budget = BatchBudget.opened(event.tenant(), jobCost, event.items());
+        batches.put(event.batchId(), JSON.writeValueAsBytes(budget));
         tellTenant(event.batchId(), budget, event.createdAt() != null ? event.createdAt() : at, 0, 0, 0);
     }
 
@@ -116,7 +112,6 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
         double reserved = budget.reserved();
         int ended = budget.ended();
         int running = budget.running();
-        boolean stopped = budget.stopped();
         if (from == JobState.RUNNING) {
             reserved -= previous.reserved();
             running--;
@@ -141,15 +136,12 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
             }
             case FAILED, CANCELLED, EXPIRED -> ended++;
             case QUEUED -> {
-                if (from.isTerminal()) {
-                    // A client's retry brings ended jobs back: the budget still holds for them.
-                    stopped = false;
-                }
+                // Back to waiting (a retry): it holds nothing until it starts again.
             }
         }
         jobs.put(jobKey, JSON.writeValueAsBytes(new BudgetedJob(event.state(), event.attempt(), holds)));
-        BatchBudget next = budget.with(spent, Math.max(0, reserved), Math.max(0, ended), Math.max(0, running), stopped);
-        decide(event.batchId(), next);
+        BatchBudget next = budget.with(spent, Math.max(0, reserved), Math.max(0, ended), Math.max(0, running));
+        batches.put(event.batchId(), JSON.writeValueAsBytes(next));
         double reservedChange = next.reserved() - budget.reserved();
         if (cost != 0 || images != 0 || reservedChange != 0 || next.pending() != budget.pending()) {
             // Most events (a queued job failing, say) change nothing of the tenant's month: no record for them.
@@ -170,27 +162,13 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
         long images = event.servedFromCache() ? 0 : event.usage().images();
         TenantSpend spend = new TenantSpend(event.tenant(), event.batchId(),
                 TenantMonth.monthOf(event.at() != null ? event.at() : at), event.usage().costUsd(), images, 0, 0, false);
-        context.forward(new Record<>(event.tenant(), GuardOutput.spend(spend), at.toEpochMilli(), new RecordHeaders()));
+        context.forward(new Record<>(event.tenant(), spend, at.toEpochMilli(), new RecordHeaders()));
     }
 
-    /** Keeps {@code budget} and stops its batch when the next job could pass it. */
-    private void decide(String batchId, BatchBudget budget) throws IOException {
-        BatchBudget next = budget;
-        if (!budget.stopped() && budget.nextWouldPass()) {
-            next = budget.with(budget.spent(), budget.reserved(), budget.ended(), budget.running(), true);
-            Instant now = Instant.now();
-            CancelRequested stop = new CancelRequested(batchId, budget.tenant(), null, REASON, now);
-            Log.infof("batch %s: spent $%.6f, reserved $%.6f for %d running; the next job ($%.6f) would pass its budget of $%.6f; stopping it",
-                    batchId, budget.spent(), budget.reserved(), budget.running(), budget.jobCost(), budget.budget());
-            context.forward(stop(stop));
-        }
-        batches.put(batchId, JSON.writeValueAsBytes(next));
-    }
-
-    /** The record that stops a batch on {@code kiln.control}; the tenant's guard sends the same. */
-    static Record<String, GuardOutput> stop(CancelRequested stop) throws IOException {
+    /** The record that stops a batch on {@code kiln.control}, as the tenant's guard sends it. */
+    static Record<String, byte[]> stop(CancelRequested stop) throws IOException {
         Instant at = stop.requestedAt();
-        return new Record<>(stop.batchId(), GuardOutput.command(JSON.writeValueAsBytes((BatchCommand) stop)),
+        return new Record<>(stop.batchId(), JSON.writeValueAsBytes((BatchCommand) stop),
                 at.toEpochMilli(), headers(stop.batchId() + "/" + stop.reason() + "/" + at.toEpochMilli(),
                 BatchCommand.CANCEL_TYPE, stop.batchId(), at));
     }
@@ -199,12 +177,12 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
     private void tellTenant(String batchId, BatchBudget budget, Instant at, double cost, long images, double reserved) {
         TenantSpend spend = new TenantSpend(budget.tenant(), batchId, TenantMonth.monthOf(at), cost, images, reserved,
                 budget.jobCost(), budget.pending());
-        context.forward(new Record<>(budget.tenant(), GuardOutput.spend(spend), at.toEpochMilli(), new RecordHeaders()));
+        context.forward(new Record<>(budget.tenant(), spend, at.toEpochMilli(), new RecordHeaders()));
     }
 
     /**
      * The batch ended: its jobs' entries go, its ledger stays (small) so that a client's retry of
-     * its items is still held to the budget and counted in its tenant's month. A job with no entry
+     * its items is still counted in its tenant's month. A job with no entry
      * then counts as ended.
      */
     private void forgetJobs(String batchId, Instant at) throws IOException {
@@ -214,7 +192,7 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
         }
         deleteJobs(batchId);
         BatchBudget budget = JSON.readValue(known, BatchBudget.class);
-        BatchBudget ended = budget.with(budget.spent(), 0, budget.items(), 0, budget.stopped());
+        BatchBudget ended = budget.with(budget.spent(), 0, budget.items(), 0);
         batches.put(batchId, JSON.writeValueAsBytes(ended));
         tellTenant(batchId, ended, at, 0, 0, -budget.reserved());
     }
@@ -228,7 +206,7 @@ final class BudgetGuard implements Processor<String, byte[], String, GuardOutput
         deleteJobs(batchId);
         batches.delete(batchId);
         BatchBudget budget = JSON.readValue(known, BatchBudget.class);
-        tellTenant(batchId, budget.with(budget.spent(), 0, budget.items(), 0, budget.stopped()), at, 0, 0,
+        tellTenant(batchId, budget.with(budget.spent(), 0, budget.items(), 0), at, 0, 0,
                 -budget.reserved());
     }
 

@@ -5,9 +5,7 @@ import dev.kiln.messaging.Topics;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
-import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
@@ -19,9 +17,8 @@ import java.util.function.Function;
 
 /**
  * The guard's topology. {@code kiln.status} is keyed by batch id, so {@link BudgetGuard} holds
- * whole batches (two logged stores); its stops go to {@code kiln.control}, and its spend changes
- * are re-keyed by tenant through the repartition topic {@code <application id>-budget-tenants-repartition}
- * into {@link TenantBudgetGuard}, which holds whole tenants (one logged store, whose changelog
+ * whole batches (two logged stores); its spend changes are re-keyed by tenant through the
+ * repartition topic {@code <application id>-budget-tenants-repartition} into {@link TenantBudgetGuard}, which holds whole tenants (one logged store, whose changelog
  * {@link MonthSpendReader} reads) and sends its own stops to {@code kiln.control}. The stores are in
  * memory: a restarted instance rebuilds them from their changelogs.
  */
@@ -46,19 +43,13 @@ final class BudgetTopology {
                 Serdes.String(), Serdes.ByteArray()));
         Produced<String, byte[]> toControl = Produced.with(Serdes.String(), Serdes.ByteArray());
 
-        KStream<String, GuardOutput> batches = builder
-                .stream(Topics.STATUS, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("status"))
-                .process(() -> new BudgetGuard(BATCHES_STORE, JOBS_STORE), Named.as("budget-guard"), BATCHES_STORE, JOBS_STORE);
-        batches.split(Named.as("budget-"))
-                .branch((batch, out) -> out.command() != null, Branched.withConsumer(stops -> stops
-                        .mapValues(GuardOutput::command, Named.as("batch-stops")).to(Topics.CONTROL, toControl), "stops"))
-                .defaultBranch(Branched.withConsumer(spend -> spend
-                        .mapValues(out -> json(out.spend()), Named.as("tenant-spend"))
-                        .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(TENANTS_REPARTITION))
-                        .process(() -> new TenantBudgetGuard(TENANTS_STORE, monthlyBudget), Named.as("tenant-budget-guard"),
-                                TENANTS_STORE)
-                        .mapValues(GuardOutput::command, Named.as("tenant-stops"))
-                        .to(Topics.CONTROL, toControl), "spend"));
+        builder.stream(Topics.STATUS, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("status"))
+                .process(() -> new BudgetGuard(BATCHES_STORE, JOBS_STORE), Named.as("budget-guard"), BATCHES_STORE, JOBS_STORE)
+                .mapValues(BudgetTopology::json, Named.as("tenant-spend"))
+                .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(TENANTS_REPARTITION))
+                .process(() -> new TenantBudgetGuard(TENANTS_STORE, monthlyBudget), Named.as("tenant-budget-guard"),
+                        TENANTS_STORE)
+                .to(Topics.CONTROL, toControl);
         return builder.build();
     }
 

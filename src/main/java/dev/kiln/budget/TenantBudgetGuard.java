@@ -27,14 +27,14 @@ import java.util.function.Function;
  * applies from the tenant's next event on. Months are those of the events: the first event of a
  * new month starts the ledger's figures from zero; reservations carry over.
  */
-final class TenantBudgetGuard implements Processor<String, byte[], String, GuardOutput> {
+final class TenantBudgetGuard implements Processor<String, byte[], String, byte[]> {
 
     private static final ObjectMapper JSON = KilnJson.MAPPER;
 
     private final String store;
     private final Function<String, BigDecimal> monthlyBudget;
     private KeyValueStore<String, byte[]> tenants;
-    private ProcessorContext<String, GuardOutput> context;
+    private ProcessorContext<String, byte[]> context;
 
     /**
      * @param store         the tenants' ledgers
@@ -46,7 +46,7 @@ final class TenantBudgetGuard implements Processor<String, byte[], String, Guard
     }
 
     @Override
-    public void init(ProcessorContext<String, GuardOutput> context) {
+    public void init(ProcessorContext<String, byte[]> context) {
         this.context = context;
         tenants = context.getStateStore(store);
     }

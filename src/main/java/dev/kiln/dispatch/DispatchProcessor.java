@@ -23,23 +23,29 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 
 /**
  * The dispatcher's one processor: it stages jobs from {@code kiln.items}, applies commands from
- * {@code kiln.control}, and on a wall-clock tick expires what passed its deadline and releases
- * jobs to {@code kiln.jobs} while the window has room. Every store change and every record it
- * forwards belong to the task's current exactly-once transaction, so a release and the removal
+ * {@code kiln.control}, settles budget reservations from the jobs' final events, and on a
+ * wall-clock tick expires what passed its deadline and releases jobs to {@code kiln.jobs} while
+ * the window has room and their batch's budget ({@link BudgetLedger}) holds one more. Every
+ * store change and every record it forwards belong to the task's current exactly-once transaction, so a release and the removal
  * of the job from the pending store commit together or not at all.
  */
 final class DispatchProcessor implements Processor<String, Object, String, Object> {
 
     private static final String CANCELLED_CODE = "cancelled";
     private static final String EXPIRED_CODE = "deadline_exceeded";
+    /** The code of the items a batch's budget stopped (the same the budget guard's stops carry). */
+    static final String BUDGET_CODE = "budget_exceeded";
 
     private final DispatchTopology.Settings settings;
     private final TenantWeights weights;
@@ -50,6 +56,11 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
     private KeyValueStore<String, PendingJob> pending;
     private KeyValueStore<String, BatchEntry> batches;
     private KeyValueStore<String, LeftJob> left;
+    private KeyValueStore<String, BudgetLedger> budgets;
+    /** The budgets store in memory, read on every release; a handful of batches have one at a time. */
+    private final Map<String, BudgetLedger> ledgers = new HashMap<>();
+    /** Batches found at a release to have no room left for any job, stopped once the release is done. */
+    private final Set<String> exhausted = new LinkedHashSet<>();
     private Scheduler scheduler;
     /** Each tenant's last minute of releases, for its ipm_share_cap; in memory, see TenantRateCaps. */
     private TenantRateCaps caps;
@@ -70,6 +81,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         pending = context.getStateStore(DispatchTopology.PENDING_STORE);
         batches = context.getStateStore(DispatchTopology.BATCHES_STORE);
         left = context.getStateStore(DispatchTopology.RELEASED_STORE);
+        budgets = context.getStateStore(DispatchTopology.BUDGETS_STORE);
         rebuild();
         context.schedule(settings.tick(), PunctuationType.WALL_CLOCK_TIME, this::tick);
         context.schedule(settings.purgeInterval(), PunctuationType.WALL_CLOCK_TIME, this::purge);
@@ -81,6 +93,10 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         // Not restored: after a restart each tenant's minute starts empty (TenantRateCaps says why that is acceptable).
         caps = new TenantRateCaps(weights, settings.rateIpm());
         deadlines.clear();
+        ledgers.clear();
+        try (KeyValueIterator<String, BudgetLedger> all = budgets.all()) {
+            all.forEachRemaining(entry -> ledgers.put(entry.key, entry.value));
+        }
         List<PendingJob> jobs = new ArrayList<>();
         try (KeyValueIterator<String, PendingJob> all = pending.all()) {
             all.forEachRemaining(entry -> jobs.add(entry.value));
@@ -108,6 +124,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
             case JobsStaged staged -> stage(staged, record.timestamp(), now, traceparentOf(record));
             case CancelRequested cancel -> cancel(cancel, now);
             case RetryRequested retry -> retry(retry, now);
+            case JobSettled settled -> settle(settled, now);
             case null -> Log.debugf("skipping an empty record for %s", record.key());
             default -> Log.warnf("skipping a %s for %s", record.value().getClass().getSimpleName(), record.key());
         }
@@ -136,6 +153,10 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                     nextSequence++, false, now);
         }
         batches.put(staged.batchId(), batch.touched(now));
+        if (staged.budgetUsd() != null && !ledgers.containsKey(staged.batchId())) {
+            putLedger(staged.batchId(), BudgetLedger.opened(staged.budgetUsd(),
+                    staged.jobCostUsd() == null ? 0 : staged.jobCostUsd()));
+        }
         boolean expired = staged.deadline() != null && staged.deadline().toEpochMilli() <= now;
         for (RenderJobRequested job : staged.jobs()) {
             String key = StoreKeys.pending(staged.batchId(), job.index());
@@ -224,6 +245,8 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                     continue;
                 }
                 job = carried != null ? carried : gone.job().withAttempt(retry.attempt());
+                // The failed attempt ended: its reservation goes back, and the retry reserves anew when released.
+                settleReservation(retry.batchId(), jobId, retry.attempt() - 1, 0);
             } else if (gone == null) {
                 Log.debugf("ignoring a retry of %s: the dispatcher does not hold it", jobId);
                 continue;
@@ -277,9 +300,9 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         int room = Math.min(gate.room(now), settings.maxReleasesPerTick());
         metrics.window(gate.lastTarget(), gate.lastUnstarted());
         for (int i = 0; i < room; i++) {
-            Scheduler.Item item = scheduler.poll(now, next -> caps.allows(next.tenant(), next.images(), now));
+            Scheduler.Item item = scheduler.poll(now, next -> caps.allows(next.tenant(), next.images(), now) && affordable(next));
             if (item == null) {
-                return;
+                break;
             }
             String key = item.key();
             PendingJob entry = pending.get(key);
@@ -304,7 +327,78 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
             gate.released(job.jobId(), now);
             caps.released(item.tenant(), item.images(), now);
             metrics.released(job.tenant(), entry.priority(), now - entry.stagedAtMs());
+            BudgetLedger ledger = ledgers.get(job.batchId());
+            if (ledger != null) {
+                putLedger(job.batchId(), ledger.reserved(job.jobId(), job.attempt()));
+            }
         }
+        stopExhausted(now);
+    }
+
+    /**
+     * Whether {@code next}'s batch can pay for one more job now. A batch that cannot is held while
+     * its reservations are outstanding (they may settle below their estimates) and noted for a
+     * stop when nothing of it can ever fit.
+     */
+    private boolean affordable(Scheduler.Item next) {
+        BudgetLedger ledger = ledgers.get(next.batchId());
+        if (ledger == null || ledger.fitsOneMore()) {
+            return true;
+        }
+        if (ledger.exhausted()) {
+            exhausted.add(next.batchId());
+        }
+        return false;
+    }
+
+    /** A job of a batch with a budget ended: its reservation is settled, and the batch stopped if that left no room. */
+    private void settle(JobSettled settled, long now) {
+        if (settleReservation(settled.batchId(), settled.jobId(), settled.attempt(), settled.costUsd())) {
+            BudgetLedger ledger = ledgers.get(settled.batchId());
+            if (ledger.exhausted() && scheduler.holds(settled.batchId())) {
+                exhausted.add(settled.batchId());
+                stopExhausted(now);
+            }
+        }
+    }
+
+    /** Settles {@code jobId}'s reservation up to {@code attempt}; false when it held none. */
+    private boolean settleReservation(String batchId, String jobId, int attempt, double costUsd) {
+        BudgetLedger ledger = ledgers.get(batchId);
+        if (ledger == null) {
+            return false;
+        }
+        BudgetLedger next = ledger.settled(jobId, attempt, costUsd);
+        if (next == ledger) {
+            return false;
+        }
+        putLedger(batchId, next);
+        return true;
+    }
+
+    /**
+     * Stops every batch noted as exhausted: its pending items end {@code cancelled} with code
+     * {@code budget_exceeded}, exactly as a cancel ends them. Its released jobs were reserved
+     * within the budget, so they run and are kept.
+     */
+    private void stopExhausted(long now) {
+        for (String batchId : exhausted) {
+            BudgetLedger ledger = ledgers.get(batchId);
+            BatchEntry batch = batches.get(batchId);
+            if (ledger == null || ledger.stopped() || batch == null) {
+                continue;
+            }
+            Log.infof("batch %s: spent $%.6f, reserved $%.6f; its next job ($%.6f) can never fit its budget of $%.6f; stopping it",
+                    batchId, ledger.spentUsd(), ledger.reservedUsd(), ledger.jobCostUsd(), ledger.budgetUsd());
+            putLedger(batchId, ledger.stoppedNow());
+            cancel(new CancelRequested(batchId, batch.tenant(), null, BUDGET_CODE, Instant.ofEpochMilli(now)), now);
+        }
+        exhausted.clear();
+    }
+
+    private void putLedger(String batchId, BudgetLedger ledger) {
+        budgets.put(batchId, ledger);
+        ledgers.put(batchId, ledger);
     }
 
     /** Forgets batches that have nothing pending and were last touched before the retention. */
@@ -325,6 +419,9 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
             }
             keys.forEach(left::delete);
             batches.delete(batchId);
+            if (ledgers.remove(batchId) != null) {
+                budgets.delete(batchId);
+            }
         }
         if (!old.isEmpty()) {
             Log.infof("forgot %d batches past their retention", old.size());

@@ -2,7 +2,12 @@ package dev.kiln.dispatch;
 
 import dev.kiln.messaging.Topics;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyDescription;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
 import org.apache.kafka.streams.state.Stores;
 
@@ -10,13 +15,17 @@ import java.time.Duration;
 import java.util.function.Function;
 
 /**
- * The dispatcher's topology: {@code kiln.items} and {@code kiln.control} into one processor with
- * three logged key-value stores, out to {@code kiln.jobs} and {@code kiln.status}. Both sources
- * have one partition, so there is exactly one task: one place that sees every tenant's backlog.
+ * The dispatcher's topology: {@code kiln.items}, {@code kiln.control} and the jobs' final events
+ * into one processor with four logged key-value stores, out to {@code kiln.jobs} and
+ * {@code kiln.status}. Its sources have one partition each, so there is exactly one dispatch task:
+ * one place that sees every tenant's backlog and every budget. The final events come from
+ * {@code kiln.status} (one task per partition of it, {@link SettlementReader}) through a
+ * one-partition repartition topic, so that the budget ledgers settle in the same exactly-once
+ * transactions as the releases that reserved them.
  * <pre>
- * kiln.items ──┐                            ┌──&gt; kiln.jobs   (key job id)
- *              ├──&gt; dispatch [pending, batches, released] ──┤
- * kiln.control ┘                            └──&gt; kiln.status (key batch id)
+ * kiln.items ──────────────────────┐                                      ┌──&gt; kiln.jobs   (key job id)
+ * kiln.control ────────────────────┼──&gt; dispatch [pending, batches, released, budgets] ──┤
+ * kiln.status ──&gt; settlements ──&gt; ┘ (repartition, 1 partition)           └──&gt; kiln.status (key batch id)
  * </pre>
  */
 public final class DispatchTopology {
@@ -32,6 +41,10 @@ public final class DispatchTopology {
     static final String BATCHES_STORE = "dispatch-batches";
     /** Jobs released or expired, by batch and job id, kept for retries. */
     static final String RELEASED_STORE = "dispatch-released";
+    /** The ledgers of batches with a budget, by batch id. */
+    static final String BUDGETS_STORE = "dispatch-budgets";
+    static final String STATUS_SOURCE = "status-events";
+    static final String SETTLEMENTS = "dispatch-settlements";
 
     /**
      * The knobs of the processor.
@@ -63,19 +76,40 @@ public final class DispatchTopology {
      */
     static Topology build(Settings settings, TenantWeights weights, ReleaseGate gate, DispatchMetrics metrics,
                           Function<String, KeyValueBytesStoreSupplier> stores) {
-        Topology topology = new Topology();
+        StreamsBuilder builder = new StreamsBuilder();
+        builder.stream(Topics.STATUS, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName(STATUS_SOURCE))
+                .process(SettlementReader::new, Named.as(SETTLEMENTS + "-reader"))
+                .repartition(Repartitioned.<String, JobSettled>as(SETTLEMENTS).withKeySerde(Serdes.String())
+                        .withValueSerde(DispatchSerdes.of(JobSettled.class)).withNumberOfPartitions(1));
+        Topology topology = builder.build();
         topology.addSource(ITEMS_SOURCE, Serdes.String().deserializer(), DispatchSerdes.staged(), Topics.ITEMS);
         topology.addSource(CONTROL_SOURCE, Serdes.String().deserializer(), DispatchSerdes.commands(), Topics.CONTROL);
         topology.addProcessor(PROCESSOR, () -> new DispatchProcessor(settings, weights, gate, metrics),
-                ITEMS_SOURCE, CONTROL_SOURCE);
+                ITEMS_SOURCE, CONTROL_SOURCE, settlementsSource(topology));
         topology.addStateStore(Stores.keyValueStoreBuilder(stores.apply(PENDING_STORE), Serdes.String(),
                 DispatchSerdes.of(PendingJob.class)), PROCESSOR);
         topology.addStateStore(Stores.keyValueStoreBuilder(stores.apply(BATCHES_STORE), Serdes.String(),
                 DispatchSerdes.of(BatchEntry.class)), PROCESSOR);
         topology.addStateStore(Stores.keyValueStoreBuilder(stores.apply(RELEASED_STORE), Serdes.String(),
                 DispatchSerdes.of(LeftJob.class)), PROCESSOR);
+        topology.addStateStore(Stores.keyValueStoreBuilder(stores.apply(BUDGETS_STORE), Serdes.String(),
+                DispatchSerdes.of(BudgetLedger.class)), PROCESSOR);
         topology.addSink(JOBS_SINK, Topics.JOBS, Serdes.String().serializer(), DispatchSerdes.writer(), PROCESSOR);
         topology.addSink(STATUS_SINK, Topics.STATUS, Serdes.String().serializer(), DispatchSerdes.writer(), PROCESSOR);
         return topology;
+    }
+
+    /** The name Kafka Streams gave the source node that reads the settlements' repartition topic. */
+    private static String settlementsSource(Topology topology) {
+        String topic = SETTLEMENTS + "-repartition";
+        for (TopologyDescription.Subtopology subtopology : topology.describe().subtopologies()) {
+            for (TopologyDescription.Node node : subtopology.nodes()) {
+                if (node instanceof TopologyDescription.Source source && source.topicSet() != null
+                        && source.topicSet().stream().anyMatch(t -> t.endsWith(topic))) {
+                    return source.name();
+                }
+            }
+        }
+        throw new IllegalStateException("no source reads " + topic);
     }
 }

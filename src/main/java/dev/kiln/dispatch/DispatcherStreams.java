@@ -154,7 +154,7 @@ public class DispatcherStreams {
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir);
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         props.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, standbyReplicas);
-        // One task exists (one partition): a second thread would only idle.
+        // One dispatch task exists (one partition); the settlement readers of kiln.status only parse final events.
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
         // A record that is not a staged chunk or a command is logged and skipped, not fatal.
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class);

@@ -112,8 +112,9 @@ final class Scheduler {
 
     /**
      * Takes the next job to release at {@code nowMs} among those {@code allowed} lets go, or null
-     * when none may go. A tenant whose next job is not allowed (its {@code ipm_share_cap}) is
-     * passed over without gaining allowance, so the other tenants go on and its jobs stay pending.
+     * when none may go. A batch whose next job is not allowed (its budget is held) loses its turn
+     * to the tenant's next batch; a tenant none of whose batches may go (its {@code ipm_share_cap})
+     * is passed over without gaining allowance, so the other tenants go on and its jobs stay pending.
      */
     Item poll(long nowMs, Predicate<Item> allowed) {
         for (Level level : levels) {
@@ -204,7 +205,7 @@ final class Scheduler {
                 return null; // every tenant of this level is at its cap
             }
             TenantQueue tenant = level.ring.peekFirst();
-            if (!allowed.test(tenant.batches.peekFirst().items.firstEntry().getValue())) {
+            if (!firstAllowedBatchAhead(tenant, allowed)) {
                 // Capped: to the back of the ring without a quantum, so it saves up no burst meanwhile.
                 tenant.inVisit = false;
                 level.ring.addLast(level.ring.pollFirst());
@@ -237,6 +238,20 @@ final class Scheduler {
             level.ring.addLast(level.ring.pollFirst());
         }
         return null;
+    }
+
+    /**
+     * Turns {@code tenant}'s batches until one whose next job is allowed is first; false, with the
+     * order as it was, when none is. A held batch so goes to the back of its tenant's turns.
+     */
+    private static boolean firstAllowedBatchAhead(TenantQueue tenant, Predicate<Item> allowed) {
+        for (int i = 0; i < tenant.batches.size(); i++) {
+            if (allowed.test(tenant.batches.peekFirst().items.firstEntry().getValue())) {
+                return true;
+            }
+            tenant.batches.addLast(tenant.batches.pollFirst());
+        }
+        return false;
     }
 
     private void dropBatch(BatchQueue batch) {

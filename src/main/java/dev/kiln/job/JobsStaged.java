@@ -17,6 +17,10 @@ import java.util.List;
  * @param priority the batch's priority; {@code normal} when absent
  * @param deadline when its items that have not started by then end {@code expired}; none when absent
  * @param jobs     the jobs of this chunk, each with attempt 1, in item order
+ * @param budgetUsd  the batch's {@code budget_usd}; none when absent. The dispatcher reserves
+ *                   {@code jobCostUsd} for each job it releases and releases none past this
+ * @param jobCostUsd the upper cost estimate of the batch's dearest job, in USD, reserved for each
+ *                   of its jobs; present when {@code budgetUsd} is
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobsStaged(
@@ -24,11 +28,18 @@ public record JobsStaged(
         String tenant,
         Priority priority,
         Instant deadline,
-        List<RenderJobRequested> jobs) {
+        List<RenderJobRequested> jobs,
+        Double budgetUsd,
+        Double jobCostUsd) {
 
     public JobsStaged {
         priority = priority == null ? Priority.NORMAL : priority;
         jobs = jobs == null ? List.of() : List.copyOf(jobs);
+    }
+
+    /** A chunk of a batch without a budget. */
+    public JobsStaged(String batchId, String tenant, Priority priority, Instant deadline, List<RenderJobRequested> jobs) {
+        this(batchId, tenant, priority, deadline, jobs, null, null);
     }
 
     /** How many images the chunk asks for. */

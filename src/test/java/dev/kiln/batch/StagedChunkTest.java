@@ -36,7 +36,7 @@ class StagedChunkTest {
             }
         }).toList();
         byte[] chunk = KilnJson.MAPPER.writeValueAsBytes(
-                new BatchIntake.StagedChunk("b_x", "acme", Priority.BULK, now.plusSeconds(3600), written));
+                new BatchIntake.StagedChunk("b_x", "acme", Priority.BULK, now.plusSeconds(3600), written, null, null));
 
         assertThat(KilnJson.MAPPER.readValue(chunk, JobsStaged.class)).isEqualTo(expected);
         assertThat(new String(chunk, java.nio.charset.StandardCharsets.UTF_8))

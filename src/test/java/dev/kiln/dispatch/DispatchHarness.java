@@ -2,10 +2,12 @@ package dev.kiln.dispatch;
 
 import dev.kiln.job.BatchCommand;
 import dev.kiln.job.ImageParameters;
+import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.JobsStaged;
 import dev.kiln.job.Priority;
 import dev.kiln.job.RenderJobRequested;
+import dev.kiln.job.Usage;
 import dev.kiln.messaging.JsonSerde;
 import dev.kiln.messaging.KilnJson;
 import dev.kiln.messaging.RenderJobRequestedDeserializer;
@@ -51,6 +53,7 @@ final class DispatchHarness implements AutoCloseable {
     final TopologyTestDriver driver;
     private final TestInputTopic<String, Object> items;
     private final TestInputTopic<String, Object> control;
+    private final TestInputTopic<String, Object> statusIn;
     private final TestOutputTopic<String, RenderJobRequested> jobs;
     private final TestOutputTopic<String, byte[]> status;
     private final Duration tick;
@@ -84,6 +87,7 @@ final class DispatchHarness implements AutoCloseable {
         JsonSerde.JsonSerializer json = new JsonSerde.JsonSerializer();
         items = driver.createInputTopic(Topics.ITEMS, Serdes.String().serializer(), json);
         control = driver.createInputTopic(Topics.CONTROL, Serdes.String().serializer(), json);
+        statusIn = driver.createInputTopic(Topics.STATUS, Serdes.String().serializer(), json);
         jobs = driver.createOutputTopic(Topics.JOBS, Serdes.String().deserializer(), new RenderJobRequestedDeserializer());
         status = driver.createOutputTopic(Topics.STATUS, Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     }
@@ -104,6 +108,24 @@ final class DispatchHarness implements AutoCloseable {
         JobsStaged staged = new JobsStaged(batchId, tenant, priority, deadline, chunk);
         items.pipeInput(batchId, staged, now);
         return staged;
+    }
+
+    /** Stages a batch of {@code count} one-image jobs with a budget, each reserving {@code jobCost}. */
+    JobsStaged stageWithBudget(String batchId, String tenant, int count, double budget, double jobCost) {
+        JobsStaged staged = new JobsStaged(batchId, tenant, Priority.NORMAL, null,
+                IntStream.range(0, count).mapToObj(i -> job(batchId, tenant, i, 1)).toList(), budget, jobCost);
+        items.pipeInput(batchId, staged, now);
+        return staged;
+    }
+
+    /** A worker published {@code job}'s final event: {@code state}, costing {@code costUsd}. */
+    void ended(RenderJobRequested job, JobState state, double costUsd) {
+        Usage usage = state == JobState.SUCCEEDED ? new Usage(1, 10, 0, 196, costUsd) : null;
+        JobStatusChanged event = new JobStatusChanged(job.jobId(), job.batchId(), job.tenant(), job.itemId(), job.index(),
+                state, job.attempt(), null, null, usage, now);
+        org.apache.kafka.common.header.Headers headers = CloudEventHeaders.of(job.jobId() + "/" + state.wireName(),
+                event.eventType(), job.jobId(), now);
+        statusIn.pipeInput(new TestRecord<>(job.batchId(), event, headers, now));
     }
 
     void command(BatchCommand command) {

@@ -31,7 +31,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DispatchRestartTest {
 
     private static final List<String> STORES = List.of(
-            DispatchTopology.PENDING_STORE, DispatchTopology.BATCHES_STORE, DispatchTopology.RELEASED_STORE);
+            DispatchTopology.PENDING_STORE, DispatchTopology.BATCHES_STORE, DispatchTopology.RELEASED_STORE,
+            DispatchTopology.BUDGETS_STORE);
 
     @TempDir
     Path first;
@@ -103,6 +104,34 @@ class DispatchRestartTest {
             after.advance(Duration.ofSeconds(5));
             assertThat(after.statusEvents()).extracting(e -> e.value().jobId() + ":" + e.value().state().wireName())
                     .containsExactly("b_due-000000:expired", "b_due-000001:expired");
+        }
+    }
+
+    @Test
+    void budgetReservationsSurviveARestartAndNothingIsReleasedTwice() {
+        double job = 0.005915;
+        Map<String, Map<Bytes, byte[]>> changelogs;
+        List<RenderJobRequested> releasedBefore;
+        try (DispatchHarness before = new DispatchHarness(first, TenantWeights.EQUAL)) {
+            before.stageWithBudget("b_budget", "acme", 10, 2.5 * job, job);
+            before.tick();
+            releasedBefore = before.released().stream().map(TestRecord::value).toList();
+            changelogs = readChangelogs(before);
+        }
+        assertThat(releasedBefore).hasSize(2);
+
+        try (DispatchHarness after = new DispatchHarness(second, TenantWeights.EQUAL,
+                name -> RestoredStore.supplier(name, changelogs), DispatchHarness.START.plusSeconds(1))) {
+            after.advance(Duration.ofSeconds(1));
+            assertThat(after.released()).as("the two reservations were restored: no room").isEmpty();
+            after.ended(releasedBefore.get(0), JobState.SUCCEEDED, job);
+            after.tick();
+            assertThat(after.released()).as("one job spent, one reserved: a third would pass 2.5").isEmpty();
+            after.ended(releasedBefore.get(1), JobState.SUCCEEDED, job);
+            assertThat(after.statusEvents()).extracting(e -> e.value().state().wireName() + ":" + e.value().error().code())
+                    .hasSize(8).containsOnly("cancelled:budget_exceeded");
+            after.advance(Duration.ofSeconds(1));
+            assertThat(after.released()).isEmpty();
         }
     }
 

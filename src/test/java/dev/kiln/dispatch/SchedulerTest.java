@@ -132,4 +132,23 @@ class SchedulerTest {
         double fifoSeconds = (window + 1_500 + 20) / ratePerSecond;
         assertThat(finishSeconds).isLessThan(fifoSeconds / 10);
     }
+
+    @Test
+    void aHeldBatchLosesItsTurnToItsTenantsOtherBatchesAndGoesOnOnceAllowed() {
+        Scheduler scheduler = new Scheduler(TenantWeights.EQUAL, 10);
+        addBatch(scheduler, "a", "b_held", Priority.NORMAL, 3, 1);
+        addBatch(scheduler, "a", "b_free", Priority.NORMAL, 3, 1);
+        java.util.Set<String> held = new java.util.HashSet<>(List.of("b_held"));
+        List<Scheduler.Item> out = new ArrayList<>();
+        Scheduler.Item item;
+        while ((item = scheduler.poll(0, next -> !held.contains(next.batchId()))) != null) {
+            out.add(item);
+        }
+        assertThat(out).extracting(i -> i.batchId() + "#" + i.index()).containsExactly("b_free#0", "b_free#1", "b_free#2");
+        assertThat(scheduler.pendingJobs()).isEqualTo(3);
+
+        held.clear();
+        assertThat(drain(scheduler, 10)).extracting(i -> i.batchId() + "#" + i.index())
+                .containsExactly("b_held#0", "b_held#1", "b_held#2");
+    }
 }

@@ -1,0 +1,52 @@
+package dev.kiln.dispatch;
+
+import dev.kiln.job.EventTypes;
+import dev.kiln.job.JobState;
+import dev.kiln.job.JobStatusChanged;
+import dev.kiln.messaging.KilnJson;
+import io.quarkus.logging.Log;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+
+import java.io.IOException;
+import java.util.Set;
+
+/**
+ * Picks the final job events out of {@code kiln.status} and turns each into a {@link JobSettled}
+ * for the dispatch task. It reads the type from the headers first, so the many other events
+ * (queued, running, batch events) cost no JSON parsing. Part of the dispatcher's exactly-once
+ * application: an event is handed on once, together with the offset it was read at.
+ */
+final class SettlementReader implements Processor<String, byte[], String, JobSettled> {
+
+    private static final Set<String> FINAL = Set.of(EventTypes.job(JobState.SUCCEEDED), EventTypes.job(JobState.FAILED),
+            EventTypes.job(JobState.CANCELLED), EventTypes.job(JobState.EXPIRED));
+
+    private ProcessorContext<String, JobSettled> context;
+
+    @Override
+    public void init(ProcessorContext<String, JobSettled> context) {
+        this.context = context;
+    }
+
+    @Override
+    public void process(Record<String, byte[]> record) {
+        String type = CloudEventHeaders.get(record.headers(), CloudEventHeaders.TYPE);
+        if (type == null || !FINAL.contains(type) || record.value() == null) {
+            return;
+        }
+        try {
+            JobStatusChanged event = KilnJson.MAPPER.readValue(record.value(), JobStatusChanged.class);
+            if (event.batchId() == null || event.jobId() == null) {
+                return;
+            }
+            double cost = event.state() == JobState.SUCCEEDED && event.usage() != null ? event.usage().costUsd() : 0;
+            context.forward(new Record<>(event.batchId(), new JobSettled(event.batchId(), event.jobId(), event.attempt(), cost),
+                    record.timestamp()));
+        } catch (IOException | RuntimeException e) {
+            // One unreadable event must not stop the dispatcher.
+            Log.warnf("dispatcher: skipping an unreadable %s event for %s: %s", type, record.key(), e.getMessage());
+        }
+    }
+}
