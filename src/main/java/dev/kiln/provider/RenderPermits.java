@@ -8,6 +8,7 @@ import jakarta.inject.Inject;
 
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
@@ -24,7 +25,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       the limit, so a wrong or missing {@code KILN_RATE_IPM} cannot cause a 429 storm;</li>
  *   <li>{@code x-ratelimit-remaining-*} caps what this worker may still spend at once to its share
  *       of what the organisation has left, so other clients of the same organisation, or a burst
- *       already spent, are accounted for;</li>
+ *       already spent, are accounted for. The provider counted it when the call arrived, a whole
+ *       render before the answer, so this worker's share of the refill since is added
+ *       ({@link #onAnswered(RateLimitHeaders, Permit)});</li>
  *   <li>with nothing left and no rate to refill by, {@code x-ratelimit-reset-*} says how long to hold;</li>
  *   <li>persistent 429s throttle the share down, calm answers bring it back.</li>
  * </ul>
@@ -33,15 +36,27 @@ import java.util.concurrent.locks.ReentrantLock;
 public class RenderPermits {
 
     private final RateConfig config;
+    private final LongSupplier clock;
     private final TokenBucket requests;
     private final TokenBucket images;
     private volatile double share = 1.0;
     private volatile double throttle = 1.0;
     private volatile double learnedRpm;
     private volatile double learnedIpm;
-    private volatile long holdUntilNanos = System.nanoTime();
+    private volatile long holdUntilNanos;
     private final ReentrantLock turn = new ReentrantLock(true);
     private final AtomicLong imagesGranted = new AtomicLong();
+
+    /**
+     * One call's permits, kept until its answer: the provider counts {@code x-ratelimit-remaining-*}
+     * when the call arrives and sends it with the answer, a whole render later, and these say how
+     * much later.
+     *
+     * @param grantedAtNanos when the permits were granted, on the permits' clock
+     * @param share          this worker's share of the limits then
+     */
+    public record Permit(long grantedAtNanos, double share) {
+    }
 
     @Inject
     public RenderPermits(RateConfig config, MeterRegistry registry) {
@@ -54,9 +69,16 @@ public class RenderPermits {
 
     /** Permits without a meter, for tests. */
     public RenderPermits(RateConfig config) {
+        this(config, System::nanoTime);
+    }
+
+    /** Permits on {@code clock} (nanoseconds), for simulations that run faster than time. */
+    RenderPermits(RateConfig config, LongSupplier clock) {
         this.config = config;
-        this.requests = new TokenBucket(0, 0);
-        this.images = new TokenBucket(0, 0);
+        this.clock = clock;
+        this.holdUntilNanos = clock.getAsLong();
+        this.requests = new TokenBucket(0, 0, clock);
+        this.images = new TokenBucket(0, 0, clock);
         apply();
         // Start with the whole burst, as the provider's allowance stands after a quiet spell.
         // A change of share never adds tokens (TokenBucket.reconfigure), so the workers together
@@ -87,26 +109,32 @@ public class RenderPermits {
      * far longer than the rest, holding back its partition's committed offset and the batch's end.
      * {@code giveUp} is asked at least once a second while waiting (a shutdown).
      *
-     * @return true when the permits are taken, false when {@code giveUp} said so first
+     * @return the permits, to hand to {@link #onAnswered(RateLimitHeaders, Permit)} with the
+     *         answer; empty when {@code giveUp} said so first
      */
-    public boolean acquire(int imageCount, BooleanSupplier giveUp) throws InterruptedException {
+    public Optional<Permit> acquire(int imageCount, BooleanSupplier giveUp) throws InterruptedException {
         turn.lockInterruptibly();
         try {
             long wait;
             if (giveUp.getAsBoolean()) {
-                return false;
+                return Optional.empty();
             }
-            while ((wait = tryAcquire(imageCount, System.nanoTime())) > 0) {
+            while ((wait = tryAcquire(imageCount, clock.getAsLong())) > 0) {
                 if (giveUp.getAsBoolean()) {
-                    return false;
+                    return Optional.empty();
                 }
                 Thread.sleep(Duration.ofNanos(Math.min(wait, 1_000_000_000L)));
             }
-            imagesGranted.addAndGet(imageCount);
-            return true;
+            return Optional.of(granted(imageCount));
         } finally {
             turn.unlock();
         }
+    }
+
+    /** Counts permits {@link #tryAcquire} has just taken for one call of {@code imageCount} images. */
+    Permit granted(int imageCount) {
+        imagesGranted.addAndGet(imageCount);
+        return new Permit(clock.getAsLong(), share);
     }
 
     /** Images allowed so far by {@link #acquire}: what the permits let through, counted where they decide. */
@@ -146,8 +174,23 @@ public class RenderPermits {
         apply();
     }
 
-    /** The provider answered without a 429: follow its headers and recover towards the full share. */
+    /** As {@link #onAnswered(RateLimitHeaders, Permit)} for headers counted this very moment (tests). */
     public void onAnswered(RateLimitHeaders limits) {
+        onAnswered(limits, new Permit(clock.getAsLong(), share));
+    }
+
+    /**
+     * The provider answered the call of {@code permit} without a 429: follow its headers and
+     * recover towards the full share. What this worker may still spend at once is capped at
+     * <pre>
+     * max(1, min(share then, share now) × (remaining + rate × age))
+     * </pre>
+     * where {@code age} is the time since the permit: the provider counted {@code remaining} when
+     * the call arrived and has refilled since. Without the age, every answer cut away this worker's
+     * refill of the render it answered (3 s of its rate at 3 s a call) whenever its bucket was
+     * filling, which is when a batch begins and its slots, not its permits, hold the calls back.
+     */
+    public void onAnswered(RateLimitHeaders limits, Permit permit) {
         boolean changed = learn(limits.limitImages(), true) | learn(limits.limitRequests(), false);
         if (throttle < 1.0) {
             throttle = Math.min(1.0, throttle * 1.05);
@@ -156,8 +199,10 @@ public class RenderPermits {
         if (changed) {
             apply();
         }
-        spendAtMost(images, ipm(), limits.remainingImages(), limits.resetImages());
-        spendAtMost(requests, rpm(), limits.remainingRequests(), limits.resetRequests());
+        double age = Math.max(0, (clock.getAsLong() - permit.grantedAtNanos()) / 1e9);
+        double shareBoth = Math.min(share, permit.share());
+        spendAtMost(images, ipm(), limits.remainingImages(), limits.resetImages(), age, shareBoth);
+        spendAtMost(requests, rpm(), limits.remainingRequests(), limits.resetRequests(), age, shareBoth);
     }
 
     /**
@@ -205,18 +250,22 @@ public class RenderPermits {
         return true;
     }
 
-    /** Never plans on more than this worker's share of what the provider says is left. */
-    private void spendAtMost(TokenBucket bucket, double perMinute, OptionalLong remaining, Optional<Duration> reset) {
+    /**
+     * Never plans on more than this worker's share of what the provider says is left, plus its
+     * share of the refill since the provider counted it (see {@link #onAnswered(RateLimitHeaders, Permit)}).
+     */
+    private void spendAtMost(TokenBucket bucket, double perMinute, OptionalLong remaining, Optional<Duration> reset,
+                             double ageSeconds, double shareBoth) {
         if (remaining.isEmpty()) {
             return;
         }
         if (perMinute > 0) {
             // Never below one: the header is a whole number, and cutting a fraction already
             // refilled would slow this worker below its rate in the steady state.
-            bucket.capAt(Math.max(1, remaining.getAsLong() * share));
+            bucket.capAt(Math.max(1, shareBoth * (remaining.getAsLong() + perMinute / 60 * ageSeconds)));
         } else if (remaining.getAsLong() == 0 && reset.isPresent()) {
             // Nothing left and no rate known to refill by: wait for the window the provider names.
-            holdUntilNanos = Math.max(holdUntilNanos, System.nanoTime() + reset.get().toNanos());
+            holdUntilNanos = Math.max(holdUntilNanos, clock.getAsLong() + reset.get().toNanos());
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.kiln.provider;
 
+import java.util.function.LongSupplier;
+
 /**
  * A token bucket refilled continuously. A take larger than the whole capacity is allowed once
  * the bucket is full and leaves it in debt, so a request for 10 images still passes under a
@@ -7,15 +9,19 @@ package dev.kiln.provider;
  */
 final class TokenBucket {
 
+    private final LongSupplier clock;
     private double ratePerSecond;
     private double capacity;
     private double tokens;
-    private long lastRefillNanos = System.nanoTime();
+    private long lastRefillNanos;
 
-    TokenBucket(double ratePerSecond, double capacity) {
+    /** A full bucket on {@code clock} (nanoseconds, such as {@code System::nanoTime}). */
+    TokenBucket(double ratePerSecond, double capacity, LongSupplier clock) {
+        this.clock = clock;
         this.ratePerSecond = ratePerSecond;
         this.capacity = capacity;
         this.tokens = capacity;
+        this.lastRefillNanos = clock.getAsLong();
     }
 
     /**
@@ -27,7 +33,7 @@ final class TokenBucket {
      * not come back empty.
      */
     synchronized void reconfigure(double newRatePerSecond, double newCapacity) {
-        refill(System.nanoTime());
+        refill(clock.getAsLong());
         ratePerSecond = newRatePerSecond;
         if (newRatePerSecond <= 0) {
             return;
@@ -60,19 +66,19 @@ final class TokenBucket {
 
     /** Fills the bucket to its capacity. */
     synchronized void fill() {
-        refill(System.nanoTime());
+        refill(clock.getAsLong());
         tokens = capacity;
     }
 
     /** Keeps at most {@code max} tokens, e.g. what the provider says is left of the window. */
     synchronized void capAt(double max) {
-        refill(System.nanoTime());
+        refill(clock.getAsLong());
         tokens = Math.min(tokens, max);
     }
 
     /** Empties the bucket, e.g. when the provider says the window is used up. */
     synchronized void drain() {
-        refill(System.nanoTime());
+        refill(clock.getAsLong());
         tokens = Math.min(tokens, 0);
     }
 

@@ -14,6 +14,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * One render of a job within the organisation's limits: wait while the key is refused, take a
@@ -71,7 +72,8 @@ public class ProviderCalls {
             if (reserved == null) {
                 throw new JobAbandoned(job.jobId(), Step.AWAIT_PERMIT);
             }
-            if (!permits.acquire(job.imageCount(), shutdown::isDraining) || shutdown.isDraining()) {
+            Optional<RenderPermits.Permit> permit = permits.acquire(job.imageCount(), shutdown::isDraining);
+            if (permit.isEmpty() || shutdown.isDraining()) {
                 tokens.release(reserved);
                 throw new JobAbandoned(job.jobId(), Step.AWAIT_PERMIT);
             }
@@ -92,7 +94,7 @@ public class ProviderCalls {
                 case ProviderAnswer.Rendered(RenderedImages images) -> {
                     latencies.record(LatencyTracker.LatencyClass.of(job.parameters()), took);
                     metrics.providerCall(inputs.isEdit(), job.parameters(), null, took);
-                    permits.onAnswered(images.limits());
+                    permits.onAnswered(images.limits(), permit.get());
                     tokens.settle(reserved, images.usage());
                     tokens.onAnswered(images.tokens());
                     return new Rendered(images);

@@ -87,6 +87,31 @@ class RenderPermitsTest {
     }
 
     @Test
+    void whatWasLeftWhenTheCallArrivedGainsTheRefillSince() {
+        long[] now = {0};
+        RenderPermits permits = new RenderPermits(config(600, 0), () -> now[0]);   // 10 a second, 10 s burst = 100
+        assertThat(takeAll(permits, now[0])).isEqualTo(100);
+        RenderPermits.Permit lastCall = permits.granted(1);
+        // The provider counted 0 left when the last call arrived; its answer comes 3 s later, when
+        // 30 more have been refilled there as here. Capping at the 0 it said (at least 1) would
+        // throw those 30 away, 3 s of the rate at every answer while the bucket fills.
+        now[0] += 3 * SECOND;
+        permits.onAnswered(headers(600, 0L, Duration.ofSeconds(10)), lastCall);
+        assertThat(takeAll(permits, now[0])).as("the refill of the 3 s the render took").isEqualTo(30);
+    }
+
+    @Test
+    void theRefillSinceCountsTheSmallerOfTheSharesThenAndNow() {
+        long[] now = {0};
+        RenderPermits permits = new RenderPermits(config(600, 0), () -> now[0]);
+        RenderPermits.Permit call = permits.granted(1);
+        permits.setShare(0.5);
+        now[0] += 2 * SECOND;
+        permits.onAnswered(headers(600, 20L, Duration.ofSeconds(10)), call);
+        assertThat(takeAll(permits, now[0])).as("half of the 20 left and of the 20 refilled since").isEqualTo(20);
+    }
+
+    @Test
     void nothingLeftAndNoRateKnownHoldsUntilTheWindowResets() {
         RenderPermits permits = started(config(0, 0));
         permits.onAnswered(headers(null, 0L, Duration.ofSeconds(6)));
