@@ -117,7 +117,9 @@ class DispatchBenchmarkIT {
     @Order(4)
     void utilisationWithFivePercentServerErrors() {
         Figures figures = throughput("600 images, 3 workers, 5 % 5xx", 0.05);
-        assertThat(figures.utilisation()).as("utilisation").isGreaterThanOrEqualTo(0.95);
+        // About 30 calls answered 500 cost 30 images of the limit (6 s at 300 IPM): counting images
+        // only, no client can pass about 95 %. The target is the limit's utilisation.
+        assertThat(figures.limitUtilisation()).as("utilisation of the limit").isGreaterThanOrEqualTo(0.95);
     }
 
     /**
@@ -157,18 +159,30 @@ class DispatchBenchmarkIT {
                 .collect(Collectors.groupingBy(r -> ProcessStack.itemOfPrompt(r.prompt()), Collectors.counting()));
         long limited = calls.stream().filter(r -> r.status() == 429).count();
         long failedCalls = calls.stream().filter(r -> r.status() == 500).count();
-        double bound = (images - IPM * BURST_SECONDS / 60.0) / IPM * 60 + LATENCY.meanMillis() / 1000.0;
+        double bound = bound(images);
+        // The provider charges a call it answers 500 against the limit (the simulator, like
+        // OpenAI, counts it when it arrives), so the images a batch can have in a window are the
+        // limit less its failed calls. The limit's own utilisation counts every call it charged.
+        long charged = calls.size() - limited;
+        double chargedBound = bound(charged);
         double makespan = seconds(start, end);
-        Figures figures = new Figures(makespan, bound / makespan, calls.size(), calls.isEmpty() ? 0 : (double) limited / calls.size(),
+        Figures figures = new Figures(makespan, bound / makespan, chargedBound / makespan, calls.size(),
+                calls.isEmpty() ? 0 : (double) limited / calls.size(),
                 renders.values().stream().mapToLong(n -> n - 1).sum(), stack.batch(batch).path("counts").path("failed").asInt());
-        report("| Utilisation, %s | **%.1f %%** (makespan %.1f s, bound %.1f s); 429s %.2f %% of %d calls; %d calls answered 500; %d duplicates; %d failed |"
-                .formatted(name, figures.utilisation() * 100, makespan, bound, figures.rateLimitedShare() * 100, figures.calls(),
-                        failedCalls, figures.duplicates(), figures.failed()));
+        report(("| Utilisation, %s | **%.1f %%** of the limit (%d calls charged: bound %.1f s); %.1f %% counting images only"
+                + " (makespan %.1f s, bound %.1f s); 429s %.2f %% of %d calls; %d calls answered 500; %d duplicates; %d failed |")
+                .formatted(name, figures.limitUtilisation() * 100, charged, chargedBound, figures.utilisation() * 100, makespan,
+                        bound, figures.rateLimitedShare() * 100, figures.calls(), failedCalls, figures.duplicates(), figures.failed()));
         assertThat(renders).hasSize(images);
         assertThat(figures.failed()).isZero();
         assertThat(figures.duplicates()).isZero();
         assertThat(figures.rateLimitedShare()).as("share of calls answered 429").isLessThanOrEqualTo(0.005);
         return figures;
+    }
+
+    /** The shortest makespan for {@code images} at the limit: the burst at once, the rest at the rate, one render's latency. */
+    private static double bound(long images) {
+        return (images - IPM * BURST_SECONDS / 60.0) / IPM * 60 + LATENCY.meanMillis() / 1000.0;
     }
 
     /** Stops every running dispatcher (SIGTERM, so it leaves the group at once) and starts one with {@code properties}. */
@@ -205,9 +219,10 @@ class DispatchBenchmarkIT {
      * One throughput run.
      *
      * @param utilisation      the bound ((images − burst) / IPM + latency) over the makespan from the POST
+     * @param limitUtilisation the same bound for every call the limit charged (images and calls answered 500)
      * @param rateLimitedShare 429 answers / all calls
      * @param duplicates       renders beyond the first of each item
      */
-    private record Figures(double makespan, double utilisation, int calls, double rateLimitedShare, long duplicates, int failed) {
+    private record Figures(double makespan, double utilisation, double limitUtilisation, int calls, double rateLimitedShare, long duplicates, int failed) {
     }
 }
