@@ -9,7 +9,6 @@ import dev.kiln.job.ImageParameters;
 import dev.kiln.job.InvalidRequestException;
 import dev.kiln.job.JobIds;
 import dev.kiln.job.EventTypes;
-import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.JobsStaged;
 import dev.kiln.job.Priority;
 import dev.kiln.messaging.KilnJson;
@@ -238,9 +237,9 @@ public class BatchIntake {
                 // The batch event first: the view must know the batch before any of its jobs.
                 tx.send(Topics.STATUS, batchId, created, EventTypes.BATCH_CREATED, batchId);
                 Chunker chunker = new Chunker(tx, batchId, tenant, priority, deadline);
+                QueuedEventWriter queued = new QueuedEventWriter(now);
                 jobs.forEach(job -> {
-                    JobStatusChanged queued = JobStatusChanged.accepted(job);
-                    tx.send(Topics.STATUS, batchId, queued, queued.eventType(), job.jobId());
+                    tx.sendJson(Topics.STATUS, batchId, queued.write(job), QueuedEventWriter.TYPE, job.jobId());
                     chunker.add(job);
                 });
                 chunker.flush();

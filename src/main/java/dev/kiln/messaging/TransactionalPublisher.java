@@ -75,6 +75,12 @@ public class TransactionalPublisher {
          * Sending is asynchronous; a failure surfaces when the transaction commits.
          */
         void send(String topic, String key, Object value, String type, String subject);
+
+        /**
+         * Adds a record whose value is {@code json}, already written (intake writes its many
+         * {@code queued} events itself, faster than the mapper); otherwise as {@link #send}.
+         */
+        void sendJson(String topic, String key, byte[] json, String type, String subject);
     }
 
     /** The transaction could not be committed; nothing of it is visible to read_committed consumers. */
@@ -214,6 +220,11 @@ public class TransactionalPublisher {
 
         @Override
         public void send(String topic, String key, Object value, String type, String subject) {
+            sendJson(topic, key, json(value), type, subject);
+        }
+
+        @Override
+        public void sendJson(String topic, String key, byte[] json, String type, String subject) {
             RecordHeaders headers = new RecordHeaders();
             headers.add("ce_specversion", SPEC_VERSION);
             headers.add("ce_id", utf8(idPrefix + count++));
@@ -225,7 +236,7 @@ public class TransactionalPublisher {
             for (org.apache.kafka.common.header.Header header : trace) {
                 headers.add(header);
             }
-            producer.send(new ProducerRecord<>(topic, null, key, json(value), headers));
+            producer.send(new ProducerRecord<>(topic, null, key, json, headers));
         }
     }
 
