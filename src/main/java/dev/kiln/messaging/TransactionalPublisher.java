@@ -213,6 +213,9 @@ public class TransactionalPublisher {
         /* The POST's trace goes on through the dispatcher to the worker (none with tracing off). */
         private final org.apache.kafka.common.header.Header[] trace = TraceHeaders.inject(new RecordHeaders()).toArray();
         private long count;
+        /* A batch's records are of two types, one after the other: their bytes are made once each time. */
+        private String lastType;
+        private byte[] lastTypeBytes;
 
         Records(KafkaProducer<String, byte[]> producer) {
             this.producer = producer;
@@ -229,7 +232,11 @@ public class TransactionalPublisher {
             headers.add("ce_specversion", SPEC_VERSION);
             headers.add("ce_id", utf8(idPrefix + count++));
             headers.add("ce_source", SOURCE);
-            headers.add("ce_type", utf8(type));
+            if (!type.equals(lastType)) {
+                lastType = type;
+                lastTypeBytes = utf8(type);
+            }
+            headers.add("ce_type", lastTypeBytes);
             headers.add("ce_subject", utf8(subject));
             headers.add("ce_time", time);
             headers.add("content-type", CONTENT_TYPE);

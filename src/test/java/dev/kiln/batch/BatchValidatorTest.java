@@ -270,16 +270,6 @@ class BatchValidatorTest {
         }
 
         @Override
-        public int publishConcurrency() {
-            return 1;
-        }
-
-        @Override
-        public Duration publishTimeout() {
-            return Duration.ofSeconds(1);
-        }
-
-        @Override
         public int referenceLookupConcurrency() {
             return 1;
         }
