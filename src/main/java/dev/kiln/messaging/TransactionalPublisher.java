@@ -213,7 +213,7 @@ public class TransactionalPublisher {
         /* The POST's trace goes on through the dispatcher to the worker (none with tracing off). */
         private final org.apache.kafka.common.header.Header[] trace = TraceHeaders.inject(new RecordHeaders()).toArray();
         private long count;
-        /* A batch's records are of two types, one after the other: their bytes are made once each time. */
+        /* Nearly every record of a batch is of one type (its jobs' queued events): its bytes are made once, not once a record. */
         private String lastType;
         private byte[] lastTypeBytes;
 
