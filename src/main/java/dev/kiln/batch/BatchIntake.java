@@ -1,7 +1,5 @@
 package dev.kiln.batch;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.util.RawValue;
 import dev.kiln.job.BatchCreated;
 import dev.kiln.job.BatchLookup;
 import dev.kiln.job.FieldError;
@@ -9,10 +7,8 @@ import dev.kiln.job.ImageParameters;
 import dev.kiln.job.InvalidRequestException;
 import dev.kiln.job.JobIds;
 import dev.kiln.job.EventTypes;
-import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.JobsStaged;
 import dev.kiln.job.Priority;
-import dev.kiln.messaging.KilnJson;
 import dev.kiln.job.RenderJobRequested;
 import dev.kiln.job.ServiceUnavailableException;
 import dev.kiln.messaging.Topics;
@@ -59,10 +55,8 @@ public class BatchIntake {
     /** A Kafka that did not confirm a whole batch in the publish timeout is unlikely to within seconds. */
     private static final Duration NOT_ACCEPTED_RETRY_AFTER = Duration.ofSeconds(10);
     private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
-    /** Most jobs in one staged chunk. */
-    static final int CHUNK_JOBS = 500;
-    /** Most bytes of jobs in one staged chunk, below Kafka's default 1 MB record limit. */
-    static final int CHUNK_BYTES = 900_000;
+    /** Items planned together: their references are resolved with one look-up each. */
+    static final int CHUNK_JOBS = StagedChunkWriter.MAX_JOBS;
 
     private final ReferenceResolver references;
     private final BatchEstimator estimator;
@@ -237,13 +231,14 @@ public class BatchIntake {
             transactions.inTransaction(tx -> {
                 // The batch event first: the view must know the batch before any of its jobs.
                 tx.send(Topics.STATUS, batchId, created, EventTypes.BATCH_CREATED, batchId);
-                Chunker chunker = new Chunker(tx, batchId, tenant, priority, deadline, created.budgetUsd(), jobCostUsd);
+                StagedChunkWriter chunks = new StagedChunkWriter(tx, batchId, tenant, priority, deadline,
+                        created.budgetUsd(), jobCostUsd);
+                QueuedEventWriter queued = new QueuedEventWriter(now);
                 jobs.forEach(job -> {
-                    JobStatusChanged queued = JobStatusChanged.accepted(job);
-                    tx.send(Topics.STATUS, batchId, queued, queued.eventType(), job.jobId());
-                    chunker.add(job);
+                    tx.sendJson(Topics.STATUS, batchId, queued.write(job), QueuedEventWriter.TYPE, job.jobId());
+                    chunks.add(job);
                 });
-                chunker.flush();
+                chunks.flush();
             });
         } catch (TransactionalPublisher.TransactionFailedException e) {
             // A commit that timed out may have succeeded after all: then the batch shows up.
@@ -329,70 +324,6 @@ public class BatchIntake {
             return new FieldError(catalogue.itemPath(chunk.get(j).number()) + field.substring(close + 1), error.reason());
         }
         return new FieldError(catalogue.batchField(field), error.reason());
-    }
-
-    /**
-     * Groups jobs into staged chunks of at most {@value #CHUNK_JOBS} jobs and {@value #CHUNK_BYTES}
-     * bytes. Each job is written to JSON once, to measure it, and the chunk carries that JSON as it
-     * is (a {@link StagedChunk}, the JSON of a {@link JobsStaged}) rather than writing every job a
-     * second time.
-     */
-    private static final class Chunker {
-        private final TransactionalPublisher.Transaction tx;
-        private final String batchId;
-        private final String tenant;
-        private final Priority priority;
-        private final Instant deadline;
-        private final Double budgetUsd;
-        private final Double jobCostUsd;
-        private List<RawValue> chunk = new ArrayList<>();
-        private long chunkBytes;
-
-        Chunker(TransactionalPublisher.Transaction tx, String batchId, String tenant, Priority priority, Instant deadline,
-                Double budgetUsd, Double jobCostUsd) {
-            this.tx = tx;
-            this.batchId = batchId;
-            this.tenant = tenant;
-            this.priority = priority;
-            this.deadline = deadline;
-            // The dispatcher reserves the dearest job's estimate per release against the budget (docs/costs.md).
-            this.budgetUsd = budgetUsd;
-            this.jobCostUsd = budgetUsd == null ? null : jobCostUsd;
-        }
-
-        void add(RenderJobRequested job) {
-            String json = toJson(job);
-            // UTF-8 takes at most 3 bytes a char here (4 only for a surrogate pair, which is 2 chars).
-            long bytes = 3L * json.length();
-            if (!chunk.isEmpty() && (chunk.size() >= CHUNK_JOBS || chunkBytes + bytes > CHUNK_BYTES)) {
-                flush();
-            }
-            chunk.add(new RawValue(json));
-            chunkBytes += bytes;
-        }
-
-        void flush() {
-            if (!chunk.isEmpty()) {
-                tx.send(Topics.ITEMS, batchId, new StagedChunk(batchId, tenant, priority, deadline, chunk, budgetUsd, jobCostUsd),
-                        EventTypes.ITEMS_STAGED, batchId);
-            }
-            chunk = new ArrayList<>();
-            chunkBytes = 0;
-        }
-    }
-
-    /** The JSON shape of {@link JobsStaged}, with each job already written. */
-    @JsonInclude(JsonInclude.Include.NON_NULL)
-    record StagedChunk(String batchId, String tenant, Priority priority, Instant deadline, List<RawValue> jobs,
-                       Double budgetUsd, Double jobCostUsd) {
-    }
-
-    private static String toJson(RenderJobRequested job) {
-        try {
-            return KilnJson.MAPPER.writeValueAsString(job);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private static boolean hasTimeout(Throwable e) {

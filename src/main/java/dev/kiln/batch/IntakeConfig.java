@@ -21,14 +21,6 @@ public interface IntakeConfig {
     @WithDefault("256")
     int maxItemIdLength();
 
-    /** How many sends to Kafka one batch keeps in flight at once. */
-    @WithDefault("512")
-    int publishConcurrency();
-
-    /** How long to wait for Kafka to acknowledge a whole batch before answering 503. */
-    @WithDefault("PT60S")
-    Duration publishTimeout();
-
     /**
      * How many S3 look-ups of reference images one batch runs at once. Each distinct reference is
      * looked up once per batch, however many items share it.

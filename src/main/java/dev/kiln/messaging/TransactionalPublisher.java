@@ -75,6 +75,12 @@ public class TransactionalPublisher {
          * Sending is asynchronous; a failure surfaces when the transaction commits.
          */
         void send(String topic, String key, Object value, String type, String subject);
+
+        /**
+         * Adds a record whose value is {@code json}, already written (intake writes its many
+         * {@code queued} events itself, faster than the mapper); otherwise as {@link #send}.
+         */
+        void sendJson(String topic, String key, byte[] json, String type, String subject);
     }
 
     /** The transaction could not be committed; nothing of it is visible to read_committed consumers. */
@@ -207,6 +213,9 @@ public class TransactionalPublisher {
         /* The POST's trace goes on through the dispatcher to the worker (none with tracing off). */
         private final org.apache.kafka.common.header.Header[] trace = TraceHeaders.inject(new RecordHeaders()).toArray();
         private long count;
+        /* Nearly every record of a batch is of one type (its jobs' queued events): its bytes are made once, not once a record. */
+        private String lastType;
+        private byte[] lastTypeBytes;
 
         Records(KafkaProducer<String, byte[]> producer) {
             this.producer = producer;
@@ -214,18 +223,27 @@ public class TransactionalPublisher {
 
         @Override
         public void send(String topic, String key, Object value, String type, String subject) {
+            sendJson(topic, key, json(value), type, subject);
+        }
+
+        @Override
+        public void sendJson(String topic, String key, byte[] json, String type, String subject) {
             RecordHeaders headers = new RecordHeaders();
             headers.add("ce_specversion", SPEC_VERSION);
             headers.add("ce_id", utf8(idPrefix + count++));
             headers.add("ce_source", SOURCE);
-            headers.add("ce_type", utf8(type));
+            if (!type.equals(lastType)) {
+                lastType = type;
+                lastTypeBytes = utf8(type);
+            }
+            headers.add("ce_type", lastTypeBytes);
             headers.add("ce_subject", utf8(subject));
             headers.add("ce_time", time);
             headers.add("content-type", CONTENT_TYPE);
             for (org.apache.kafka.common.header.Header header : trace) {
                 headers.add(header);
             }
-            producer.send(new ProducerRecord<>(topic, null, key, json(value), headers));
+            producer.send(new ProducerRecord<>(topic, null, key, json, headers));
         }
     }
 

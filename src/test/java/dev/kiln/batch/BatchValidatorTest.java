@@ -1,5 +1,6 @@
 package dev.kiln.batch;
 
+import dev.kiln.image.GptImageRules;
 import dev.kiln.job.FieldError;
 import dev.kiln.job.ImageParameters;
 import dev.kiln.job.WebhookSubscription;
@@ -91,6 +92,27 @@ class BatchValidatorTest {
         List<FieldError> errors = validator.validate(request, TENANT);
         assertThat(errors).extracting(FieldError::field).contains(field);
         assertThat(errors).allSatisfy(e -> assertThat(e.reason()).isNotBlank());
+    }
+
+    @Test
+    void itemsInARowWithTheSameParametersAreEachCheckedForTheirOwnPrompt() {
+        // The parameters' rules are looked up once for a run of items with the same parameters:
+        // each item must still get its own prompt's problem, in its place after the model's.
+        String tooLong = "x".repeat(GptImageRules.MAX_PROMPT_CODE_POINTS + 1);
+        BatchRequest request = new BatchRequest(null, null, List.of(
+                item("a", "fine").size("big").build(),
+                item("b", tooLong).size("big").build(),
+                item("c", "fine").size("big").build(),
+                item("d", "fine").build(),
+                item("e", tooLong).model("dall-e-3").size("big").build(),
+                item("f", tooLong).build()), null);
+        BatchValidator sixItems = new BatchValidator(new TestIntakeConfig(6), new TestReferencesConfig(List.of()));
+        assertThat(sixItems.validate(request, TENANT)).extracting(FieldError::field).containsExactly(
+                "items[0].size",
+                "items[1].prompt", "items[1].size",
+                "items[2].size",
+                "items[4].model", "items[4].prompt", "items[4].size",
+                "items[5].prompt");
     }
 
     @Test
@@ -267,16 +289,6 @@ class BatchValidatorTest {
         @Override
         public int maxItemIdLength() {
             return 256;
-        }
-
-        @Override
-        public int publishConcurrency() {
-            return 1;
-        }
-
-        @Override
-        public Duration publishTimeout() {
-            return Duration.ofSeconds(1);
         }
 
         @Override
