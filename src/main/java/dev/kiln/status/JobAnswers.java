@@ -18,15 +18,15 @@ final class JobAnswers {
 
     private static final byte[] PAGE_START = "{\"items\":[".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] NEXT_CURSOR = "],\"next_cursor\":\"".getBytes(StandardCharsets.US_ASCII);
-    /** Room for a job's two presigned URLs, so that the buffer seldom grows. */
-    private static final int URLS_PER_JOB = 1_200;
+    /** Room for one presigned URL (some 400 bytes for a key of 60), so that the buffer seldom grows. */
+    private static final int URL_ROOM = 512;
 
     private JobAnswers() {
     }
 
     /** One job, {@code urlOf} giving each output's and thumbnail's URL from its key. */
     static byte[] job(byte[] stored, Function<String, String> urlOf) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(stored.length + URLS_PER_JOB);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(stored.length + URL_ROOM * StoredJob.urlCount(stored));
         StoredJob.writeResponse(stored, urlOf, out);
         return out.toByteArray();
     }
@@ -35,7 +35,7 @@ final class JobAnswers {
     static byte[] page(List<byte[]> jobs, String nextCursor, Function<String, String> urlOf) {
         int size = PAGE_START.length + NEXT_CURSOR.length + 64;
         for (byte[] job : jobs) {
-            size += job.length + URLS_PER_JOB;
+            size += job.length + URL_ROOM * StoredJob.urlCount(job) + 1;
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(size);
         out.write(PAGE_START, 0, PAGE_START.length);

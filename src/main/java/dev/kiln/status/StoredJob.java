@@ -132,15 +132,34 @@ final class StoredJob {
         }
         int json = header.position();
         int copied = json;
-        JsonStringEncoder escape = JsonStringEncoder.getInstance();
         for (int i = 0; i < urls; i++) {
             int place = json + places[i];
             out.write(stored, copied, place - copied);
-            byte[] url = escape.quoteAsUTF8(urlOf.apply(keys[i]));
+            byte[] url = jsonStringBytes(urlOf.apply(keys[i]));
             out.write(url, 0, url.length);
             copied = place;
         }
         out.write(stored, copied, stored.length - copied);
+    }
+
+    /** How many URLs the job's answer has (an output and its thumbnail are two). */
+    static int urlCount(byte[] stored) {
+        return stored[0] == FORM ? ByteBuffer.wrap(stored, 6, 2).getShort() : 2;
+    }
+
+    /**
+     * {@code value} as the inside of a JSON string, in UTF-8. A presigned URL is ASCII without a
+     * quote, backslash or control character, so it is copied as it is; anything else is escaped
+     * the way Jackson escapes it.
+     */
+    private static byte[] jsonStringBytes(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+                return JsonStringEncoder.getInstance().quoteAsUTF8(value);
+            }
+        }
+        return value.getBytes(StandardCharsets.ISO_8859_1);
     }
 
     /** Whether the job in {@code stored} is {@code jobId}: its JSON starts with that id. */

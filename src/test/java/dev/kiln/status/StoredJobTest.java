@@ -26,9 +26,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 class StoredJobTest {
 
     private static final Instant T = Instant.parse("2026-11-30T10:00:00.123456Z");
-    /** Stands in for presigning: deterministic, and with characters JSON must escape. */
+    /**
+     * Stands in for presigning: deterministic, plain ASCII as presigned URLs are, and with
+     * characters JSON must escape for the one key that has a quote.
+     */
     private static final Function<String, String> URL = key -> "https://s3.test/kiln/" + key
-            + "?X-Amz-Signature=" + Integer.toHexString(key.hashCode()) + "&q=\"\\\u0001";
+            + "?X-Amz-Signature=" + Integer.toHexString(key.hashCode()) + (key.contains("\"") ? "&q=\"\\\u0001" : "");
 
     @Test
     void answersAreWhatJacksonWritesForEveryShapeOfJob() throws Exception {
