@@ -41,8 +41,9 @@ import java.util.concurrent.TimeUnit;
  * the batch's {@code kiln.batch.created} event as the status view recorded it, or the event
  * after {@code Last-Event-ID}; the event id is the record's offset on that partition. Records of
  * other batches on the partition are skipped by key. A comment line goes out when nothing else
- * did for {@link StatusViewConfig#sseHeartbeat()}; the stream ends after the batch's
- * {@code kiln.batch.completed}.
+ * did for {@link StatusViewConfig#sseHeartbeat()}. The stream ends after the batch's final event
+ * as of now ({@link BatchView#finalEventOffset()}): a {@code kiln.batch.completed} that a retry
+ * has reopened since is sent like any other event and the stream goes on to the next completion.
  */
 @ApplicationScoped
 public class BatchEventStream {
@@ -50,14 +51,19 @@ public class BatchEventStream {
     private static final Duration POLL = Duration.ofMillis(250);
     private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
 
+    /** How often a stream asks the view again while the view has not yet folded a completion it sent. */
+    private static final Duration VIEW_LAG_CHECK = Duration.ofMillis(50);
+
     private final StatusViewConfig config;
+    private final StatusView view;
     private final String bootstrapServers;
     private final Semaphore streams;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
 
-    public BatchEventStream(StatusViewConfig config,
+    public BatchEventStream(StatusViewConfig config, StatusView view,
                             @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers) {
         this.config = config;
+        this.view = view;
         this.bootstrapServers = bootstrapServers;
         this.streams = new Semaphore(config.sseMaxStreams());
     }
@@ -97,7 +103,8 @@ public class BatchEventStream {
         long first = batch.createdOffset() == null ? 0 : batch.createdOffset();
         // Never before the batch's first event, whatever the client sent.
         long start = Math.max(first, lastEventId.map(id -> id + 1).orElse(first));
-        if (batch.completedOffset() != null && start > batch.completedOffset()) {
+        Optional<Long> finalEvent = batch.finalEventOffset();
+        if (finalEvent.isPresent() && start > finalEvent.get()) {
             // The client has seen the final event already. A comment first, so that the response
             // has started before the sink closes: closing an untouched sink races the resource
             // method's own completion ("Response has already been written").
@@ -117,7 +124,7 @@ public class BatchEventStream {
                 // each write alone costs an event-loop round trip per event, which on a busy
                 // machine held a 300-item batch's stream half a minute behind its events.
                 List<CompletionStage<?>> writes = new ArrayList<>();
-                boolean completed = false;
+                long completed = -1;
                 for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
                     if (!batch.id().equals(record.key()) || record.value() == null) {
                         continue;
@@ -133,7 +140,7 @@ public class BatchEventStream {
                             .data(String.class, new String(record.value(), StandardCharsets.UTF_8))
                             .build()));
                     if (type.equals(EventTypes.BATCH_COMPLETED)) {
-                        completed = true;
+                        completed = record.offset();
                         break;
                     }
                 }
@@ -141,8 +148,12 @@ public class BatchEventStream {
                     await(writes);
                     quietSince = System.nanoTime();
                 }
-                if (completed) {
-                    return;
+                if (completed >= 0) {
+                    if (isFinal(batch, completed, sink)) {
+                        return;
+                    }
+                    // Reopened since: go on after the completion (the rest of its poll included).
+                    consumer.seek(partition, completed + 1);
                 }
                 if (System.nanoTime() - quietSince >= config.sseHeartbeat().toNanos()) {
                     send(sink, sse.newEventBuilder().comment("heartbeat").build());
@@ -150,6 +161,46 @@ public class BatchEventStream {
                 }
             }
         }
+    }
+
+    /**
+     * Whether the completion at {@code offset} is the batch's final event as of now. The view on
+     * this replica folds the same partition a little behind this stream, so it is asked again
+     * until it has folded that completion; a view that has not within
+     * {@link StatusViewConfig#visibilityTimeout()}, or no longer has the batch (deleted), ends
+     * the stream as a completion always did.
+     */
+    private boolean isFinal(BatchView batch, long offset, SseEventSink sink) {
+        long deadline = System.nanoTime() + config.visibilityTimeout().toNanos();
+        while (!sink.isClosed()) {
+            Optional<BatchView> now;
+            try {
+                now = view.current(batch);
+            } catch (ServiceUnavailableException starting) {
+                now = null;
+            }
+            if (now != null) {
+                if (now.isEmpty()) {
+                    return true;
+                }
+                Long folded = now.get().completedOffset();
+                if (folded != null && folded >= offset) {
+                    return now.get().finalEventOffset().filter(f -> f == offset).isPresent();
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                Log.warnf("event stream of batch %s: the status view has not folded its completion at %d; ending",
+                        batch.id(), offset);
+                return true;
+            }
+            try {
+                Thread.sleep(VIEW_LAG_CHECK.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return true;
+            }
+        }
+        return true;
     }
 
     private static void send(SseEventSink sink, jakarta.ws.rs.sse.OutboundSseEvent event) {

@@ -7,6 +7,7 @@ import dev.kiln.job.Usage;
 import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What the status view knows of one batch.
@@ -27,6 +28,8 @@ import java.util.Map;
  * @param createdOffset   offset of its {@code kiln.batch.created} event on its {@code kiln.status}
  *                        partition, where its event stream starts; null in views older than it
  * @param completedOffset offset of its latest {@code kiln.batch.completed} event, once there is one
+ * @param reopenedOffset  offset of the latest job event that took one of its jobs out of a final
+ *                        state (a retry): a completion before it is not the batch's last event
  */
 public record BatchView(
         String id,
@@ -43,7 +46,8 @@ public record BatchView(
         Instant updatedAt,
         Instant finishedAt,
         Long createdOffset,
-        Long completedOffset) {
+        Long completedOffset,
+        Long reopenedOffset) {
 
     /** A fresh batch with every job queued, announced at {@code offset}. */
     public static BatchView created(String id, String tenant, String externalId, int items, long images,
@@ -54,7 +58,7 @@ public record BatchView(
         }
         counts.put(JobState.QUEUED, items);
         return new BatchView(id, tenant, externalId, BatchState.QUEUED, items, images, counts, Usage.ZERO,
-                webhook, requestSha256, at, at, null, offset, null);
+                webhook, requestSha256, at, at, null, offset, null, null);
     }
 
     /** This batch after one job moved from {@code from} to {@code to}, adding {@code consumed}. */
@@ -68,13 +72,31 @@ public record BatchView(
         BatchState nextState = BatchState.of(items, next);
         Instant finished = nextState.isTerminal() ? (finishedAt == null ? at : finishedAt) : null;
         return new BatchView(id, tenant, externalId, nextState, items, images, next,
-                usage.plus(consumed), webhook, requestSha256, createdAt, at, finished, createdOffset, completedOffset);
+                usage.plus(consumed), webhook, requestSha256, createdAt, at, finished, createdOffset, completedOffset,
+                reopenedOffset);
     }
 
     /** This batch once its {@code kiln.batch.completed} event at {@code offset} is known. */
     public BatchView completedAt(long offset) {
         return new BatchView(id, tenant, externalId, state, items, images, counts, usage, webhook, requestSha256,
-                createdAt, updatedAt, finishedAt, createdOffset, offset);
+                createdAt, updatedAt, finishedAt, createdOffset, offset, reopenedOffset);
+    }
+
+    /** This batch once the job event at {@code offset} took one of its jobs out of a final state. */
+    public BatchView reopenedAt(long offset) {
+        return new BatchView(id, tenant, externalId, state, items, images, counts, usage, webhook, requestSha256,
+                createdAt, updatedAt, finishedAt, createdOffset, completedOffset, offset);
+    }
+
+    /**
+     * The offset of the batch's final event as of now: its latest {@code kiln.batch.completed},
+     * unless a retry has reopened the batch since (then there is none until it completes again).
+     */
+    public Optional<Long> finalEventOffset() {
+        if (completedOffset == null || reopenedOffset != null && reopenedOffset > completedOffset) {
+            return Optional.empty();
+        }
+        return Optional.of(completedOffset);
     }
 
     /** Whether {@code tenant} owns this batch. */

@@ -11,6 +11,7 @@ import dev.kiln.storage.ObjectStore;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * One job as the API shows it, with a presigned URL for every output.
@@ -70,30 +71,31 @@ public record JobStatus(String id, String batchId, String itemId, int index, Str
                             String url,
                             int width, int height) {
 
-        static Thumbnail of(JobOutput o, ObjectStore store, String tenant) {
+        static Thumbnail of(JobOutput o, Function<String, String> urlOf) {
             String key = ObjectKeys.thumbnail(o.key());
             Dimensions size = Thumbnails.sizeOf(o.width(), o.height());
-            return new Thumbnail(key, store == null ? null : store.presignedGet(tenant, key), size.width(), size.height());
+            return new Thumbnail(key, urlOf.apply(key), size.width(), size.height());
         }
     }
 
     /** The response for a view of {@code tenant}'s job, presigning each output under the tenant's prefix. */
     public static JobStatus of(JobView job, ObjectStore store, String tenant) {
-        List<Output> outputs = job.outputs() == null ? List.of() : job.outputs().stream()
-                .map(o -> output(o, store, tenant))
-                .toList();
-        return new JobStatus(job.id(), job.batchId(), job.itemId(), job.index(), job.state().wireName(), job.attempt(),
-                job.error(), outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt(), job.metadata(),
-                job.cached());
+        return of(job, key -> store.presignedGet(tenant, key));
     }
 
     /** The response for a view without URLs (they expire): the stored manifest's line. */
     public static JobStatus keysOnly(JobView job) {
-        return of(job, null, null);
+        return of(job, key -> null);
     }
 
-    private static Output output(JobOutput o, ObjectStore store, String tenant) {
-        return new Output(o.index(), o.key(), store == null ? null : store.presignedGet(tenant, o.key()), o.contentType(), o.bytes(), o.width(),
-                o.height(), o.sha256(), Thumbnail.of(o, store, tenant));
+    /** The response for {@code job} with {@code urlOf} giving each output's and thumbnail's URL from its key. */
+    static JobStatus of(JobView job, Function<String, String> urlOf) {
+        List<Output> outputs = job.outputs() == null ? List.of() : job.outputs().stream()
+                .map(o -> new Output(o.index(), o.key(), urlOf.apply(o.key()), o.contentType(), o.bytes(), o.width(),
+                        o.height(), o.sha256(), Thumbnail.of(o, urlOf)))
+                .toList();
+        return new JobStatus(job.id(), job.batchId(), job.itemId(), job.index(), job.state().wireName(), job.attempt(),
+                job.error(), outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt(), job.metadata(),
+                job.cached());
     }
 }

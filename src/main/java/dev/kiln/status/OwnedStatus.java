@@ -44,6 +44,15 @@ public class OwnedStatus {
                 .orElseThrow(() -> notFound("job", id));
     }
 
+    /** The caller's batch of job {@code id}, or 404 (naming the job), whether or not the job exists. */
+    public BatchView requireOwnedBatchOfJob(String id) {
+        String tenant = caller.id();
+        return JobIds.batchIdOf(id)
+                .flatMap(view::batch)
+                .filter(b -> b.isOwnedBy(tenant))
+                .orElseThrow(() -> notFound("job", id));
+    }
+
     /** The same answer for a missing id and another tenant's. */
     static NotFoundException notFound(String what, String id) {
         return new NotFoundException(what, id);

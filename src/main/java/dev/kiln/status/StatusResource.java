@@ -18,11 +18,15 @@ import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.StreamingOutput;
 import jakarta.ws.rs.sse.Sse;
 import jakarta.ws.rs.sse.SseEventSink;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -79,37 +83,59 @@ public class StatusResource {
         return BatchStatus.of(owned.requireOwnedBatch(id), webhooks);
     }
 
-    /** One page of a batch's items, in submission order. */
+    /**
+     * One page of a batch's items, in submission order: an {@link ItemsResponse}, written straight
+     * from the stored jobs ({@link JobAnswers}).
+     */
     @GET
     @Path("/batches/{id}/items")
-    public ItemsResponse items(@PathParam("id") String id, @QueryParam("state") String state,
-                               @QueryParam("cursor") String cursor, @QueryParam("limit") Integer limit) {
+    @APIResponse(responseCode = "200", description = "A page of items",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ItemsResponse.class)))
+    public Response items(@PathParam("id") String id, @QueryParam("state") String state,
+                          @QueryParam("cursor") String cursor, @QueryParam("limit") Integer limit) {
         BatchView batch = owned.requireOwnedBatch(id);
         int pageSize = pageSize(limit);
-        StatusView.ItemsPage page = view.items(batch, parseState(state), decodeCursor(cursor), pageSize);
-        List<JobStatus> items = page.jobs().stream().map(job -> JobStatus.of(job, store, batch.tenant())).toList();
-        return new ItemsResponse(items, page.lastIndex().map(StatusResource::encodeCursor).orElse(null));
+        StatusView.StoredItemsPage page = view.storedItems(batch, parseState(state), decodeCursor(cursor), pageSize);
+        return json(JobAnswers.page(page.jobs(), page.lastIndex().map(StatusResource::encodeCursor).orElse(null),
+                presignedFor(batch)));
     }
 
-    /** One item of a batch by the client's own id (such as a SKU). */
+    /** One item of a batch by the client's own id (such as a SKU): a {@link JobStatus}. */
     @GET
     @Path("/batches/{id}/items/{item_id}")
-    public JobStatus item(@PathParam("id") String id, @PathParam("item_id") String itemId) {
+    @APIResponse(responseCode = "200", description = "The item's job",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = JobStatus.class)))
+    public Response item(@PathParam("id") String id, @PathParam("item_id") String itemId) {
         BatchView batch = owned.requireOwnedBatch(id);
-        return JobStatus.of(view.item(batch, itemId).orElseThrow(() -> OwnedStatus.notFound("item", itemId)),
-                store, batch.tenant());
+        byte[] job = view.storedItem(batch, itemId).orElseThrow(() -> OwnedStatus.notFound("item", itemId));
+        return json(JobAnswers.job(job, presignedFor(batch)));
     }
 
-    /** One job. */
+    /** One job: a {@link JobStatus}. */
     @GET
     @Path("/jobs/{id}")
-    public JobStatus job(@PathParam("id") String id) {
-        return JobStatus.of(owned.requireOwnedJob(id), store, owned.tenant());
+    @APIResponse(responseCode = "200", description = "The job",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = JobStatus.class)))
+    public Response job(@PathParam("id") String id) {
+        BatchView batch = owned.requireOwnedBatchOfJob(id);
+        byte[] job = view.storedJob(batch, id).orElseThrow(() -> OwnedStatus.notFound("job", id));
+        return json(JobAnswers.job(job, presignedFor(batch)));
+    }
+
+    /** Presigned URLs of {@code batch}'s objects, under its tenant's prefix. */
+    private Function<String, String> presignedFor(BatchView batch) {
+        String tenant = batch.tenant();
+        return key -> store.presignedGet(tenant, key);
+    }
+
+    private static Response json(byte[] body) {
+        return Response.ok(body, MediaType.APPLICATION_JSON_TYPE).build();
     }
 
     /**
      * Server-sent events of a batch, one per state change, from its first event or after
-     * {@code Last-Event-ID}; ends after {@code kiln.batch.completed}.
+     * {@code Last-Event-ID}; ends after the batch's final event as of now (a completion that a
+     * retry has reopened since is not final).
      */
     @GET
     @Path("/batches/{id}/events")

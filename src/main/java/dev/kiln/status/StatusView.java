@@ -127,6 +127,14 @@ public class StatusView implements BatchLookup {
         return read(store().get(StatusStoreKeys.batch(batchId)), BatchView.class);
     }
 
+    /**
+     * {@code owned} (a batch already found as the caller's) as the view has it now, if it still
+     * has it: an event stream asks while it runs whether a completion it sent is still the last.
+     */
+    public Optional<BatchView> current(BatchView owned) {
+        return batch(owned.id()).filter(b -> b.isOwnedBy(owned.tenant()));
+    }
+
     /** The job, if the view has it. */
     public Optional<JobView> job(String jobId) {
         Optional<String> batchId = JobIds.batchIdOf(jobId);
@@ -139,12 +147,36 @@ public class StatusView implements BatchLookup {
         } catch (NumberFormatException e) {
             return Optional.empty();
         }
-        return read(store().get(StatusStoreKeys.job(batchId.get(), index)), JobView.class)
+        return Optional.ofNullable(store().get(StatusStoreKeys.job(batchId.get(), index))).map(StoredJob::decode)
                 .filter(job -> job.id().equals(jobId));
+    }
+
+    /**
+     * The stored form ({@link StoredJob}) of job {@code jobId} of {@code owned} (a batch already
+     * found as the caller's), if the view has it.
+     */
+    public Optional<byte[]> storedJob(BatchView owned, String jobId) {
+        if (jobId == null || !JobIds.batchIdOf(jobId).filter(owned.id()::equals).isPresent()) {
+            return Optional.empty();
+        }
+        int index;
+        try {
+            index = Integer.parseInt(jobId.substring(owned.id().length() + 1));
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+        byte[] stored = store().get(StatusStoreKeys.job(owned.id(), index));
+        // "b_x-7" and "b_x-0007" name the same index; only the job's own id finds it.
+        return Optional.ofNullable(stored).filter(bytes -> StoredJob.hasId(bytes, jobId));
     }
 
     /** The job of the item the client calls {@code itemId} in {@code owned}, if any. */
     public Optional<JobView> item(BatchView owned, String itemId) {
+        return storedItem(owned, itemId).map(StoredJob::decode);
+    }
+
+    /** The stored form ({@link StoredJob}) of the job of the item {@code itemId} in {@code owned}, if any. */
+    public Optional<byte[]> storedItem(BatchView owned, String itemId) {
         if (itemId == null || itemId.isEmpty()) {
             return Optional.empty();
         }
@@ -153,7 +185,7 @@ public class StatusView implements BatchLookup {
             return Optional.empty();
         }
         int i = Integer.parseInt(new String(index, StandardCharsets.UTF_8));
-        return read(store().get(StatusStoreKeys.job(owned.id(), i)), JobView.class);
+        return Optional.ofNullable(store().get(StatusStoreKeys.job(owned.id(), i)));
     }
 
     /**
@@ -204,28 +236,8 @@ public class StatusView implements BatchLookup {
      * (-1 for the first page), optionally only those in {@code state}.
      */
     public ItemsPage items(BatchView owned, Optional<JobState> state, int afterIndex, int limit) {
-        String batchId = owned.id();
-        List<JobView> page = new ArrayList<>(limit);
-        String from = StatusStoreKeys.job(batchId, afterIndex + 1);
-        String to = StatusStoreKeys.job(batchId, StatusStoreKeys.MAX_INDEX);
-        int lastIndex = afterIndex;
-        boolean more = false;
-        try (KeyValueIterator<String, byte[]> it = openRange(from, to)) {
-            while (it.hasNext()) {
-                KeyValue<String, byte[]> entry = it.next();
-                JobView job = read(entry.value, JobView.class).orElseThrow();
-                if (state.isPresent() && job.state() != state.get()) {
-                    continue;
-                }
-                if (page.size() == limit) {
-                    more = true;
-                    break;
-                }
-                page.add(job);
-                lastIndex = job.index();
-            }
-        }
-        return new ItemsPage(page, more ? Optional.of(lastIndex) : Optional.empty());
+        StoredItemsPage page = storedItems(owned, state, afterIndex, limit);
+        return new ItemsPage(page.jobs().stream().map(StoredJob::decode).toList(), page.lastIndex());
     }
 
     /**
@@ -235,6 +247,43 @@ public class StatusView implements BatchLookup {
      * @param lastIndex the index to continue after, when there are more
      */
     public record ItemsPage(List<JobView> jobs, Optional<Integer> lastIndex) {
+    }
+
+    /**
+     * {@link #items} as stored ({@link StoredJob}), for answers written without decoding: the
+     * state filter and the cursor read the stored form's header.
+     */
+    public StoredItemsPage storedItems(BatchView owned, Optional<JobState> state, int afterIndex, int limit) {
+        String batchId = owned.id();
+        List<byte[]> page = new ArrayList<>(limit);
+        String from = StatusStoreKeys.job(batchId, afterIndex + 1);
+        String to = StatusStoreKeys.job(batchId, StatusStoreKeys.MAX_INDEX);
+        int lastIndex = afterIndex;
+        boolean more = false;
+        try (KeyValueIterator<String, byte[]> it = openRange(from, to)) {
+            while (it.hasNext()) {
+                byte[] job = it.next().value;
+                if (state.isPresent() && StoredJob.state(job) != state.get()) {
+                    continue;
+                }
+                if (page.size() == limit) {
+                    more = true;
+                    break;
+                }
+                page.add(job);
+                lastIndex = StoredJob.index(job);
+            }
+        }
+        return new StoredItemsPage(page, more ? Optional.of(lastIndex) : Optional.empty());
+    }
+
+    /**
+     * A page of jobs in their stored form.
+     *
+     * @param jobs      the jobs ({@link StoredJob})
+     * @param lastIndex the index to continue after, when there are more
+     */
+    public record StoredItemsPage(List<byte[]> jobs, Optional<Integer> lastIndex) {
     }
 
     /**

@@ -119,14 +119,15 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
                         Integer.toString(event.index()).getBytes(StandardCharsets.UTF_8));
             }
         } else {
-            JobView job = JSON.readValue(current, JobView.class);
+            JobView job = StoredJob.decode(current);
             if (!job.state().acceptsMove(job.attempt(), event.state(), event.attempt())) {
                 return;
             }
             from = job.state();
             next = job.apply(event);
         }
-        put(jobKey, next);
+        // Stored ready to answer with (StoredJob): reads far outnumber writes.
+        store.put(jobKey, StoredJob.encode(next));
         String batchKey = StatusStoreKeys.batch(event.batchId());
         byte[] batchBytes = store.get(batchKey);
         if (batchBytes == null) {
@@ -139,7 +140,13 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
             return;
         }
         Usage consumed = event.state() == JobState.SUCCEEDED ? event.usage() : null;
-        putBatch(batch, batch.withMove(countedFrom, event.state(), consumed, event.at()));
+        BatchView moved = batch.withMove(countedFrom, event.state(), consumed, event.at());
+        Long offset = offset();
+        if (countedFrom.isTerminal() && !event.state().isTerminal() && offset != null) {
+            // A retry: the batch's last completion is no longer its final event (event streams read this).
+            moved = moved.reopenedAt(offset);
+        }
+        putBatch(batch, moved);
     }
 
     /**
@@ -181,7 +188,7 @@ final class StatusViewUpdater implements Processor<String, byte[], Void, Void> {
                 String jobKey = StatusStoreKeys.job(batch.id(), index);
                 byte[] job = store.get(jobKey);
                 if (job != null) {
-                    String itemId = JSON.readValue(job, JobView.class).itemId();
+                    String itemId = StoredJob.decode(job).itemId();
                     if (itemId != null) {
                         store.delete(StatusStoreKeys.item(batch.id(), itemId));
                     }

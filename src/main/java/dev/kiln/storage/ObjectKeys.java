@@ -59,8 +59,16 @@ public final class ObjectKeys {
             return false;
         }
         String wrapped = "/" + key + "/";
-        return !wrapped.contains("/../") && !wrapped.contains("/./") && !wrapped.contains("//")
-                && key.chars().noneMatch(Character::isISOControl);
+        if (wrapped.contains("/../") || wrapped.contains("/./") || wrapped.contains("//")) {
+            return false;
+        }
+        // A loop, not key.chars(): a page of items checks 200 keys, and the stream was a sixth of its CPU.
+        for (int i = 0; i < key.length(); i++) {
+            if (Character.isISOControl(key.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The render cache's index entry of a render key, under the tenant's own prefix. */

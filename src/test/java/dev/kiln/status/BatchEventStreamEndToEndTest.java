@@ -36,6 +36,7 @@ import java.util.stream.Stream;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * {@code GET /v1/batches/{id}/events} over a 200-item batch on the real stack (broker, S3 server,
@@ -115,6 +116,58 @@ class BatchEventStreamEndToEndTest {
         List<SseEvent> after = new ArrayList<>();
         read(batchId, streamed.getLast().id(), after, events -> false);
         assertThat(after).isEmpty();
+    }
+
+    /**
+     * A batch that ended {@code failed}, reopened by a retry: a client resuming after the first
+     * {@code kiln.batch.completed} while the batch runs again, and a client reading from the
+     * start, both go on to the second completion and end there, not at the first.
+     */
+    @Test
+    void aStreamOfABatchReopenedByARetryEndsAtItsNewCompletion() throws Exception {
+        saved = KilnStackResource.simulator().settings();
+        String run = UUID.randomUUID().toString();
+        String body = "{\"defaults\": {\"size\": \"1024x1024\", \"quality\": \"low\"}, \"items\": [{\"id\": \"SKU-R\","
+                + " \"prompt\": \"Reopened %s: a %s jug\"}]}".formatted(run, saved.moderationMarker());
+        String batchId = given().contentType(ContentType.JSON).body(body).post("/v1/batches")
+                .then().statusCode(202).extract().path("id");
+
+        List<SseEvent> first = readToEnd(batchId, null);
+        assertThat(first.getLast().type()).isEqualTo("kiln.batch.completed");
+        assertThat(new JsonPath(first.getLast().data()).getString("state")).isEqualTo("failed");
+        String firstCompletion = first.getLast().id();
+
+        // The provider lets the prompt through now, slowly enough that the streams below open
+        // while the retried job is still running.
+        KilnStackResource.simulator().update(saved.withSetting("SIMULATOR_MODERATION_MARKER", "NEVER-" + run)
+                .withSetting("SIMULATOR_LATENCY_LOW_MS", "3000"));
+        given().post("/v1/batches/" + batchId + "/retry").then().statusCode(202);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+                .until(() -> !"failed".equals(given().get("/v1/batches/" + batchId).then().extract().path("state")));
+
+        List<SseEvent> resumed = readToEnd(batchId, firstCompletion);
+        assertThat(resumed).as("events after the first completion").isNotEmpty();
+        assertThat(Long.parseLong(resumed.getFirst().id())).isGreaterThan(Long.parseLong(firstCompletion));
+        assertThat(resumed.stream().map(SseEvent::type)).contains("kiln.job.queued", "kiln.job.succeeded");
+        SseEvent second = resumed.getLast();
+        assertThat(second.type()).as("the stream ends with the new completion").isEqualTo("kiln.batch.completed");
+        assertThat(new JsonPath(second.data()).getString("state")).isEqualTo("succeeded");
+        assertThat(new JsonPath(second.data()).getInt("completion")).isEqualTo(2);
+
+        List<SseEvent> replayed = readToEnd(batchId, null);
+        assertThat(replayed.stream().filter(e -> e.type().equals("kiln.batch.completed")).map(SseEvent::id))
+                .as("both completions, the stream ending after the second").containsExactly(firstCompletion, second.id());
+        assertThat(replayed.getLast().id()).isEqualTo(second.id());
+
+        assertThat(readToEnd(batchId, second.id())).as("nothing after the final event").isEmpty();
+    }
+
+    /** The whole stream from {@code lastEventId}, which must end by itself within a minute and a half. */
+    private List<SseEvent> readToEnd(String batchId, String lastEventId) {
+        List<SseEvent> events = new ArrayList<>();
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(90),
+                () -> read(batchId, lastEventId, events, e -> false), "the event stream did not end");
+        return events;
     }
 
     private static String submit() {

@@ -17,6 +17,7 @@ import io.minio.MinioClient;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,9 +38,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the last tenth queued). Steps: decoding the 100 stored job views (what {@link StatusView#items}
  * does after its RocksDB range scan), presigning each output and thumbnail (200 URLs) the way
  * {@link ObjectStore} does now and the MinIO SDK did before, building the {@link JobStatus}
- * records, and serialising the page to JSON. Prints {@code BENCHMARK | …} lines (median and p99
+ * records, and serialising the page to JSON; then all of that against what a page costs now, written
+ * from the jobs' stored form ({@link StoredJob}, {@link JobAnswers}), in time and in bytes
+ * allocated per page (a figure the machine's load does not change). Prints {@code BENCHMARK | …} lines (median and p99
  * per page over the measured rounds) and appends them to {@code target/benchmark-results.md};
- * fails when presigning a page the new way is not faster than the SDK's. Tag {@code benchmark}:
+ * fails when presigning a page the new way is not faster than the SDK's, or a page written from
+ * the stored form is not cheaper than one decoded and encoded. Tag {@code benchmark}:
  * {@code mvn test -Pbench -Dtest=ItemsPageCostBenchmarkTest}.
  */
 @Tag("benchmark")
@@ -56,22 +60,32 @@ class ItemsPageCostBenchmarkTest {
                 .credentials(config.accessKey(), config.secretKey()).region(config.region()).build();
         ObjectStore store = new ObjectStore(sdk, config, new StorageHealth(new SimpleMeterRegistry(), config));
         List<byte[]> stored = storedJobs();
+        List<byte[]> storedNow = new ArrayList<>();
+        for (byte[] bytes : stored) {
+            storedNow.add(StoredJob.encode(KilnJson.MAPPER.readValue(bytes, JobView.class)));
+        }
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
         List<List<Long>> micros = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
-                new ArrayList<>());
+                new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        List<Long> bytesBefore = new ArrayList<>();
+        List<Long> bytesNow = new ArrayList<>();
         for (int round = 0; round < WARM_UP + ROUNDS; round++) {
+            long a0 = threads.getCurrentThreadAllocatedBytes();
             long t0 = System.nanoTime();
             List<JobView> page = new ArrayList<>(ITEMS);
             for (byte[] bytes : stored) {
                 page.add(KilnJson.MAPPER.readValue(bytes, JobView.class));
             }
             long t1 = System.nanoTime();
+            long a1 = threads.getCurrentThreadAllocatedBytes();
             for (JobView job : page) {
                 for (JobOutput o : outputs(job)) {
                     sdk.getPresignedObjectUrl(args(config, o.key()));
                     sdk.getPresignedObjectUrl(args(config, ObjectKeys.thumbnail(o.key())));
                 }
             }
+            long a2 = threads.getCurrentThreadAllocatedBytes();
             long t2 = System.nanoTime();
             for (JobView job : page) {
                 for (JobOutput o : outputs(job)) {
@@ -84,8 +98,18 @@ class ItemsPageCostBenchmarkTest {
             long t4 = System.nanoTime();
             byte[] json = KilnJson.MAPPER.writeValueAsBytes(new StatusResource.ItemsResponse(items, "aTo5OQ"));
             long t5 = System.nanoTime();
+            long a5 = threads.getCurrentThreadAllocatedBytes();
+            // Now: the page written from the stored form, URLs presigned the same way.
+            byte[] answer = JobAnswers.page(storedNow, "aTo5OQ", key -> store.presignedGet("default", key));
+            long t6 = System.nanoTime();
+            long a6 = threads.getCurrentThreadAllocatedBytes();
             assertThat(json.length).isGreaterThan(ITEMS * 100);
+            assertThat(answer.length).as("the same page, give or take the URLs' signing second").isBetween(json.length - 400, json.length + 400);
             if (round >= WARM_UP) {
+                micros.get(5).add((t1 - t0 + t5 - t2) / 1_000);
+                micros.get(6).add((t6 - t5) / 1_000);
+                bytesBefore.add(a1 - a0 + a5 - a2);
+                bytesNow.add(a6 - a5);
                 micros.get(0).add((t1 - t0) / 1_000);
                 micros.get(1).add((t2 - t1) / 1_000);
                 micros.get(2).add((t3 - t2) / 1_000);
@@ -101,13 +125,21 @@ class ItemsPageCostBenchmarkTest {
                 figure("presign 200 URLs with the MinIO SDK (before)", micros.get(1)),
                 figure("presign 200 URLs with ObjectStore.presignedGet (SigV4Presigner)", micros.get(2)),
                 figure("build 100 JobStatus, their 200 URLs included", micros.get(3)),
-                figure("serialise the page to JSON", micros.get(4)));
+                figure("serialise the page to JSON", micros.get(4)),
+                figure("before, all of it: decode, presign, build, serialise", micros.get(5))
+                        + " | allocated p50 %d KiB".formatted(percentile(bytesBefore, 50) / 1024),
+                figure("now: the page written from the stored form (StoredJob, JobAnswers), URLs presigned", micros.get(6))
+                        + " | allocated p50 %d KiB".formatted(percentile(bytesNow, 50) / 1024));
         lines.forEach(System.out::println);
         Files.writeString(Path.of("target", "benchmark-results.md"), String.join("\n", lines) + "\n",
                 StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
 
         assertThat(percentile(micros.get(2), 50)).as("a page's presigning, new vs SDK, median µs")
                 .isLessThan(percentile(micros.get(1), 50));
+        assertThat(percentile(bytesNow, 50)).as("bytes allocated per page, now vs before")
+                .isLessThan(percentile(bytesBefore, 50));
+        assertThat(percentile(micros.get(6), 50)).as("a page in process, now vs before, median µs")
+                .isLessThan(percentile(micros.get(5), 50));
     }
 
     private static List<JobOutput> outputs(JobView job) {

@@ -42,7 +42,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The status view's fold of what quotas and deletes need, without a broker: the tenant's pending
  * images from its open batches, finished batches by time for the retention, and a deleted batch
- * forgotten with every index entry, its late events ignored, its id usable again.
+ * forgotten with every index entry, its late events ignored, its id usable again; and the final
+ * event an event stream ends at, which a retry's reopen takes back until the batch completes again.
  */
 class StatusViewForgetsDeletedBatchesTest {
 
@@ -166,6 +167,31 @@ class StatusViewForgetsDeletedBatchesTest {
         assertThat(view.batch("b_gone")).isPresent();
         assertThat(view.deletedSince(T0)).isEmpty();
         assertThat(view.pendingImages("acme")).isEqualTo(1 + 2);
+    }
+
+    /** What an event stream ends at: the latest completion, unless a retry has reopened the batch since. */
+    @Test
+    void aCompletionIsTheFinalEventUntilARetryReopensTheBatch() {
+        created("b_re", "acme", 1, 1, T0);
+        job("b_re", "acme", 0, JobState.QUEUED, T0);
+        job("b_re", "acme", 0, JobState.FAILED, T0.plusSeconds(1));
+        assertThat(view.batch("b_re").orElseThrow().finalEventOffset()).as("ended, not yet announced").isEmpty();
+        pipe("b_re", EventTypes.BATCH_COMPLETED, java.util.Map.of("batch_id", "b_re", "completion", 1));
+        BatchView first = view.batch("b_re").orElseThrow();
+        assertThat(first.finalEventOffset()).isPresent().contains(first.completedOffset());
+
+        job("b_re", "acme", 0, JobState.QUEUED, T0.plusSeconds(10));
+        BatchView reopened = view.batch("b_re").orElseThrow();
+        assertThat(reopened.completedOffset()).isEqualTo(first.completedOffset());
+        assertThat(reopened.finalEventOffset()).as("reopened by a retry").isEmpty();
+        job("b_re", "acme", 0, JobState.SUCCEEDED, T0.plusSeconds(11));
+        assertThat(view.batch("b_re").orElseThrow().finalEventOffset()).as("ended again, not yet announced").isEmpty();
+        assertThat(view.job("b_re-000000")).map(JobView::state).contains(JobState.SUCCEEDED);
+
+        pipe("b_re", EventTypes.BATCH_COMPLETED, java.util.Map.of("batch_id", "b_re", "completion", 2));
+        BatchView second = view.batch("b_re").orElseThrow();
+        assertThat(second.completedOffset()).isGreaterThan(first.completedOffset());
+        assertThat(second.finalEventOffset()).contains(second.completedOffset());
     }
 
     private void created(String batch, String tenant, int items, long images, Instant at) {

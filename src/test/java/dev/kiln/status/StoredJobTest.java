@@ -1,0 +1,106 @@
+package dev.kiln.status;
+
+import dev.kiln.job.JobError;
+import dev.kiln.job.JobOutput;
+import dev.kiln.job.JobState;
+import dev.kiln.job.Usage;
+import dev.kiln.messaging.KilnJson;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The status view's stored form of a job ({@link StoredJob}) and the answers written from it
+ * ({@link JobAnswers}): byte for byte what Jackson writes for {@link JobStatus} and a page
+ * ({@link StatusResource.ItemsResponse}), for jobs of every shape, also for values stored before
+ * this form; the header's state and index; the job view read back.
+ */
+class StoredJobTest {
+
+    private static final Instant T = Instant.parse("2026-11-30T10:00:00.123456Z");
+    /**
+     * Stands in for presigning: deterministic, plain ASCII as presigned URLs are, and with
+     * characters JSON must escape for the one key that has a quote.
+     */
+    private static final Function<String, String> URL = key -> "https://s3.test/kiln/" + key
+            + "?X-Amz-Signature=" + Integer.toHexString(key.hashCode()) + (key.contains("\"") ? "&q=\"\\\u0001" : "");
+
+    @Test
+    void answersAreWhatJacksonWritesForEveryShapeOfJob() throws Exception {
+        for (JobView job : jobs()) {
+            byte[] stored = StoredJob.encode(job);
+            assertThat(stored[0]).isEqualTo(StoredJob.FORM);
+            String expected = KilnJson.MAPPER.writeValueAsString(JobStatus.of(job, URL));
+            assertThat(new String(JobAnswers.job(stored, URL), StandardCharsets.UTF_8)).as(job.id()).isEqualTo(expected);
+            assertThat(StoredJob.state(stored)).isEqualTo(job.state());
+            assertThat(StoredJob.index(stored)).isEqualTo(job.index());
+            assertThat(StoredJob.hasId(stored, job.id())).isTrue();
+            assertThat(StoredJob.hasId(stored, job.id() + "0")).isFalse();
+            assertThat(KilnJson.MAPPER.writeValueAsString(JobStatus.keysOnly(StoredJob.decode(stored))))
+                    .as("the view read back").isEqualTo(KilnJson.MAPPER.writeValueAsString(JobStatus.keysOnly(job)));
+        }
+    }
+
+    @Test
+    void valuesStoredBeforeThisFormAreStillAnswered() throws Exception {
+        for (JobView job : jobs()) {
+            byte[] legacy = KilnJson.MAPPER.writeValueAsBytes(job);
+            assertThat(new String(JobAnswers.job(legacy, URL), StandardCharsets.UTF_8))
+                    .isEqualTo(KilnJson.MAPPER.writeValueAsString(JobStatus.of(job, URL)));
+            assertThat(StoredJob.state(legacy)).isEqualTo(job.state());
+            assertThat(StoredJob.index(legacy)).isEqualTo(job.index());
+            assertThat(StoredJob.decode(legacy)).isEqualTo(job);
+        }
+    }
+
+    @Test
+    void aPageIsWhatJacksonWritesForItsItems() throws Exception {
+        List<JobView> jobs = jobs();
+        List<byte[]> stored = new ArrayList<>();
+        for (int i = 0; i < jobs.size(); i++) {
+            // Both forms on one page, as right after an upgrade.
+            stored.add(i % 2 == 0 ? StoredJob.encode(jobs.get(i)) : KilnJson.MAPPER.writeValueAsBytes(jobs.get(i)));
+        }
+        List<JobStatus> items = jobs.stream().map(j -> JobStatus.of(j, URL)).toList();
+        assertThat(new String(JobAnswers.page(stored, "aTo5OQ", URL), StandardCharsets.UTF_8))
+                .isEqualTo(KilnJson.MAPPER.writeValueAsString(new StatusResource.ItemsResponse(items, "aTo5OQ")));
+        assertThat(new String(JobAnswers.page(stored, null, URL), StandardCharsets.UTF_8))
+                .isEqualTo(KilnJson.MAPPER.writeValueAsString(new StatusResource.ItemsResponse(items, null)));
+        assertThat(new String(JobAnswers.page(List.of(), null, URL), StandardCharsets.UTF_8))
+                .isEqualTo(KilnJson.MAPPER.writeValueAsString(new StatusResource.ItemsResponse(List.of(), null)));
+    }
+
+    private static List<JobView> jobs() {
+        String batch = "b_storedjob";
+        Usage usage = new Usage(3, 20, 7, 196, 0.0061, 4, 0);
+        List<JobOutput> three = List.of(
+                new JobOutput(0, "default/" + batch + "/SKU-1/0.png", "image/png", 1_500_000, 1024, 1536, "a".repeat(64)),
+                new JobOutput(1, "default/" + batch + "/SKU-1/1.webp", "image/webp", 900_000, 1536, 1024, "b".repeat(64)),
+                new JobOutput(2, "default/" + batch + "/Ünïcode \"q\" sku/2.jpeg", "image/jpeg", 1, 1024, 1024, "c".repeat(64)));
+        Map<String, Object> tricky = new LinkedHashMap<>();
+        // A client's metadata may look like a URL field; it comes after the outputs.
+        tricky.put("url", "");
+        tricky.put("outputs", List.of(Map.of("url", "")));
+        tricky.put("note", "\"url\":\"\" and \"outputs\":[");
+        return List.of(
+                new JobView(batch + "-0000000", batch, "SKU-0", 0, JobState.QUEUED, 1, null, null, null, T, null, null,
+                        Map.of("row", 0), null),
+                new JobView(batch + "-0000001", batch, "SKU-1", 1, JobState.SUCCEEDED, 2, null, three, usage, T, T, T,
+                        tricky, Boolean.TRUE),
+                new JobView(batch + "-0000002", batch, "a \"url\":\"\" item", 2, JobState.FAILED, 3,
+                        new JobError("moderation_blocked", "rejected: \"url\":\"\" {\"outputs\":[", false), null, null,
+                        T, T, T, null, null),
+                new JobView(batch + "-0000003", batch, null, 3, JobState.RUNNING, 1, null, List.of(three.get(0)), null,
+                        T, T, null, Map.of(), null),
+                new JobView(batch + "-1234567", batch, "SKU-x", 1_234_567, JobState.CANCELLED, 1, null, List.of(), null,
+                        T, null, T, null, null));
+    }
+}
