@@ -69,10 +69,17 @@ record BudgetLedger(double budgetUsd, double jobCostUsd, double spentUsd, Map<St
     /**
      * The ledger once {@code jobId} ended at {@code attempt} with {@code costUsd} (0 unless it
      * succeeded); unchanged when it holds no reservation of that attempt or an earlier one, so a
-     * repeated final event is never counted twice.
+     * repeated final event is never counted twice. A success of an earlier attempt than the one
+     * reserved adds its cost and settles nothing.
      */
     BudgetLedger settled(String jobId, int attempt, double costUsd) {
         Reservation held = reservations.get(jobId);
+        if (held != null && held.attempt() > attempt && costUsd > 0) {
+            // A render of an earlier attempt that ended after the job was handed back (a stale
+            // delivery the worker could not stop): it was paid, so it counts, and the later
+            // attempt keeps its own reservation.
+            return new BudgetLedger(budgetUsd, jobCostUsd, spentUsd + costUsd, reservations, stopped);
+        }
         if (held == null || held.attempt() > attempt) {
             return this;
         }

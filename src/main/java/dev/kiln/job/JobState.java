@@ -12,6 +12,7 @@ import java.util.Locale;
  * deadline passed before they started).
  */
 public enum JobState {
+    // Append new states at the end: the status view stores a job's state as its ordinal (StoredJob).
     QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, EXPIRED;
 
     /** Whether no further change can follow. */

@@ -80,8 +80,12 @@ public class BatchDeletion {
                 tx.send(Topics.STATUS, batch.id(), deleted, EventTypes.BATCH_DELETED, batch.id());
             });
         } catch (TransactionalPublisher.TransactionFailedException e) {
+            // An ended batch's objects were deleted before the transaction: say so, rather than
+            // that nothing changed. Trying again finishes the delete.
             throw new ServiceUnavailableException("not-deleted", "Batch not deleted",
-                    "Kafka did not commit the delete; nothing changed. Try again.", RETRY_AFTER);
+                    ended ? "Kafka did not commit the delete; the batch is still listed, but its images and manifest"
+                            + " may already be deleted. Try again."
+                            : "Kafka did not commit the delete; nothing changed. Try again.", RETRY_AFTER);
         }
         if (!ended) {
             deleteObjects(batch.tenant(), batch.id());

@@ -93,7 +93,11 @@ public record BatchView(
      * unless a retry has reopened the batch since (then there is none until it completes again).
      */
     public Optional<Long> finalEventOffset() {
-        if (completedOffset == null || reopenedOffset != null && reopenedOffset > completedOffset) {
+        // A retry can land between a batch's last job event and its completion (the notifier
+        // commits the completion in a transaction of its own): then the completion comes after
+        // the reopen, yet the batch runs again. The counts say so: it is not terminal.
+        if (completedOffset == null || !state.isTerminal()
+                || reopenedOffset != null && reopenedOffset > completedOffset) {
             return Optional.empty();
         }
         return Optional.of(completedOffset);

@@ -31,7 +31,10 @@ class BudgetLedgerTest {
     @Test
     void aRepeatedOrEarlierEventSettlesNothingAndALaterAttemptSettlesTheReservation() {
         BudgetLedger ledger = BudgetLedger.opened(10 * JOB, JOB).reserved("j1", 2);
-        assertThat(ledger.settled("j1", 1, JOB)).as("an event of attempt 1 does not end attempt 2").isSameAs(ledger);
+        assertThat(ledger.settled("j1", 1, 0)).as("a failure of attempt 1 does not end attempt 2").isSameAs(ledger);
+        BudgetLedger late = ledger.settled("j1", 1, JOB);
+        assertThat(late.spentUsd()).as("a late success of attempt 1 was paid").isCloseTo(JOB, within(1e-12));
+        assertThat(late.reservations()).as("attempt 2 keeps its reservation").isEqualTo(ledger.reservations());
         BudgetLedger settled = ledger.settled("j1", 3, JOB);
         assertThat(settled.reservations()).isEmpty();
         assertThat(settled.settled("j1", 3, JOB)).as("the same final event again").isSameAs(settled);

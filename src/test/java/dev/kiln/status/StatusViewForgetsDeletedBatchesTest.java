@@ -194,6 +194,24 @@ class StatusViewForgetsDeletedBatchesTest {
         assertThat(second.finalEventOffset()).contains(second.completedOffset());
     }
 
+    @Test
+    void aCompletionWrittenAfterARetryHadReopenedTheBatchIsNotFinal() {
+        created("b_race", "acme", 1, 1, T0);
+        job("b_race", "acme", 0, JobState.QUEUED, T0);
+        job("b_race", "acme", 0, JobState.FAILED, T0.plusSeconds(1));
+        // The client's retry is folded before the notifier's completion of the failure lands.
+        job("b_race", "acme", 0, JobState.QUEUED, T0.plusSeconds(2));
+        pipe("b_race", EventTypes.BATCH_COMPLETED, java.util.Map.of("batch_id", "b_race", "completion", 1));
+        BatchView stale = view.batch("b_race").orElseThrow();
+        assertThat(stale.completedOffset()).isNotNull();
+        assertThat(stale.finalEventOffset()).as("completion behind a retry").isEmpty();
+
+        job("b_race", "acme", 0, JobState.SUCCEEDED, T0.plusSeconds(3));
+        pipe("b_race", EventTypes.BATCH_COMPLETED, java.util.Map.of("batch_id", "b_race", "completion", 2));
+        BatchView ended = view.batch("b_race").orElseThrow();
+        assertThat(ended.finalEventOffset()).contains(ended.completedOffset());
+    }
+
     private void created(String batch, String tenant, int items, long images, Instant at) {
         pipe(batch, EventTypes.BATCH_CREATED, new BatchCreated(batch, tenant, null, items, images, "sha", null, at));
     }

@@ -34,6 +34,14 @@ class StoredJobTest {
             + "?X-Amz-Signature=" + Integer.toHexString(key.hashCode()) + (key.contains("\"") ? "&q=\"\\\u0001" : "");
 
     @Test
+    void theStatesKeepTheOrdinalsTheStoredFormHolds() {
+        // StoredJob keeps a job's state as its ordinal in the view's store, which outlives an
+        // upgrade: a new state must be added at the end, never between these.
+        assertThat(JobState.values()).containsExactly(JobState.QUEUED, JobState.RUNNING, JobState.SUCCEEDED,
+                JobState.FAILED, JobState.CANCELLED, JobState.EXPIRED);
+    }
+
+    @Test
     void answersAreWhatJacksonWritesForEveryShapeOfJob() throws Exception {
         for (JobView job : jobs()) {
             byte[] stored = StoredJob.encode(job);
