@@ -32,6 +32,17 @@ public interface RateConfig {
     Duration burst();
 
     /**
+     * How much later than planned a call may reach the provider without meeting a 429 (env
+     * {@code KILN_RATE_ARRIVAL_MARGIN}). The provider counts a call when it arrives, the permits
+     * when they grant it; two calls granted one refill apart can arrive closer together (the first
+     * opened a connection, the sender thread was descheduled), and a bucket paced to the token would
+     * then be a few tokens short at the provider. So a permit is granted only while this much of the
+     * rate is left in hand beyond the call: the steady rate is unchanged, the burst is this much shorter.
+     */
+    @WithDefault("PT0.25S")
+    Duration arrivalMargin();
+
+    /**
      * How often a worker re-reads the backlog of {@code kiln.jobs} to re-divide the limits
      * ({@code dev.kiln.provider.RateShare}); 0 divides by owned partitions only.
      */

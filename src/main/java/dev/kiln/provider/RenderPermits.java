@@ -77,8 +77,9 @@ public class RenderPermits {
         this.config = config;
         this.clock = clock;
         this.holdUntilNanos = clock.getAsLong();
-        this.requests = new TokenBucket(0, 0, clock);
-        this.images = new TokenBucket(0, 0, clock);
+        double marginSeconds = config.arrivalMargin().toNanos() / 1e9;
+        this.requests = new TokenBucket(0, 0, marginSeconds, clock);
+        this.images = new TokenBucket(0, 0, marginSeconds, clock);
         apply();
         // Start with the whole burst, as the provider's allowance stands after a quiet spell.
         // A change of share never adds tokens (TokenBucket.reconfigure), so the workers together

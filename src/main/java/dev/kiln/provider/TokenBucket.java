@@ -5,19 +5,28 @@ import java.util.function.LongSupplier;
 /**
  * A token bucket refilled continuously. A take larger than the whole capacity is allowed once
  * the bucket is full and leaves it in debt, so a request for 10 images still passes under a
- * small rate, and the debt is paid back before anything else passes.
+ * small rate, and the debt is paid back before anything else passes. A take also needs a margin
+ * of {@code marginSeconds} of the rate in hand beyond its amount (see {@code RateConfig#arrivalMargin}),
+ * so that a call reaching the provider a little later than planned is not a few tokens short there.
  */
 final class TokenBucket {
 
     private final LongSupplier clock;
+    private final double marginSeconds;
     private double ratePerSecond;
     private double capacity;
     private double tokens;
     private long lastRefillNanos;
 
-    /** A full bucket on {@code clock} (nanoseconds, such as {@code System::nanoTime}). */
+    /** A full bucket on {@code clock} (nanoseconds, such as {@code System::nanoTime}) that takes without a margin. */
     TokenBucket(double ratePerSecond, double capacity, LongSupplier clock) {
+        this(ratePerSecond, capacity, 0, clock);
+    }
+
+    /** A full bucket on {@code clock} that keeps {@code marginSeconds} of its rate in hand beyond each take. */
+    TokenBucket(double ratePerSecond, double capacity, double marginSeconds, LongSupplier clock) {
         this.clock = clock;
+        this.marginSeconds = marginSeconds;
         this.ratePerSecond = ratePerSecond;
         this.capacity = capacity;
         this.tokens = capacity;
@@ -48,7 +57,8 @@ final class TokenBucket {
      */
     synchronized long tryTake(double amount, long nowNanos) {
         refill(nowNanos);
-        double needed = Math.min(amount, capacity);
+        // A take the whole bucket cannot hold with its margin waits for a full bucket, as before.
+        double needed = Math.min(amount + ratePerSecond * marginSeconds, capacity);
         if (tokens >= needed) {
             tokens -= amount;
             return 0;

@@ -32,6 +32,7 @@ public class TokenPermits {
 
     private final double configuredTpm;
     private final double burstSeconds;
+    private final double marginSeconds;
     private final DoubleSupplier share;
     private final ReentrantLock turn = new ReentrantLock(true);
     private final Object bucket = new Object();
@@ -41,18 +42,19 @@ public class TokenPermits {
 
     @Inject
     public TokenPermits(RateConfig config, RenderPermits permits) {
-        this(config.tpm(), config.burst().toMillis() / 1000.0, permits::share);
+        this(config.tpm(), config.burst().toMillis() / 1000.0, config.arrivalMargin().toNanos() / 1e9, permits::share);
     }
 
-    TokenPermits(double tpm, double burstSeconds, DoubleSupplier share) {
+    TokenPermits(double tpm, double burstSeconds, double marginSeconds, DoubleSupplier share) {
         this.configuredTpm = tpm;
         this.burstSeconds = burstSeconds;
+        this.marginSeconds = marginSeconds;
         this.share = share;
     }
 
     /** Permits that never hold a call: no TPM configured and none learned. */
     public static TokenPermits unlimited() {
-        return new TokenPermits(0, 10, () -> 1.0);
+        return new TokenPermits(0, 10, 0, () -> 1.0);
     }
 
     /**
@@ -149,12 +151,14 @@ public class TokenPermits {
                 // No share of the limit (a rebalance in progress): nothing may pass until there is one.
                 return 1_000_000_000L;
             }
-            double needed = Math.min(amount, capacity);
+            double rate = ratePerSecond();
+            // The margin in hand beyond the call (RateConfig#arrivalMargin): the provider counts the
+            // call when it arrives, which may be a little later than this grant, or sooner after the last.
+            double needed = Math.min(amount + rate * marginSeconds, capacity);
             if (tokens >= needed) {
                 tokens -= amount;
                 return 0;
             }
-            double rate = ratePerSecond();
             return rate <= 0 ? 1_000_000_000L : Math.max(1_000_000L, (long) ((needed - tokens) / rate * 1e9));
         }
     }

@@ -128,6 +128,7 @@ class BatchEstimatorTest {
             @Override public double rpm() { return rpm; }
             @Override public double tpm() { return 0; }
             @Override public Duration burst() { return Duration.ofSeconds(10); }
+            @Override public Duration arrivalMargin() { return Duration.ZERO; }
             @Override public Duration shareRefresh() { return Duration.ZERO; }
             @Override public double minThrottle() { return 0.25; }
         };

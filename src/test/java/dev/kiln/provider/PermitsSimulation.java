@@ -306,6 +306,12 @@ final class PermitsSimulation {
             }
 
             @Override
+            public Duration arrivalMargin() {
+                // As in production (RateConfig's default), so that the figures are the product's.
+                return Duration.ofMillis(250);
+            }
+
+            @Override
             public Duration shareRefresh() {
                 return Duration.ofSeconds(2);
             }

@@ -22,6 +22,21 @@ class RenderPermitsTest {
     }
 
     @Test
+    void anArrivalMarginKeepsItsShareOfTheRateInHandAndLeavesTheSteadyRateAsItWas() {
+        // 10 a second with a 0.25 s margin: 2.5 images stay in hand beyond each call, so 97 of the
+        // 100 pass at once and 3 are left.
+        RenderPermits permits = started(config(600, 0, Duration.ofMillis(250)));
+        long now = System.nanoTime();
+        assertThat(takeAll(permits, now)).isEqualTo(97);
+        // The 98th waits until 3.5 are in hand (0.05 s); then one every 0.1 s, as without a margin.
+        long wait = permits.tryAcquire(1, now);
+        assertThat(wait).isBetween(SECOND / 40, SECOND / 10);
+        assertThat(permits.tryAcquire(1, now + wait)).isZero();
+        assertThat(permits.tryAcquire(1, now + wait)).isBetween(SECOND / 20, SECOND / 5);
+        assertThat(permits.tryAcquire(1, now + wait + SECOND / 10 + 1_000)).isZero();
+    }
+
+    @Test
     void itsShareOfThePartitionsIsItsShareOfTheLimit() {
         RenderPermits permits = new RenderPermits(config(600, 0));
         permits.setShare(0.25);
@@ -159,6 +174,10 @@ class RenderPermitsTest {
     }
 
     private static RateConfig config(double ipm, double rpm) {
+        return config(ipm, rpm, Duration.ZERO);
+    }
+
+    private static RateConfig config(double ipm, double rpm, Duration margin) {
         return new RateConfig() {
             @Override
             public double tpm() {
@@ -178,6 +197,11 @@ class RenderPermitsTest {
             @Override
             public Duration burst() {
                 return Duration.ofSeconds(10);
+            }
+
+            @Override
+            public Duration arrivalMargin() {
+                return margin;
             }
 
             @Override

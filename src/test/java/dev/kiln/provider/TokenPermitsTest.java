@@ -36,14 +36,30 @@ class TokenPermitsTest {
     @Test
     void theBurstHoldsWhatTheRateAllowsAndASecondUhdJobWaits() throws InterruptedException {
         // 600,000 TPM = 10,000 tokens/s; a 10 s burst holds 100,000: one UHD job, not two.
-        TokenPermits permits = new TokenPermits(600_000, 10, () -> 1.0);
+        TokenPermits permits = new TokenPermits(600_000, 10, 0, () -> 1.0);
         assertThat(permits.acquire(UHD_HIGH, () -> NOW_OR_NEVER)).isNotNull();
         assertThat(permits.acquire(UHD_HIGH, () -> NOW_OR_NEVER)).as("44,439 left < 55,561").isNull();
     }
 
     @Test
+    void aCallWaitsUntilTheArrivalMarginIsInHandBeyondIt() throws InterruptedException {
+        // 1,200,000 TPM = 20,000 tokens/s and a 10 s burst of 200,000: three UHD jobs leave 33,317.
+        // Without a margin the fourth passes the moment 55,561 are back, and a provider that counted
+        // the first three a few milliseconds late is a few dozen tokens short; with 0.25 s in hand it
+        // waits until 60,561 are, 5,000 to spare.
+        TokenPermits paced = new TokenPermits(1_200_000, 10, 0.25, () -> 1.0);
+        for (int i = 0; i < 3; i++) {
+            assertThat(paced.acquire(UHD_HIGH, () -> NOW_OR_NEVER)).isNotNull();
+        }
+        long started = System.nanoTime();
+        assertThat(paced.acquire(UHD_HIGH, () -> false)).isNotNull();
+        double waited = (System.nanoTime() - started) / 1e9;
+        assertThat(waited).as("(60,561 - 33,317) / 20,000 s").isGreaterThanOrEqualTo(1.35);
+    }
+
+    @Test
     void settlingGivesBackWhatTheUsageDidNotSpendAndAFailedCallGivesBackAll() throws InterruptedException {
-        TokenPermits permits = new TokenPermits(600_000, 10, () -> 1.0);
+        TokenPermits permits = new TokenPermits(600_000, 10, 0, () -> 1.0);
         TokenPermits.Reservation first = permits.acquire(UHD_HIGH, () -> NOW_OR_NEVER);
         // The call used 30,000 tokens, not 55,561: 25,561 go back, 70,000 are left.
         permits.settle(first, new ProviderUsage(0, 0, 30_000));
@@ -57,14 +73,14 @@ class TokenPermitsTest {
     @Test
     void aWorkerPacesByItsShareAndAJobLargerThanItsBurstPassesOnceTheBurstIsFull() throws InterruptedException {
         // Half of 600,000 TPM: a 50,000-token burst, smaller than one UHD job, which still passes when it is full.
-        TokenPermits permits = new TokenPermits(600_000, 10, () -> 0.5);
+        TokenPermits permits = new TokenPermits(600_000, 10, 0, () -> 0.5);
         assertThat(permits.acquire(UHD_HIGH, () -> NOW_OR_NEVER)).isNotNull();
         assertThat(permits.acquire(1_000, () -> NOW_OR_NEVER)).as("the debt is paid back first").isNull();
     }
 
     @Test
     void theTokenHeadersLowerTheLimitAndCapWhatIsLeft() throws InterruptedException {
-        TokenPermits permits = new TokenPermits(600_000, 10, () -> 1.0);
+        TokenPermits permits = new TokenPermits(600_000, 10, 0, () -> 1.0);
         permits.onAnswered(new TokenLimitHeaders(OptionalLong.of(450_000), OptionalLong.of(0), Optional.of(Duration.ofSeconds(6))));
         assertThat(permits.tpm()).isEqualTo(450_000);
         assertThat(permits.acquire(1_000, () -> NOW_OR_NEVER)).as("nothing left at the provider").isNull();
@@ -77,7 +93,7 @@ class TokenPermitsTest {
             assertThat(none.acquire(UHD_HIGH, () -> NOW_OR_NEVER)).isNotNull();
         }
         // 100 tokens/s and a 1,000-token burst: once it is spent, 50,000 wait about 10 s.
-        TokenPermits permits = new TokenPermits(6_000, 10, () -> 1.0);
+        TokenPermits permits = new TokenPermits(6_000, 10, 0, () -> 1.0);
         assertThat(permits.acquire(1_000, () -> false)).isNotNull();
         AtomicReference<Boolean> asked = new AtomicReference<>(false);
         long started = System.nanoTime();

@@ -309,6 +309,7 @@ final class FakeWorld {
             public double rpm() { return 0; }
             public double tpm() { return 0; }
             public Duration burst() { return Duration.ofSeconds(10); }
+            public Duration arrivalMargin() { return Duration.ZERO; }
             public Duration shareRefresh() { return Duration.ZERO; }
             public double minThrottle() { return 0.1; }
         };
