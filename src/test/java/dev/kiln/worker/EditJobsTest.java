@@ -129,7 +129,6 @@ class EditJobsTest {
         String batchId = JobIds.newBatchId();
         String jobId = publish(batchId, prompt, parameters, List.of(product), null);
         awaitState(jobId, "succeeded");
-        long rendered = KilnStackResource.simulator().renderCount();
 
         // The same job again, now naming a reference that does not exist: had the worker fetched
         // references before looking for its outputs, it would announce reference_not_found. The
@@ -137,7 +136,8 @@ class EditJobsTest {
         publish(batchId, prompt, parameters, List.of("default/uploads/upl_deleted-" + UUID.randomUUID()), null);
         await().atMost(PATIENCE).until(() -> statusEventsOf(batchId).stream().filter(EventTypes.job(JobState.SUCCEEDED)::equals).count() == 2);
         assertThat(statusEventsOf(batchId)).doesNotContain(EventTypes.job(JobState.FAILED), EventTypes.job(JobState.QUEUED));
-        assertThat(KilnStackResource.simulator().renderCount()).as("no second render").isEqualTo(rendered);
+        // No second render, counted by this job's prompt: the simulator is shared, and work another
+        // test class left queued may render meanwhile.
         assertThat(callsWith(prompt)).hasSize(1);
     }
 

@@ -99,7 +99,6 @@ class WorkerFaultsTest {
         String batch = submitOne("a vase, rendered once");
         String jobId = batch + "-000000";
         await().atMost(PATIENCE).until(() -> "succeeded".equals(job(jobId).getString("state")));
-        long rendered = KilnStackResource.simulator().renderCount();
 
         // The same command again, as Kafka would redeliver it after a crash before the commit.
         RenderJobRequested again = new RenderJobRequested(jobId, batch, "default", "SKU-1", 0, "a vase, rendered once",
@@ -109,7 +108,8 @@ class WorkerFaultsTest {
 
         long calls = callsForTheVase();
         Thread.sleep(3000);
-        assertThat(KilnStackResource.simulator().renderCount()).as("no second render").isEqualTo(rendered);
+        // Counted by this job's prompt: the simulator is shared, and work another test class left
+        // queued may render meanwhile.
         assertThat(callsForTheVase()).as("no second call for the job's prompt").isEqualTo(calls);
         assertThat(job(jobId).getString("state")).isEqualTo("succeeded");
     }
