@@ -112,9 +112,8 @@ public class EconomyLane {
         ready = false;
         polled.clear();
         cancelAsked.clear();
-        synchronized (collecting) {
-            gathering = new ArrayList<>();
-        }
+        // A job handed over while the lane was stopping was never sent: it ends as a retry, as at a stop.
+        failGathering(new NotSubmittedException("the economy lane restarted before the group was submitted"));
         workDir = Files.createTempDirectory("kiln-economy-");
         log = new ProviderBatchLog(kafka);
         log.follow();
@@ -130,15 +129,15 @@ public class EconomyLane {
         ready = false;
         if (background != null) {
             background.shutdownNow();
+            try {
+                // A flush cut short ends its jobs as retries on its way out (see flush); wait for that.
+                background.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         // Jobs still gathering were never sent: their deliveries end unacknowledged-safe (a retry).
-        List<Pending> left;
-        synchronized (collecting) {
-            left = gathering;
-            gathering = new ArrayList<>();
-        }
-        NotSubmittedException stopping = new NotSubmittedException("the economy lane stopped before the group was submitted");
-        left.forEach(p -> p.recorded().completeExceptionally(stopping));
+        failGathering(new NotSubmittedException("the economy lane stopped before the group was submitted"));
         if (log != null) {
             log.close();
         }
@@ -216,28 +215,49 @@ public class EconomyLane {
         }
     }
 
-    /** Submits what was gathered, in groups under the Batch API's limits. */
+    /**
+     * Submits what was gathered, in groups under the Batch API's limits. A flush cut short (the lane
+     * stopping interrupts it, or a group fails unexpectedly) ends every job it took and did not
+     * submit as not submitted, so that its delivery is retried: a job left waiting here would hold
+     * its worker thread, and stay {@code running}, for good.
+     */
     void flush() throws InterruptedException {
         List<Pending> taken;
         synchronized (collecting) {
             taken = gathering;
             gathering = new ArrayList<>();
         }
-        List<Pending> group = new ArrayList<>();
-        long bytes = 0;
-        for (Pending pending : taken) {
-            byte[] line = line(pending.job());
-            if (!group.isEmpty() && (group.size() >= config.maxRequests() || bytes + line.length + 1 > config.maxBytes())) {
-                submitGroup(group);
-                group = new ArrayList<>();
-                bytes = 0;
+        try {
+            List<Pending> group = new ArrayList<>();
+            long bytes = 0;
+            for (Pending pending : taken) {
+                byte[] line = line(pending.job());
+                if (!group.isEmpty() && (group.size() >= config.maxRequests() || bytes + line.length + 1 > config.maxBytes())) {
+                    submitGroup(group);
+                    group = new ArrayList<>();
+                    bytes = 0;
+                }
+                group.add(pending);
+                bytes += line.length + 1;
             }
-            group.add(pending);
-            bytes += line.length + 1;
+            if (!group.isEmpty()) {
+                submitGroup(group);
+            }
+        } finally {
+            // A group whose SUBMITTING record was written is settled by groupHolding when the job comes back.
+            NotSubmittedException cut = new NotSubmittedException("the economy lane's flush ended before the group was submitted");
+            taken.forEach(p -> p.recorded().completeExceptionally(cut));
         }
-        if (!group.isEmpty()) {
-            submitGroup(group);
+    }
+
+    /** Ends every job still gathering as not submitted (a retry). */
+    private void failGathering(NotSubmittedException reason) {
+        List<Pending> left;
+        synchronized (collecting) {
+            left = gathering;
+            gathering = new ArrayList<>();
         }
+        left.forEach(p -> p.recorded().completeExceptionally(reason));
     }
 
     private void submitGroup(List<Pending> pending) throws InterruptedException {
