@@ -25,18 +25,23 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 
 /**
  * The dispatcher's one processor: it stages jobs from {@code kiln.items}, applies commands from
- * {@code kiln.control}, settles budget reservations from the jobs' final events, and on a
- * wall-clock tick expires what passed its deadline and releases jobs to {@code kiln.jobs} while
- * the window has room and their batch's budget ({@link BudgetLedger}) holds one more. Every
+ * {@code kiln.control}, settles budget reservations from the jobs' final events and learns from
+ * them which renders each tenant's cache holds ({@link KnownRenders}), and on a wall-clock tick
+ * expires what passed its deadline and releases jobs to {@code kiln.jobs} while the window has
+ * room and their batch's budget ({@link BudgetLedger}) holds one more. A job whose render its
+ * tenant has stored is released as a likely cache hit: flagged, with a zero reservation and
+ * without taking room in the window, since a hit takes no rate permit and no call. Every
  * store change and every record it forwards belong to the task's current exactly-once transaction, so a release and the removal
  * of the job from the pending store commit together or not at all.
  */
@@ -57,8 +62,21 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
     private KeyValueStore<String, BatchEntry> batches;
     private KeyValueStore<String, LeftJob> left;
     private KeyValueStore<String, BudgetLedger> budgets;
+    private KnownRenders renders;
     /** The budgets store in memory, read on every release; a handful of batches have one at a time. */
     private final Map<String, BudgetLedger> ledgers = new HashMap<>();
+    /**
+     * Where each recently checked pending job's render would be known ({@link KnownRenders#entryOf}),
+     * by pending key. A job's render key never changes, so entries need no invalidation; the map
+     * is bounded, and a job pushed out is only computed again.
+     */
+    private final Map<String, Optional<String>> renderEntries = new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Optional<String>> eldest) {
+            return size() > RENDER_ENTRIES;
+        }
+    };
+    private static final int RENDER_ENTRIES = 10_000;
     /** Batches found at a release to have no room left for any job, stopped once the release is done. */
     private final Set<String> exhausted = new LinkedHashSet<>();
     private Scheduler scheduler;
@@ -82,6 +100,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         batches = context.getStateStore(DispatchTopology.BATCHES_STORE);
         left = context.getStateStore(DispatchTopology.RELEASED_STORE);
         budgets = context.getStateStore(DispatchTopology.BUDGETS_STORE);
+        renders = new KnownRenders(context.getStateStore(DispatchTopology.RENDERS_STORE));
         rebuild();
         context.schedule(settings.tick(), PunctuationType.WALL_CLOCK_TIME, this::tick);
         context.schedule(settings.purgeInterval(), PunctuationType.WALL_CLOCK_TIME, this::purge);
@@ -124,6 +143,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
             case JobsStaged staged -> stage(staged, record.timestamp(), now, traceparentOf(record));
             case CancelRequested cancel -> cancel(cancel, now);
             case RetryRequested retry -> retry(retry, now);
+            case JobSettled deleted when deleted.batchDeleted() -> renders.forgetBatch(deleted.batchId());
             case JobSettled settled -> settle(settled, now);
             case null -> Log.debugf("skipping an empty record for %s", record.key());
             default -> Log.warnf("skipping a %s for %s", record.value().getClass().getSimpleName(), record.key());
@@ -167,6 +187,9 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                     stagedAtMs, false, 0, traceparent);
             if (batch.cancelled()) {
                 publishStatus(job, JobState.CANCELLED, error(CANCELLED_CODE, "the batch was cancelled"), now);
+                metrics.cancelled(job.tenant());
+            } else if (stoppedByBudget(staged.batchId()) && !renders.likelyHit(job)) {
+                publishStatus(job, JobState.CANCELLED, error(BUDGET_CODE, "cancelled: " + BUDGET_CODE), now);
                 metrics.cancelled(job.tenant());
             } else if (expired) {
                 expire(key, entry, now);
@@ -296,11 +319,24 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         metrics.expired(job.tenant());
     }
 
+    /**
+     * Releases jobs in the scheduler's order. A likely cache hit goes without room in the window,
+     * a check of its tenant's rate cap or a budget check (it reserves zero); any other job needs
+     * all three. At most {@code maxReleasesPerTick} jobs go in one tick, hits included, which
+     * bounds one transaction.
+     */
     private void release(long now) {
         int room = Math.min(gate.room(now), settings.maxReleasesPerTick());
         metrics.window(gate.lastTarget(), gate.lastUnstarted());
-        for (int i = 0; i < room; i++) {
-            Scheduler.Item item = scheduler.poll(now, next -> caps.allows(next.tenant(), next.images(), now) && affordable(next));
+        Map<String, Boolean> hits = new HashMap<>();
+        int windowed = 0;
+        for (int released = 0; released < settings.maxReleasesPerTick(); released++) {
+            boolean windowFull = windowed >= room;
+            // With the window full only likely hits may go, out of turn, so that the fair order of
+            // the rest is left as it was.
+            Scheduler.Item item = windowFull ? scheduler.pollOutOfTurn(now, next -> likelyHit(next, hits))
+                    : scheduler.poll(now, next -> likelyHit(next, hits)
+                    || (caps.allows(next.tenant(), next.images(), now) && affordable(next)));
             if (item == null) {
                 break;
             }
@@ -311,7 +347,9 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 continue;
             }
             pending.delete(key);
+            boolean hit = likelyHit(item, hits);
             RenderJobRequested job = entry.job();
+            RenderJobRequested sent = job.withCacheHit(hit);
             // A re-released job gets a new event id: consumers that drop repeated ids must not drop it.
             String id = entry.retry() ? job.jobId() + "/" + job.attempt() + "/" + now : job.jobId() + "/" + job.attempt();
             org.apache.kafka.common.header.Headers headers =
@@ -321,18 +359,53 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 headers.add(dev.kiln.messaging.TraceHeaders.TRACEPARENT,
                         entry.traceparent().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
-            context.forward(new Record<String, Object>(job.jobId(), job, now, headers), DispatchTopology.JOBS_SINK);
+            context.forward(new Record<String, Object>(job.jobId(), sent, now, headers), DispatchTopology.JOBS_SINK);
+            // Kept unflagged: a retry is decided afresh when it is released.
             left.put(StoreKeys.released(job.batchId(), job.jobId()),
                     new LeftJob(job, entry.priority(), entry.batchSequence(), now, false));
-            gate.released(job.jobId(), now);
-            caps.released(item.tenant(), item.images(), now);
             metrics.released(job.tenant(), entry.priority(), now - entry.stagedAtMs());
             BudgetLedger ledger = ledgers.get(job.batchId());
+            if (hit) {
+                // Reserved at zero, so that a render after all (its objects gone) still settles its cost.
+                if (ledger != null) {
+                    putLedger(job.batchId(), ledger.reserved(job.jobId(), job.attempt(), 0));
+                }
+                continue;
+            }
+            windowed++;
+            gate.released(job.jobId(), now);
+            caps.released(item.tenant(), item.images(), now);
             if (ledger != null) {
                 putLedger(job.batchId(), ledger.reserved(job.jobId(), job.attempt()));
             }
         }
         stopExhausted(now);
+    }
+
+    /**
+     * Whether {@code next} is a likely render-cache hit; decided once per job and tick. Its render
+     * key is kept across ticks ({@link #renderEntries}), so a job the full window holds back costs
+     * one store read a tick, not a parse and a hash.
+     */
+    private boolean likelyHit(Scheduler.Item next, Map<String, Boolean> decided) {
+        return decided.computeIfAbsent(next.key(), key -> {
+            Optional<String> entry = renderEntries.get(key);
+            if (entry == null) {
+                PendingJob job = pending.get(key);
+                if (job == null) {
+                    return false;
+                }
+                entry = renders.entryOf(job.job());
+                renderEntries.put(key, entry);
+            }
+            return entry.map(renders::holds).orElse(false);
+        });
+    }
+
+    /** Whether {@code batchId}'s budget stopped it: its pending jobs that are not likely hits were cancelled. */
+    private boolean stoppedByBudget(String batchId) {
+        BudgetLedger ledger = ledgers.get(batchId);
+        return ledger != null && ledger.stopped();
     }
 
     /**
@@ -353,6 +426,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
 
     /** A job of a batch with a budget ended: its reservation is settled, and the batch stopped if that left no room. */
     private void settle(JobSettled settled, long now) {
+        renders.learn(settled);
         if (settleReservation(settled.batchId(), settled.jobId(), settled.attempt(), settled.costUsd())) {
             BudgetLedger ledger = ledgers.get(settled.batchId());
             if (ledger.exhausted() && scheduler.holds(settled.batchId())) {
@@ -377,21 +451,34 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
     }
 
     /**
-     * Stops every batch noted as exhausted: its pending items end {@code cancelled} with code
-     * {@code budget_exceeded}, exactly as a cancel ends them. Its released jobs were reserved
-     * within the budget, so they run and are kept.
+     * Stops every batch noted as exhausted: its pending items that are not likely cache hits end
+     * {@code cancelled} with code {@code budget_exceeded}, as a cancel ends them, and so do such
+     * items staged or retried later. Its likely hits cost nothing and go on being released. Its
+     * released jobs were reserved within the budget, so they run and are kept.
      */
     private void stopExhausted(long now) {
         for (String batchId : exhausted) {
             BudgetLedger ledger = ledgers.get(batchId);
             BatchEntry batch = batches.get(batchId);
-            if (ledger == null || ledger.stopped() || batch == null) {
+            if (ledger == null || batch == null) {
                 continue;
             }
-            Log.infof("batch %s: spent $%.6f, reserved $%.6f; its next job ($%.6f) can never fit its budget of $%.6f; stopping it",
-                    batchId, ledger.spentUsd(), ledger.reservedUsd(), ledger.jobCostUsd(), ledger.budgetUsd());
-            putLedger(batchId, ledger.stoppedNow());
-            cancel(new CancelRequested(batchId, batch.tenant(), null, BUDGET_CODE, Instant.ofEpochMilli(now)), now);
+            if (!ledger.stopped()) {
+                Log.infof("batch %s: spent $%.6f, reserved $%.6f; its next job ($%.6f) can never fit its budget of $%.6f; stopping it",
+                        batchId, ledger.spentUsd(), ledger.reservedUsd(), ledger.jobCostUsd(), ledger.budgetUsd());
+                putLedger(batchId, ledger.stoppedNow());
+            }
+            JobError reason = error(BUDGET_CODE, "cancelled: " + BUDGET_CODE);
+            for (KeyValue<String, PendingJob> entry : pendingOf(batchId)) {
+                RenderJobRequested job = entry.value.job();
+                if (renders.likelyHit(job)) {
+                    continue;
+                }
+                pending.delete(entry.key);
+                scheduler.remove(job.batchId(), job.index());
+                publishStatus(job, JobState.CANCELLED, reason, now);
+                metrics.cancelled(job.tenant());
+            }
         }
         exhausted.clear();
     }

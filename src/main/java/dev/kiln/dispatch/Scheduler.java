@@ -130,6 +130,38 @@ final class Scheduler {
         return null;
     }
 
+    /**
+     * Takes, out of turn, the first pending job that {@code allowed} lets go: a due retry, else the
+     * next job of any batch; null when there is none. The rings, turns and allowances stay as they
+     * were and nothing is charged to the tenant, so this is for jobs that take no share of the
+     * provider (likely render-cache hits, released while the window is full).
+     */
+    Item pollOutOfTurn(long nowMs, Predicate<Item> allowed) {
+        for (Level level : levels) {
+            for (Retry retry : level.retries) {
+                if (retry.item.dueAtMs() > nowMs) {
+                    break;
+                }
+                if (allowed.test(retry.item)) {
+                    remove(retry.item.batchId(), retry.item.index());
+                    return retry.item;
+                }
+            }
+        }
+        for (Level level : levels) {
+            for (TenantQueue tenant : level.ring) {
+                for (BatchQueue batch : tenant.batches) {
+                    Item next = batch.items.firstEntry().getValue();
+                    if (allowed.test(next)) {
+                        remove(batch.id, next.index());
+                        return next;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
     /** Removes a pending job (cancelled, expired); false when the scheduler did not hold it. */
     boolean remove(String batchId, int index) {
         Retry retry = retries.remove(StoreKeys.pending(batchId, index));
