@@ -17,17 +17,19 @@ import java.util.Map;
  *                         under; null otherwise (a failure, a cache hit, a job that did not use the cache)
  * @param referenceSha256s with {@code renderKey}, for an edit: the digest of each reference and of the mask, by object key
  * @param batchDeleted     true when the batch was deleted: its objects are gone, so are its renders from the cache
+ * @param images           images the provider rendered for a success (0 for the render cache's copies and anything else),
+ *                         for the tenant's month
  */
 record JobSettled(String batchId, String jobId, int attempt, double costUsd, String tenant, String renderKey,
-                  Map<String, String> referenceSha256s, boolean batchDeleted) {
+                  Map<String, String> referenceSha256s, boolean batchDeleted, long images) {
 
     /** A job's final event that stored no render the dispatcher needs to know of. */
     JobSettled(String batchId, String jobId, int attempt, double costUsd) {
-        this(batchId, jobId, attempt, costUsd, null, null, null, false);
+        this(batchId, jobId, attempt, costUsd, null, null, null, false, 0);
     }
 
     /** {@code tenant}'s batch {@code batchId} was deleted. */
     static JobSettled deleted(String batchId, String tenant) {
-        return new JobSettled(batchId, null, 0, 0, tenant, null, null, true);
+        return new JobSettled(batchId, null, 0, 0, tenant, null, null, true, 0);
     }
 }

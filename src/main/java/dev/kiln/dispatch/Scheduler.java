@@ -190,6 +190,14 @@ final class Scheduler {
         return batches.containsKey(batchId) || retries.values().stream().anyMatch(r -> r.item.batchId().equals(batchId));
     }
 
+    /** The batches of {@code tenant} with a job pending, fresh or retry; in memory, for a stop of the tenant's month. */
+    java.util.Set<String> batchesOf(String tenant) {
+        java.util.Set<String> found = new java.util.LinkedHashSet<>();
+        batches.values().stream().filter(b -> b.tenant.equals(tenant)).forEach(b -> found.add(b.id));
+        retries.values().stream().filter(r -> r.item.tenant().equals(tenant)).forEach(r -> found.add(r.item.batchId()));
+        return found;
+    }
+
     /** Images pending per tenant (tenants with none are absent). */
     Map<String, Long> pendingImagesByTenant() {
         return Map.copyOf(pendingImagesByTenant);

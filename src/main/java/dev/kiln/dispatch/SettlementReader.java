@@ -56,8 +56,10 @@ final class SettlementReader implements Processor<String, byte[], String, JobSet
             double cost = succeeded && event.usage() != null ? event.usage().costUsd() : 0;
             // Only a fresh render rewrites the tenant's cache entry: a hit's entry still names the earlier objects.
             String renderKey = succeeded && !event.servedFromCache() ? event.renderKey() : null;
+            long images = succeeded && !event.servedFromCache() && event.usage() != null ? event.usage().images() : 0;
             context.forward(new Record<>(event.batchId(), new JobSettled(event.batchId(), event.jobId(), event.attempt(), cost,
-                    event.tenant(), renderKey, renderKey == null ? null : event.referenceSha256s(), false), record.timestamp()));
+                    event.tenant(), renderKey, renderKey == null ? null : event.referenceSha256s(), false, images),
+                    record.timestamp()));
         } catch (IOException | RuntimeException e) {
             // One unreadable event must not stop the dispatcher.
             Log.warnf("dispatcher: skipping an unreadable %s event for %s: %s", type, record.key(), e.getMessage());

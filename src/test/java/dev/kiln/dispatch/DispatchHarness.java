@@ -167,6 +167,12 @@ final class DispatchHarness implements AutoCloseable {
                 CloudEventHeaders.of(batchId + "/deleted", EventTypes.BATCH_DELETED, batchId, now), now));
     }
 
+    /** Stages a chunk as intake writes it. */
+    JobsStaged stage(JobsStaged staged) {
+        items.pipeInput(staged.batchId(), staged, now);
+        return staged;
+    }
+
     /** Stages {@code chunk} as a batch with a budget, each job reserving {@code jobCost}. */
     JobsStaged stageWithBudget(String batchId, String tenant, List<RenderJobRequested> chunk, double budget, double jobCost) {
         JobsStaged staged = new JobsStaged(batchId, tenant, Priority.NORMAL, null, chunk, budget, jobCost);
