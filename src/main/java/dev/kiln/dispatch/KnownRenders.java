@@ -127,17 +127,4 @@ final class KnownRenders {
     private static String digest(String tenant, String objectKey) {
         return "d/" + tenant + "/" + objectKey;
     }
-
-    /** For tests: how many renders are known, all tenants together. */
-    long size() {
-        long count = 0;
-        try (KeyValueIterator<String, String> all = store.prefixScan("k/", Serdes.String().serializer())) {
-            while (all.hasNext()) {
-                all.next();
-                count++;
-            }
-        }
-        return count;
-    }
-
 }
