@@ -48,13 +48,14 @@ final class StagedChunkWriter {
     }
 
     /**
-     * A writer for a batch with a budget: each chunk carries {@code budgetUsd} and, when it is set,
-     * {@code jobCostUsd}, the estimate the dispatcher reserves for each job it releases (docs/costs.md).
+     * A writer for a batch with a budget: each chunk carries {@code budgetUsd} (the batch's, if any)
+     * and {@code jobCostUsd}, the estimate the dispatcher reserves for each job it releases, of the
+     * batch's budget and of its tenant's monthly one (docs/costs.md).
      */
     StagedChunkWriter(TransactionalPublisher.Transaction tx, String batchId, String tenant, Priority priority, Instant deadline,
                       Double budgetUsd, Double jobCostUsd) {
         this(tx, new JobsStaged(batchId, tenant, priority, deadline, List.of(), budgetUsd,
-                budgetUsd == null ? null : jobCostUsd), MAX_JOBS, MAX_BYTES);
+                jobCostUsd), MAX_JOBS, MAX_BYTES);
     }
 
     /** With other limits (tests). */

@@ -13,6 +13,7 @@ import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -33,11 +34,11 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A tenant's usage for {@code GET /v1/tenant} and intake's {@code monthly_budget_usd} check: the
- * pending images from the status view, and the month's spend and images from the budget guard's
- * tenant ledgers. The guard runs with the dispatcher, so the api role reads its ledgers back from
- * the changelog of its tenants' store (compacted, written exactly once), which every role can
- * reach. Until that changelog has been read to where it ended at start, the month's figures are
- * not known (null).
+ * pending images from the status view, and the month's spend and images from the dispatcher's
+ * ledger of each tenant's month. The api role reads those back from the changelog of the
+ * dispatcher's tenant months store, {@code <kiln.dispatcher.application-id>-dispatch-tenant-months-changelog}
+ * (compacted, written exactly once), which every role can reach. Until that changelog has been
+ * read to where it ended at start, the month's figures are not known (null).
  */
 @ApplicationScoped
 public class MonthSpendReader implements TenantUsageSource {
@@ -55,11 +56,24 @@ public class MonthSpendReader implements TenantUsageSource {
     private volatile KafkaConsumer<String, byte[]> consumer;
     private Thread thread;
 
+    /** The dispatcher's store of tenant months, whose changelog this reads (dispatch.DispatchTopology). */
+    static final String STORE = "dispatch-tenant-months";
+
+    /**
+     * @param dispatcherApplicationId the dispatcher's Kafka Streams application id, the prefix of its
+     *                                changelogs (read by name: the api does not depend on the dispatcher's code)
+     */
     @Inject
-    public MonthSpendReader(PendingImages pending, BudgetConfig config, KilnConfig kiln,
+    public MonthSpendReader(PendingImages pending, KilnConfig kiln,
+                            @ConfigProperty(name = "kiln.dispatcher.application-id", defaultValue = "kiln-dispatcher")
+                            String dispatcherApplicationId,
                             @Identifier("default-kafka-broker") Map<String, Object> kafka) {
-        this(pending, kafka, BudgetTopology.tenantsChangelog(config.applicationId()),
-                config.enabled() && kiln.parsedRole().runsApi(), Clock.systemUTC());
+        this(pending, kafka, changelog(dispatcherApplicationId), kiln.parsedRole().runsApi(), Clock.systemUTC());
+    }
+
+    /** The changelog of the dispatcher's tenant months. */
+    static String changelog(String dispatcherApplicationId) {
+        return dispatcherApplicationId + "-" + STORE + "-changelog";
     }
 
     MonthSpendReader(PendingImages pending, Map<String, Object> kafka, String topic, boolean enabled, Clock clock) {
@@ -170,7 +184,7 @@ public class MonthSpendReader implements TenantUsageSource {
                 return infos.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
             }
             if (!logged) {
-                Log.infof("waiting for the budget guard's topic %s to exist", topic);
+                Log.infof("waiting for the dispatcher's topic %s to exist", topic);
                 logged = true;
             }
             sleep(Duration.ofSeconds(1));
@@ -192,7 +206,7 @@ public class MonthSpendReader implements TenantUsageSource {
         settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         settings.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        // The guard writes its ledgers in exactly-once transactions: only committed ones count.
+        // The dispatcher writes its ledgers in exactly-once transactions: only committed ones count.
         settings.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         settings.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
         return settings;

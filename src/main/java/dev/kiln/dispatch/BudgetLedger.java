@@ -61,8 +61,16 @@ record BudgetLedger(double budgetUsd, double jobCostUsd, double spentUsd, Map<St
 
     /** The ledger once {@code jobId} at {@code attempt} was released. */
     BudgetLedger reserved(String jobId, int attempt) {
+        return reserved(jobId, attempt, jobCostUsd);
+    }
+
+    /**
+     * The ledger once {@code jobId} at {@code attempt} was released holding {@code usd}: zero for a
+     * likely render-cache hit, which still settles at its actual cost if it is rendered after all.
+     */
+    BudgetLedger reserved(String jobId, int attempt, double usd) {
         Map<String, Reservation> next = new TreeMap<>(reservations);
-        next.put(jobId, new Reservation(attempt, jobCostUsd));
+        next.put(jobId, new Reservation(attempt, usd));
         return new BudgetLedger(budgetUsd, jobCostUsd, spentUsd, next, stopped);
     }
 

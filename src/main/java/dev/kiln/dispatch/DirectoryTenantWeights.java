@@ -74,6 +74,13 @@ public class DirectoryTenantWeights implements TenantWeights {
         return directory.tenant(tenant).weight();
     }
 
+    /** The budget the admin API set, else {@code kiln.auth.quotas.monthly-budget-usd}; null when none. */
+    @Override
+    public Double monthlyBudgetUsd(String tenant) {
+        java.math.BigDecimal budget = directory.tenant(tenant).quotas().monthlyBudgetUsd();
+        return budget == null ? null : budget.doubleValue();
+    }
+
     /** The cap the admin API set, else {@code kiln.auth.quotas.ipm-share-cap} (1). */
     @Override
     public double ipmShareCap(String tenant) {

@@ -25,18 +25,23 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 
 /**
  * The dispatcher's one processor: it stages jobs from {@code kiln.items}, applies commands from
- * {@code kiln.control}, settles budget reservations from the jobs' final events, and on a
- * wall-clock tick expires what passed its deadline and releases jobs to {@code kiln.jobs} while
- * the window has room and their batch's budget ({@link BudgetLedger}) holds one more. Every
+ * {@code kiln.control}, settles budget reservations from the jobs' final events and learns from
+ * them which renders each tenant's cache holds ({@link KnownRenders}), and on a wall-clock tick
+ * expires what passed its deadline and releases jobs to {@code kiln.jobs} while the window has
+ * room and their batch's budget ({@link BudgetLedger}) holds one more. A job whose render its
+ * tenant has stored is released as a likely cache hit: flagged, with a zero reservation and
+ * without taking room in the window, since a hit takes no rate permit and no call. Every
  * store change and every record it forwards belong to the task's current exactly-once transaction, so a release and the removal
  * of the job from the pending store commit together or not at all.
  */
@@ -57,8 +62,26 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
     private KeyValueStore<String, BatchEntry> batches;
     private KeyValueStore<String, LeftJob> left;
     private KeyValueStore<String, BudgetLedger> budgets;
+    private KnownRenders renders;
+    private KeyValueStore<String, MonthLedger> months;
+    /** The tenant months store in memory, read on every release of a tenant with a monthly budget. */
+    private final Map<String, MonthLedger> monthLedgers = new HashMap<>();
+    /** Tenants found at a release to have no room left this month for any job, stopped once the release is done. */
+    private final Set<String> exhaustedTenants = new LinkedHashSet<>();
     /** The budgets store in memory, read on every release; a handful of batches have one at a time. */
     private final Map<String, BudgetLedger> ledgers = new HashMap<>();
+    /**
+     * Where each recently checked pending job's render would be known ({@link KnownRenders#entryOf}),
+     * by pending key. A job's render key never changes, so entries need no invalidation; the map
+     * is bounded, and a job pushed out is only computed again.
+     */
+    private final Map<String, Optional<String>> renderEntries = new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Optional<String>> eldest) {
+            return size() > RENDER_ENTRIES;
+        }
+    };
+    private static final int RENDER_ENTRIES = 10_000;
     /** Batches found at a release to have no room left for any job, stopped once the release is done. */
     private final Set<String> exhausted = new LinkedHashSet<>();
     private Scheduler scheduler;
@@ -82,6 +105,8 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         batches = context.getStateStore(DispatchTopology.BATCHES_STORE);
         left = context.getStateStore(DispatchTopology.RELEASED_STORE);
         budgets = context.getStateStore(DispatchTopology.BUDGETS_STORE);
+        renders = new KnownRenders(context.getStateStore(DispatchTopology.RENDERS_STORE));
+        months = context.getStateStore(DispatchTopology.TENANT_MONTHS_STORE);
         rebuild();
         context.schedule(settings.tick(), PunctuationType.WALL_CLOCK_TIME, this::tick);
         context.schedule(settings.purgeInterval(), PunctuationType.WALL_CLOCK_TIME, this::purge);
@@ -96,6 +121,10 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         ledgers.clear();
         try (KeyValueIterator<String, BudgetLedger> all = budgets.all()) {
             all.forEachRemaining(entry -> ledgers.put(entry.key, entry.value));
+        }
+        monthLedgers.clear();
+        try (KeyValueIterator<String, MonthLedger> all = months.all()) {
+            all.forEachRemaining(entry -> monthLedgers.put(entry.key, entry.value));
         }
         List<PendingJob> jobs = new ArrayList<>();
         try (KeyValueIterator<String, PendingJob> all = pending.all()) {
@@ -124,6 +153,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
             case JobsStaged staged -> stage(staged, record.timestamp(), now, traceparentOf(record));
             case CancelRequested cancel -> cancel(cancel, now);
             case RetryRequested retry -> retry(retry, now);
+            case JobSettled deleted when deleted.batchDeleted() -> renders.forgetBatch(deleted.batchId());
             case JobSettled settled -> settle(settled, now);
             case null -> Log.debugf("skipping an empty record for %s", record.key());
             default -> Log.warnf("skipping a %s for %s", record.value().getClass().getSimpleName(), record.key());
@@ -152,6 +182,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
             batch = new BatchEntry(staged.batchId(), staged.tenant(), staged.priority(), staged.deadline(),
                     nextSequence++, false, now);
         }
+        batch = batch.withJobCost(staged.jobCostUsd());
         batches.put(staged.batchId(), batch.touched(now));
         if (staged.budgetUsd() != null && !ledgers.containsKey(staged.batchId())) {
             putLedger(staged.batchId(), BudgetLedger.opened(staged.budgetUsd(),
@@ -167,6 +198,9 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                     stagedAtMs, false, 0, traceparent);
             if (batch.cancelled()) {
                 publishStatus(job, JobState.CANCELLED, error(CANCELLED_CODE, "the batch was cancelled"), now);
+                metrics.cancelled(job.tenant());
+            } else if ((stoppedByBudget(staged.batchId()) || monthSpent(batch, now)) && !renders.likelyHit(job)) {
+                publishStatus(job, JobState.CANCELLED, error(BUDGET_CODE, "cancelled: " + BUDGET_CODE), now);
                 metrics.cancelled(job.tenant());
             } else if (expired) {
                 expire(key, entry, now);
@@ -247,6 +281,11 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 job = carried != null ? carried : gone.job().withAttempt(retry.attempt());
                 // The failed attempt ended: its reservation goes back, and the retry reserves anew when released.
                 settleReservation(retry.batchId(), jobId, retry.attempt() - 1, 0);
+                MonthLedger month = month(batch.tenant(), now);
+                MonthLedger back = month.ended(jobId, retry.attempt() - 1);
+                if (back != month) {
+                    putMonth(batch.tenant(), back);
+                }
             } else if (gone == null) {
                 Log.debugf("ignoring a retry of %s: the dispatcher does not hold it", jobId);
                 continue;
@@ -296,11 +335,24 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         metrics.expired(job.tenant());
     }
 
+    /**
+     * Releases jobs in the scheduler's order. A likely cache hit goes without room in the window,
+     * a check of its tenant's rate cap or a budget check (it reserves zero); any other job needs
+     * all three. At most {@code maxReleasesPerTick} jobs go in one tick, hits included, which
+     * bounds one transaction.
+     */
     private void release(long now) {
         int room = Math.min(gate.room(now), settings.maxReleasesPerTick());
         metrics.window(gate.lastTarget(), gate.lastUnstarted());
-        for (int i = 0; i < room; i++) {
-            Scheduler.Item item = scheduler.poll(now, next -> caps.allows(next.tenant(), next.images(), now) && affordable(next));
+        Map<String, Boolean> hits = new HashMap<>();
+        int windowed = 0;
+        for (int released = 0; released < settings.maxReleasesPerTick(); released++) {
+            boolean windowFull = windowed >= room;
+            // With the window full only likely hits may go, out of turn, so that the fair order of
+            // the rest is left as it was.
+            Scheduler.Item item = windowFull ? scheduler.pollOutOfTurn(now, next -> likelyHit(next, hits))
+                    : scheduler.poll(now, next -> likelyHit(next, hits)
+                    || (caps.allows(next.tenant(), next.images(), now) && affordable(next, now)));
             if (item == null) {
                 break;
             }
@@ -311,7 +363,9 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 continue;
             }
             pending.delete(key);
+            boolean hit = likelyHit(item, hits);
             RenderJobRequested job = entry.job();
+            RenderJobRequested sent = job.withCacheHit(hit);
             // A re-released job gets a new event id: consumers that drop repeated ids must not drop it.
             String id = entry.retry() ? job.jobId() + "/" + job.attempt() + "/" + now : job.jobId() + "/" + job.attempt();
             org.apache.kafka.common.header.Headers headers =
@@ -321,18 +375,61 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 headers.add(dev.kiln.messaging.TraceHeaders.TRACEPARENT,
                         entry.traceparent().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
-            context.forward(new Record<String, Object>(job.jobId(), job, now, headers), DispatchTopology.JOBS_SINK);
-            left.put(StoreKeys.released(job.batchId(), job.jobId()),
-                    new LeftJob(job, entry.priority(), entry.batchSequence(), now, false));
-            gate.released(job.jobId(), now);
-            caps.released(item.tenant(), item.images(), now);
+            context.forward(new Record<String, Object>(job.jobId(), sent, now, headers), DispatchTopology.JOBS_SINK);
+            // Kept unflagged: a retry is decided afresh when it is released.
+            String leftKey = StoreKeys.released(job.batchId(), job.jobId());
+            LeftJob before = entry.retry() ? left.get(leftKey) : null;
+            left.put(leftKey, new LeftJob(job, entry.priority(), entry.batchSequence(), now, false,
+                    before == null ? null : before.paidAttempt()));
             metrics.released(job.tenant(), entry.priority(), now - entry.stagedAtMs());
             BudgetLedger ledger = ledgers.get(job.batchId());
+            if (hit) {
+                // Reserved at zero (nothing of a month either), so that a render after all (its objects
+                // gone) still settles its cost.
+                if (ledger != null) {
+                    putLedger(job.batchId(), ledger.reserved(job.jobId(), job.attempt(), 0));
+                }
+                continue;
+            }
+            if (weights.monthlyBudgetUsd(job.tenant()) != null) {
+                MonthLedger month = month(job.tenant(), now);
+                putMonth(job.tenant(), month.reserved(job.jobId(), job.attempt(), monthJobCost(job.batchId(), month)));
+            }
+            windowed++;
+            gate.released(job.jobId(), now);
+            caps.released(item.tenant(), item.images(), now);
             if (ledger != null) {
                 putLedger(job.batchId(), ledger.reserved(job.jobId(), job.attempt()));
             }
         }
         stopExhausted(now);
+        stopExhaustedTenants(now);
+    }
+
+    /**
+     * Whether {@code next} is a likely render-cache hit; decided once per job and tick. Its render
+     * key is kept across ticks ({@link #renderEntries}), so a job the full window holds back costs
+     * one store read a tick, not a parse and a hash.
+     */
+    private boolean likelyHit(Scheduler.Item next, Map<String, Boolean> decided) {
+        return decided.computeIfAbsent(next.key(), key -> {
+            Optional<String> entry = renderEntries.get(key);
+            if (entry == null) {
+                PendingJob job = pending.get(key);
+                if (job == null) {
+                    return false;
+                }
+                entry = renders.entryOf(job.job());
+                renderEntries.put(key, entry);
+            }
+            return entry.map(renders::holds).orElse(false);
+        });
+    }
+
+    /** Whether {@code batchId}'s budget stopped it: its pending jobs that are not likely hits were cancelled. */
+    private boolean stoppedByBudget(String batchId) {
+        BudgetLedger ledger = ledgers.get(batchId);
+        return ledger != null && ledger.stopped();
     }
 
     /**
@@ -340,19 +437,69 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
      * its reservations are outstanding (they may settle below their estimates) and noted for a
      * stop when nothing of it can ever fit.
      */
-    private boolean affordable(Scheduler.Item next) {
+    private boolean affordable(Scheduler.Item next, long now) {
         BudgetLedger ledger = ledgers.get(next.batchId());
-        if (ledger == null || ledger.fitsOneMore()) {
+        if (ledger != null && !ledger.fitsOneMore()) {
+            if (ledger.exhausted()) {
+                exhausted.add(next.batchId());
+            }
+            return false;
+        }
+        Double monthly = weights.monthlyBudgetUsd(next.tenant());
+        if (monthly == null) {
             return true;
         }
-        if (ledger.exhausted()) {
-            exhausted.add(next.batchId());
+        MonthLedger month = month(next.tenant(), now);
+        double jobCost = monthJobCost(next.batchId(), month);
+        if (month.fits(monthly, jobCost)) {
+            return true;
+        }
+        if (month.exhausted(monthly, jobCost)) {
+            exhaustedTenants.add(next.tenant());
         }
         return false;
     }
 
+    /**
+     * What a release of {@code batchId} reserves of its tenant's month: the batch's estimate of its
+     * dearest job, else (a batch intake gave none, accepted before the tenant had a budget) the
+     * dearest job the tenant paid this month.
+     */
+    private double monthJobCost(String batchId, MonthLedger month) {
+        BatchEntry batch = batches.get(batchId);
+        if (batch != null && batch.jobCostUsd() != null) {
+            return batch.jobCostUsd();
+        }
+        BudgetLedger ledger = ledgers.get(batchId);
+        return ledger != null ? ledger.jobCostUsd() : month.dearestJob();
+    }
+
+    /** {@code tenant}'s ledger in the month of {@code now} (UTC): a new month starts its figures from zero. */
+    private MonthLedger month(String tenant, long now) {
+        String current = MonthLedger.monthOf(now);
+        MonthLedger ledger = monthLedgers.get(tenant);
+        return ledger == null ? MonthLedger.empty(current) : ledger.in(current);
+    }
+
+    private void putMonth(String tenant, MonthLedger ledger) {
+        months.put(tenant, ledger);
+        monthLedgers.put(tenant, ledger);
+    }
+
+    /** Whether {@code batch}'s tenant has a monthly budget that no job of the batch can fit any more this month. */
+    private boolean monthSpent(BatchEntry batch, long now) {
+        Double monthly = weights.monthlyBudgetUsd(batch.tenant());
+        if (monthly == null) {
+            return false;
+        }
+        MonthLedger month = month(batch.tenant(), now);
+        return month.exhausted(monthly, monthJobCost(batch.batchId(), month));
+    }
+
     /** A job of a batch with a budget ended: its reservation is settled, and the batch stopped if that left no room. */
     private void settle(JobSettled settled, long now) {
+        renders.learn(settled);
+        settleMonth(settled, now);
         if (settleReservation(settled.batchId(), settled.jobId(), settled.attempt(), settled.costUsd())) {
             BudgetLedger ledger = ledgers.get(settled.batchId());
             if (ledger.exhausted() && scheduler.holds(settled.batchId())) {
@@ -360,6 +507,81 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 stopExhausted(now);
             }
         }
+    }
+
+    /**
+     * Settles the job's reservation in its tenant's month, counting a success's cost and images;
+     * when that leaves no room for a job of the tenant's, its pending jobs are stopped.
+     */
+    private void settleMonth(JobSettled settled, long now) {
+        String tenant = settled.tenant();
+        if (tenant == null) {
+            BatchEntry batch = batches.get(settled.batchId());
+            tenant = batch == null ? null : batch.tenant();
+        }
+        if (tenant == null || settled.jobId() == null) {
+            return;
+        }
+        MonthLedger before = month(tenant, now);
+        MonthLedger after = before.ended(settled.jobId(), settled.attempt());
+        boolean paid = false;
+        if (settled.costUsd() > 0) {
+            String leftKey = StoreKeys.released(settled.batchId(), settled.jobId());
+            LeftJob released = left.get(leftKey);
+            // Counted once per attempt; a job this dispatcher never released is not its to count.
+            if (released != null && released.unpaid(settled.attempt())) {
+                left.put(leftKey, released.paidAt(settled.attempt()));
+                after = after.paid(settled.costUsd(), settled.images());
+                paid = true;
+            }
+        }
+        if (after == before && before == monthLedgers.get(tenant)) {
+            return;
+        }
+        putMonth(tenant, after);
+        if (paid && weights.monthlyBudgetUsd(tenant) != null) {
+            exhaustedTenants.add(tenant);
+            stopExhaustedTenants(now);
+        }
+    }
+
+    /**
+     * Stops, for every noted tenant, each of its batches whose next job can never fit the month's
+     * budget: the batch's pending jobs that are not likely cache hits end {@code cancelled} /
+     * {@code budget_exceeded}, and so does any such job staged later this month.
+     */
+    private void stopExhaustedTenants(long now) {
+        for (String tenant : exhaustedTenants) {
+            Double monthly = weights.monthlyBudgetUsd(tenant);
+            if (monthly == null) {
+                continue;
+            }
+            MonthLedger month = month(tenant, now);
+            JobError reason = error(BUDGET_CODE, "cancelled: " + BUDGET_CODE);
+            for (String batchId : scheduler.batchesOf(tenant)) {
+                BatchEntry batch = batches.get(batchId);
+                if (batch == null) {
+                    continue;
+                }
+                double jobCost = monthJobCost(batch.batchId(), month);
+                if (!month.exhausted(monthly, jobCost)) {
+                    continue;
+                }
+                Log.infof("tenant %s: spent $%.6f in %s, reserved $%.6f; a job of batch %s ($%.6f) can never fit its monthly budget of $%.6f; stopping it",
+                        tenant, month.spent(), month.month(), month.reservedUsd(), batch.batchId(), jobCost, monthly);
+                for (KeyValue<String, PendingJob> entry : pendingOf(batch.batchId())) {
+                    RenderJobRequested job = entry.value.job();
+                    if (renders.likelyHit(job)) {
+                        continue;
+                    }
+                    pending.delete(entry.key);
+                    scheduler.remove(job.batchId(), job.index());
+                    publishStatus(job, JobState.CANCELLED, reason, now);
+                    metrics.cancelled(job.tenant());
+                }
+            }
+        }
+        exhaustedTenants.clear();
     }
 
     /** Settles {@code jobId}'s reservation up to {@code attempt}; false when it held none. */
@@ -377,21 +599,34 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
     }
 
     /**
-     * Stops every batch noted as exhausted: its pending items end {@code cancelled} with code
-     * {@code budget_exceeded}, exactly as a cancel ends them. Its released jobs were reserved
-     * within the budget, so they run and are kept.
+     * Stops every batch noted as exhausted: its pending items that are not likely cache hits end
+     * {@code cancelled} with code {@code budget_exceeded}, as a cancel ends them, and so do such
+     * items staged or retried later. Its likely hits cost nothing and go on being released. Its
+     * released jobs were reserved within the budget, so they run and are kept.
      */
     private void stopExhausted(long now) {
         for (String batchId : exhausted) {
             BudgetLedger ledger = ledgers.get(batchId);
             BatchEntry batch = batches.get(batchId);
-            if (ledger == null || ledger.stopped() || batch == null) {
+            if (ledger == null || batch == null) {
                 continue;
             }
-            Log.infof("batch %s: spent $%.6f, reserved $%.6f; its next job ($%.6f) can never fit its budget of $%.6f; stopping it",
-                    batchId, ledger.spentUsd(), ledger.reservedUsd(), ledger.jobCostUsd(), ledger.budgetUsd());
-            putLedger(batchId, ledger.stoppedNow());
-            cancel(new CancelRequested(batchId, batch.tenant(), null, BUDGET_CODE, Instant.ofEpochMilli(now)), now);
+            if (!ledger.stopped()) {
+                Log.infof("batch %s: spent $%.6f, reserved $%.6f; its next job ($%.6f) can never fit its budget of $%.6f; stopping it",
+                        batchId, ledger.spentUsd(), ledger.reservedUsd(), ledger.jobCostUsd(), ledger.budgetUsd());
+                putLedger(batchId, ledger.stoppedNow());
+            }
+            JobError reason = error(BUDGET_CODE, "cancelled: " + BUDGET_CODE);
+            for (KeyValue<String, PendingJob> entry : pendingOf(batchId)) {
+                RenderJobRequested job = entry.value.job();
+                if (renders.likelyHit(job)) {
+                    continue;
+                }
+                pending.delete(entry.key);
+                scheduler.remove(job.batchId(), job.index());
+                publishStatus(job, JobState.CANCELLED, reason, now);
+                metrics.cancelled(job.tenant());
+            }
         }
         exhausted.clear();
     }

@@ -16,7 +16,7 @@ import java.util.function.Function;
 
 /**
  * The dispatcher's topology: {@code kiln.items}, {@code kiln.control} and the jobs' final events
- * into one processor with four logged key-value stores, out to {@code kiln.jobs} and
+ * (with the batches' deletions) into one processor with six logged key-value stores, out to {@code kiln.jobs} and
  * {@code kiln.status}. Its sources have one partition each, so there is exactly one dispatch task:
  * one place that sees every tenant's backlog and every budget. The final events come from
  * {@code kiln.status} (one task per partition of it, {@link SettlementReader}) through a
@@ -24,7 +24,7 @@ import java.util.function.Function;
  * transactions as the releases that reserved them.
  * <pre>
  * kiln.items ──────────────────────┐                                      ┌──&gt; kiln.jobs   (key job id)
- * kiln.control ────────────────────┼──&gt; dispatch [pending, batches, released, budgets] ──┤
+ * kiln.control ────────────────────┼──&gt; dispatch [pending, batches, released, budgets, renders, tenant months] ──┤
  * kiln.status ──&gt; settlements ──&gt; ┘ (repartition, 1 partition)           └──&gt; kiln.status (key batch id)
  * </pre>
  */
@@ -43,6 +43,14 @@ public final class DispatchTopology {
     static final String RELEASED_STORE = "dispatch-released";
     /** The ledgers of batches with a budget, by batch id. */
     static final String BUDGETS_STORE = "dispatch-budgets";
+    /** The renders each tenant's render cache holds, as learned from {@code kiln.status} ({@link KnownRenders}). */
+    static final String RENDERS_STORE = "dispatch-renders";
+    /**
+     * Each tenant's month ({@link MonthLedger}), by tenant id. Its changelog,
+     * {@code <application id>-dispatch-tenant-months-changelog}, is what the api role reads back
+     * for {@code GET /v1/tenant} and intake's monthly check ({@code budget.MonthSpendReader}).
+     */
+    static final String TENANT_MONTHS_STORE = "dispatch-tenant-months";
     static final String STATUS_SOURCE = "status-events";
     static final String SETTLEMENTS = "dispatch-settlements";
 
@@ -94,6 +102,10 @@ public final class DispatchTopology {
                 DispatchSerdes.of(LeftJob.class)), PROCESSOR);
         topology.addStateStore(Stores.keyValueStoreBuilder(stores.apply(BUDGETS_STORE), Serdes.String(),
                 DispatchSerdes.of(BudgetLedger.class)), PROCESSOR);
+        topology.addStateStore(Stores.keyValueStoreBuilder(stores.apply(RENDERS_STORE), Serdes.String(),
+                Serdes.String()), PROCESSOR);
+        topology.addStateStore(Stores.keyValueStoreBuilder(stores.apply(TENANT_MONTHS_STORE), Serdes.String(),
+                DispatchSerdes.of(MonthLedger.class)), PROCESSOR);
         topology.addSink(JOBS_SINK, Topics.JOBS, Serdes.String().serializer(), DispatchSerdes.writer(), PROCESSOR);
         topology.addSink(STATUS_SINK, Topics.STATUS, Serdes.String().serializer(), DispatchSerdes.writer(), PROCESSOR);
         return topology;

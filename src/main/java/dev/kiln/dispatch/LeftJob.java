@@ -12,6 +12,23 @@ import dev.kiln.job.RenderJobRequested;
  * @param batchSequence the order its batch arrived in
  * @param leftAtMs      when it left
  * @param expired       true when its deadline passed before release
+ * @param paidAttempt   the latest attempt whose paid success its tenant's month has counted; null for none,
+ *                      so that a repeated {@code succeeded} event (a redelivered job announces itself again) is counted once
  */
-record LeftJob(RenderJobRequested job, Priority priority, long batchSequence, long leftAtMs, boolean expired) {
+record LeftJob(RenderJobRequested job, Priority priority, long batchSequence, long leftAtMs, boolean expired,
+               Integer paidAttempt) {
+
+    LeftJob(RenderJobRequested job, Priority priority, long batchSequence, long leftAtMs, boolean expired) {
+        this(job, priority, batchSequence, leftAtMs, expired, null);
+    }
+
+    /** Whether a paid success of {@code attempt} is still to be counted. */
+    boolean unpaid(int attempt) {
+        return paidAttempt == null || paidAttempt < attempt;
+    }
+
+    /** This job once the paid success of {@code attempt} was counted. */
+    LeftJob paidAt(int attempt) {
+        return new LeftJob(job, priority, batchSequence, leftAtMs, expired, attempt);
+    }
 }

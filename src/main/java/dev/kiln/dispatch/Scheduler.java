@@ -130,6 +130,38 @@ final class Scheduler {
         return null;
     }
 
+    /**
+     * Takes, out of turn, the first pending job that {@code allowed} lets go: a due retry, else the
+     * next job of any batch; null when there is none. The rings, turns and allowances stay as they
+     * were and nothing is charged to the tenant, so this is for jobs that take no share of the
+     * provider (likely render-cache hits, released while the window is full).
+     */
+    Item pollOutOfTurn(long nowMs, Predicate<Item> allowed) {
+        for (Level level : levels) {
+            for (Retry retry : level.retries) {
+                if (retry.item.dueAtMs() > nowMs) {
+                    break;
+                }
+                if (allowed.test(retry.item)) {
+                    remove(retry.item.batchId(), retry.item.index());
+                    return retry.item;
+                }
+            }
+        }
+        for (Level level : levels) {
+            for (TenantQueue tenant : level.ring) {
+                for (BatchQueue batch : tenant.batches) {
+                    Item next = batch.items.firstEntry().getValue();
+                    if (allowed.test(next)) {
+                        remove(batch.id, next.index());
+                        return next;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
     /** Removes a pending job (cancelled, expired); false when the scheduler did not hold it. */
     boolean remove(String batchId, int index) {
         Retry retry = retries.remove(StoreKeys.pending(batchId, index));
@@ -156,6 +188,14 @@ final class Scheduler {
     /** Whether any job of {@code batchId} is pending. */
     boolean holds(String batchId) {
         return batches.containsKey(batchId) || retries.values().stream().anyMatch(r -> r.item.batchId().equals(batchId));
+    }
+
+    /** The batches of {@code tenant} with a job pending, fresh or retry; in memory, for a stop of the tenant's month. */
+    java.util.Set<String> batchesOf(String tenant) {
+        java.util.Set<String> found = new java.util.LinkedHashSet<>();
+        batches.values().stream().filter(b -> b.tenant.equals(tenant)).forEach(b -> found.add(b.id));
+        retries.values().stream().filter(r -> r.item.tenant().equals(tenant)).forEach(r -> found.add(r.item.batchId()));
+        return found;
     }
 
     /** Images pending per tenant (tenants with none are absent). */

@@ -20,6 +20,14 @@ public interface TenantWeights {
         return 1.0;
     }
 
+    /**
+     * The tenant's {@code monthly_budget_usd}, which the dispatcher holds its releases to
+     * ({@link MonthLedger}); null when it has none, unless a source says otherwise.
+     */
+    default Double monthlyBudgetUsd(String tenant) {
+        return null;
+    }
+
     /** Every tenant weighs 1. */
     TenantWeights EQUAL = tenant -> 1.0;
 }

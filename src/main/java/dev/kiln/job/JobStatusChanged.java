@@ -27,6 +27,12 @@ import java.util.Map;
  * @param since    on {@code running}: since when that worker holds it
  * @param cached   on {@code succeeded}: true when the render cache served the job (copied outputs, zero cost);
  *                 absent otherwise
+ * @param renderKey on {@code succeeded} of a job the provider rendered: the render key its outputs were
+ *                  recorded under in the tenant's render cache; absent when the job did not use the cache or
+ *                  was served from it. The dispatcher learns from it which renders each tenant has stored
+ * @param referenceSha256s with {@code renderKey}, for an edit: the SHA-256 of each reference and of the mask,
+ *                  by the object key the job named it by, so that the dispatcher can key later edits of the
+ *                  same objects; absent for a generation
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobStatusChanged(
@@ -44,7 +50,17 @@ public record JobStatusChanged(
         Map<String, Object> metadata,
         String worker,
         Instant since,
-        Boolean cached) {
+        Boolean cached,
+        String renderKey,
+        Map<String, String> referenceSha256s) {
+
+    /** An event without a render key. */
+    public JobStatusChanged(String jobId, String batchId, String tenant, String itemId, int index, JobState state,
+                            int attempt, List<JobOutput> outputs, JobError error, Usage usage, Instant at,
+                            Map<String, Object> metadata, String worker, Instant since, Boolean cached) {
+        this(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at, metadata, worker, since,
+                cached, null, null);
+    }
 
     /** An event that the render cache did not serve. */
     public JobStatusChanged(String jobId, String batchId, String tenant, String itemId, int index, JobState state,
@@ -61,7 +77,7 @@ public record JobStatusChanged(
     /** This event marked as served from the render cache. */
     public JobStatusChanged withCached() {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at,
-                metadata, worker, since, Boolean.TRUE);
+                metadata, worker, since, Boolean.TRUE, renderKey, referenceSha256s);
     }
 
     /** An event without metadata or holder, as most events are. */
@@ -91,18 +107,28 @@ public record JobStatusChanged(
     /** This event with a failure reason. */
     public JobStatusChanged withError(JobError reason) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, reason, usage, at,
-                metadata, worker, since, cached);
+                metadata, worker, since, cached, renderKey, referenceSha256s);
     }
 
     /** This event with outputs and usage. */
     public JobStatusChanged withResult(List<JobOutput> images, Usage consumed) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, images, error, consumed, at,
-                metadata, worker, since, cached);
+                metadata, worker, since, cached, renderKey, referenceSha256s);
+    }
+
+    /**
+     * This event naming the render key its outputs were recorded under, and the digests of the
+     * references and mask that went into it (empty for a generation).
+     */
+    public JobStatusChanged withRenderKey(RenderKey key, Map<String, String> sha256ByReference) {
+        return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at,
+                metadata, worker, since, cached, key.hex(),
+                sha256ByReference == null || sha256ByReference.isEmpty() ? null : Map.copyOf(sha256ByReference));
     }
 
     /** This event naming the worker that holds the job and since when. */
     public JobStatusChanged withHolder(String holder, Instant heldSince) {
         return new JobStatusChanged(jobId, batchId, tenant, itemId, index, state, attempt, outputs, error, usage, at,
-                metadata, holder, heldSince, cached);
+                metadata, holder, heldSince, cached, renderKey, referenceSha256s);
     }
 }

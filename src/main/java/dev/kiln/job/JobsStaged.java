@@ -20,7 +20,8 @@ import java.util.List;
  * @param budgetUsd  the batch's {@code budget_usd}; none when absent. The dispatcher reserves
  *                   {@code jobCostUsd} for each job it releases and releases none past this
  * @param jobCostUsd the upper cost estimate of the batch's dearest job, in USD, reserved for each
- *                   of its jobs; present when {@code budgetUsd} is
+ *                   of its jobs of the batch's budget and of its tenant's monthly budget; present when
+ *                   the batch has a {@code budgetUsd} or its tenant had a {@code monthly_budget_usd} at intake
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobsStaged(

@@ -60,10 +60,39 @@ public class RenderCache {
      * @throws StorageException when S3 fails
      */
     public Optional<RenderKey> keyOf(RenderJobRequested job) {
+        return keyed(job).map(Keyed::key);
+    }
+
+    /**
+     * The job's render key with the digests that went into it, by the object key the job names
+     * each reference and the mask by; empty when {@link #keyOf} is.
+     *
+     * @throws StorageException when S3 fails
+     */
+    public Optional<Keyed> keyed(RenderJobRequested job) {
         if (!job.usesCache()) {
             return Optional.empty();
         }
-        return digests.of(job).map(d -> RenderKey.of(job, d.references(), d.mask()));
+        return digests.of(job).map(d -> {
+            Map<String, String> byReference = new HashMap<>();
+            List<String> references = job.referenceImages() == null ? List.of() : job.referenceImages();
+            for (int i = 0; i < references.size(); i++) {
+                byReference.put(references.get(i), d.references().get(i));
+            }
+            if (job.mask() != null) {
+                byReference.put(job.mask(), d.mask());
+            }
+            return new Keyed(RenderKey.of(job, d.references(), d.mask()), Map.copyOf(byReference));
+        });
+    }
+
+    /**
+     * A job's render key and where it came from.
+     *
+     * @param key               the render key
+     * @param sha256ByReference the SHA-256 of each reference image and of the mask, by object key; empty for a generation
+     */
+    public record Keyed(RenderKey key, Map<String, String> sha256ByReference) {
     }
 
     /**

@@ -6,7 +6,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 /**
  * The usage source when no other is deployed: the pending images from {@link PendingImages}, the
- * month's figures unknown. The budget guard's {@code MonthSpendReader} replaces it and fills them.
+ * month's figures unknown. {@code budget.MonthSpendReader} replaces it and fills them from the dispatcher's ledgers.
  */
 @DefaultBean
 @ApplicationScoped

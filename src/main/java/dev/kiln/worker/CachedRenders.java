@@ -34,29 +34,45 @@ public class CachedRenders {
         return new CachedRenders(null, patiently);
     }
 
-    /** The job's render key, or empty when it does not use the cache; S3 faults are waited out. */
-    Optional<RenderKey> keyOf(RenderJobRequested job) throws JobAbandoned, InterruptedException {
+    /** The job's render key and its references' digests, or empty when it does not use the cache; S3 faults are waited out. */
+    Optional<RenderCache.Keyed> keyOf(RenderJobRequested job) throws JobAbandoned, InterruptedException {
         if (cache == null || !job.usesCache()) {
             return Optional.empty();
         }
-        return patiently.storage(job, Step.LOOK_UP_CACHE, retry -> cache.keyOf(job));
+        return patiently.storage(job, Step.LOOK_UP_CACHE, retry -> cache.keyed(job));
     }
 
     /** The job served from the cache, or empty on a miss. */
-    Optional<JobOutcome> serve(RenderJobRequested job, Optional<RenderKey> key) throws JobAbandoned, InterruptedException {
+    Optional<JobOutcome> serve(RenderJobRequested job, Optional<RenderCache.Keyed> key) throws JobAbandoned, InterruptedException {
         if (key.isEmpty()) {
+            missedAfterRelease(job);
             return Optional.empty();
         }
-        Optional<List<JobOutput>> copied = patiently.storage(job, Step.LOOK_UP_CACHE, retry -> cache.serve(job, key.get()));
+        RenderKey renderKey = key.get().key();
+        Optional<List<JobOutput>> copied = patiently.storage(job, Step.LOOK_UP_CACHE, retry -> cache.serve(job, renderKey));
         if (copied.isEmpty()) {
+            missedAfterRelease(job);
             return Optional.empty();
         }
-        Log.debugf("job %s served from the render cache (%s)", job.jobId(), key.get());
+        Log.debugf("job %s served from the render cache (%s)", job.jobId(), renderKey);
         return Optional.of(new JobOutcome.Succeeded(copied.get(), Usage.servedFromCache(job.imageCount()), false, true));
     }
 
+    /**
+     * A job the dispatcher released as a likely hit (so with no budget reserved for it) that the
+     * cache cannot serve after all: its earlier objects are gone (their batch was deleted) or its
+     * entry could not be read. It is rendered as any miss is; its cost is the bounded overspend
+     * docs/costs.md describes, so it is said once per job.
+     */
+    private static void missedAfterRelease(RenderJobRequested job) {
+        if (job.releasedAsCacheHit()) {
+            Log.infof("job %s was released as a render-cache hit, but the cache no longer holds its render; rendering it",
+                    job.jobId());
+        }
+    }
+
     /** Records a render just stored; never fails the job. */
-    void remember(RenderJobRequested job, Optional<RenderKey> key, List<JobOutput> stored, Usage usage) {
-        key.ifPresent(k -> cache.remember(job, k, stored, usage));
+    void remember(RenderJobRequested job, Optional<RenderCache.Keyed> key, List<JobOutput> stored, Usage usage) {
+        key.ifPresent(k -> cache.remember(job, k.key(), stored, usage));
     }
 }

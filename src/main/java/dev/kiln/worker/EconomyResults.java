@@ -6,7 +6,7 @@ import dev.kiln.job.JobOutput;
 import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.RenderJobRequested;
-import dev.kiln.job.RenderKey;
+import dev.kiln.storage.RenderCache;
 import dev.kiln.job.Usage;
 import dev.kiln.messaging.JobPublisher;
 import dev.kiln.provider.PriceConfig;
@@ -68,9 +68,10 @@ public class EconomyResults implements LaneResults {
                             prices.cost(images.usage()) * priceFactor, images.usage().cachedInputTokens(), 0);
                     List<JobOutput> stored = patiently.storage(job, Step.STORE,
                             retry -> outputs.storeAll(job, checked, usage, retry));
-                    Optional<RenderKey> key = cache.keyOf(job);
+                    Optional<RenderCache.Keyed> key = cache.keyOf(job);
                     cache.remember(job, key, stored, usage);
-                    announce(job, JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(stored, usage));
+                    JobStatusChanged succeeded = JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(stored, usage);
+                    announce(job, key.map(k -> succeeded.withRenderKey(k.key(), k.sha256ByReference())).orElse(succeeded));
                     metrics.rendered(usage);
                 }
             }

@@ -3,6 +3,7 @@ package dev.kiln.worker;
 import dev.kiln.job.JobError;
 import dev.kiln.job.JobOutput;
 import dev.kiln.job.Usage;
+import dev.kiln.storage.RenderCache;
 
 import java.time.Duration;
 import java.util.List;
@@ -16,12 +17,18 @@ public sealed interface JobOutcome {
 
     /**
      * The images are stored and {@code succeeded} is announced: ack. {@code cached}: the render
-     * cache served them (copied, zero cost).
+     * cache served them (copied, zero cost). {@code recordedAs}: the render key a fresh render was
+     * recorded under in the cache, announced with it so that the dispatcher knows the tenant has it; null otherwise.
      */
-    record Succeeded(List<JobOutput> outputs, Usage usage, boolean alreadyStored, boolean cached) implements JobOutcome {
+    record Succeeded(List<JobOutput> outputs, Usage usage, boolean alreadyStored, boolean cached,
+                     RenderCache.Keyed recordedAs) implements JobOutcome {
+
+        Succeeded(List<JobOutput> outputs, Usage usage, boolean alreadyStored, boolean cached) {
+            this(outputs, usage, alreadyStored, cached, null);
+        }
 
         Succeeded(List<JobOutput> outputs, Usage usage, boolean alreadyStored) {
-            this(outputs, usage, alreadyStored, false);
+            this(outputs, usage, alreadyStored, false, null);
         }
     }
 

@@ -7,7 +7,7 @@ import dev.kiln.job.JobOutput;
 import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.RenderJobRequested;
-import dev.kiln.job.RenderKey;
+import dev.kiln.storage.RenderCache;
 import dev.kiln.job.Usage;
 import dev.kiln.messaging.InstanceIdentity;
 import dev.kiln.provider.PriceConfig;
@@ -106,7 +106,7 @@ public class RenderJobProcessor {
             return conclude(job, new JobOutcome.Cancelled(cancel.get().reason() == null ? "cancelled" : cancel.get().reason()));
         }
         // The render cache, before any permit: a hit is copied, never rendered or paid for.
-        Optional<RenderKey> renderKey = folders.kept(job).isPresent() ? Optional.empty() : cache.keyOf(job);
+        Optional<RenderCache.Keyed> renderKey = folders.kept(job).isPresent() ? Optional.empty() : cache.keyOf(job);
         Optional<JobOutcome> hit = cache.serve(job, renderKey);
         if (hit.isPresent()) {
             return conclude(job, hit.get());
@@ -131,7 +131,7 @@ public class RenderJobProcessor {
         }
     }
 
-    private JobOutcome started(RenderJobRequested job, InFlightLimiter.Slot slot, Optional<RenderKey> renderKey)
+    private JobOutcome started(RenderJobRequested job, InFlightLimiter.Slot slot, Optional<RenderCache.Keyed> renderKey)
             throws JobAbandoned, InterruptedException {
         patiently.announce(job, Step.ANNOUNCE_RUNNING,
                 JobStatusChanged.of(job, JobState.RUNNING).withHolder(instance.id(), Instant.now()));
@@ -172,16 +172,20 @@ public class RenderJobProcessor {
         List<JobOutput> stored = patiently.storage(job, Step.STORE,
                 retry -> outputs.storeAll(job, toStore.images(), toStore.usage(), retry));
         cache.remember(job, renderKey, stored, render.usage());
-        return conclude(job, new JobOutcome.Succeeded(stored, render.usage(), false));
+        return conclude(job, new JobOutcome.Succeeded(stored, render.usage(), false, false, renderKey.orElse(null)));
     }
 
     /** Announces the outcome (but for {@link JobOutcome.LeftForRedelivery}) and returns it. */
     private JobOutcome conclude(RenderJobRequested job, JobOutcome outcome) throws JobAbandoned, InterruptedException {
         switch (outcome) {
             case JobOutcome.Succeeded s -> {
-                patiently.announce(job, Step.ANNOUNCE_RESULT,
-                        s.cached() ? JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(s.outputs(), s.usage()).withCached()
-                                : JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(s.outputs(), s.usage()));
+                JobStatusChanged succeeded = JobStatusChanged.of(job, JobState.SUCCEEDED).withResult(s.outputs(), s.usage());
+                if (s.cached()) {
+                    succeeded = succeeded.withCached();
+                } else if (s.recordedAs() != null) {
+                    succeeded = succeeded.withRenderKey(s.recordedAs().key(), s.recordedAs().sha256ByReference());
+                }
+                patiently.announce(job, Step.ANNOUNCE_RESULT, succeeded);
                 if (!s.alreadyStored() && !s.cached()) {
                     metrics.rendered(s.usage());
                 }

@@ -71,9 +71,16 @@ class StagedChunkTest {
             assertThat(c.jobCostUsd()).isEqualTo(0.0125);
         });
         assertThat(chunks.stream().mapToInt(c -> c.jobs().size()).sum()).isEqualTo(total);
-        // Without a budget the estimate is not carried: the dispatcher reserves nothing.
+        // A tenant's monthly budget without a batch budget: the estimate is carried, for the month's reservations.
+        List<Sent> monthly = new ArrayList<>();
+        StagedChunkWriter month = new StagedChunkWriter(recorder(monthly), "b_m", "acme", Priority.NORMAL, NOW, null, 0.0125);
+        month.add(job(0, "a mug"));
+        month.flush();
+        assertThat(read(monthly).getFirst().budgetUsd()).isNull();
+        assertThat(read(monthly).getFirst().jobCostUsd()).isEqualTo(0.0125);
+        // Without any budget intake computes no estimate, and nothing is carried: the dispatcher reserves nothing.
         List<Sent> unbudgeted = new ArrayList<>();
-        StagedChunkWriter plain = new StagedChunkWriter(recorder(unbudgeted), "b_c", "acme", Priority.NORMAL, NOW, null, 0.0125);
+        StagedChunkWriter plain = new StagedChunkWriter(recorder(unbudgeted), "b_c", "acme", Priority.NORMAL, NOW, null, null);
         plain.add(job(0, "a mug"));
         plain.flush();
         assertThat(read(unbudgeted).getFirst().jobCostUsd()).isNull();

@@ -1,12 +1,15 @@
 package dev.kiln.dispatch;
 
 import dev.kiln.job.BatchCommand;
+import dev.kiln.job.BatchDeleted;
+import dev.kiln.job.EventTypes;
 import dev.kiln.job.ImageParameters;
 import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.JobsStaged;
 import dev.kiln.job.Priority;
 import dev.kiln.job.RenderJobRequested;
+import dev.kiln.job.RenderKey;
 import dev.kiln.job.Usage;
 import dev.kiln.messaging.JsonSerde;
 import dev.kiln.messaging.KilnJson;
@@ -126,6 +129,62 @@ final class DispatchHarness implements AutoCloseable {
         org.apache.kafka.common.header.Headers headers = CloudEventHeaders.of(job.jobId() + "/" + state.wireName(),
                 event.eventType(), job.jobId(), now);
         statusIn.pipeInput(new TestRecord<>(job.batchId(), event, headers, now));
+    }
+
+    /**
+     * A worker rendered {@code job} afresh and recorded it in its tenant's render cache: its
+     * {@code succeeded} event names the render key, and for an edit the digests of its references
+     * and mask ({@code sha256ByReference}), as the worker computes them.
+     */
+    void rendered(RenderJobRequested job, double costUsd, Map<String, String> sha256ByReference) {
+        List<String> references = job.referenceImages() == null ? List.of() : job.referenceImages();
+        RenderKey key = RenderKey.of(job, references.stream().map(sha256ByReference::get).toList(),
+                job.mask() == null ? null : sha256ByReference.get(job.mask()));
+        JobStatusChanged event = new JobStatusChanged(job.jobId(), job.batchId(), job.tenant(), job.itemId(), job.index(),
+                JobState.SUCCEEDED, job.attempt(), null, null, new Usage(1, 10, 0, 196, costUsd), now)
+                .withRenderKey(key, sha256ByReference);
+        statusIn.pipeInput(new TestRecord<>(job.batchId(), event,
+                CloudEventHeaders.of(job.jobId() + "/succeeded", event.eventType(), job.jobId(), now), now));
+    }
+
+    /** A generation rendered afresh, as {@link #rendered(RenderJobRequested, double, Map)}. */
+    void rendered(RenderJobRequested job, double costUsd) {
+        rendered(job, costUsd, Map.of());
+    }
+
+    /** The render cache served {@code job}: cached, at zero cost, with no render key. */
+    void servedFromCache(RenderJobRequested job) {
+        JobStatusChanged event = new JobStatusChanged(job.jobId(), job.batchId(), job.tenant(), job.itemId(), job.index(),
+                JobState.SUCCEEDED, job.attempt(), null, null, Usage.servedFromCache(job.imageCount()), now).withCached();
+        statusIn.pipeInput(new TestRecord<>(job.batchId(), event,
+                CloudEventHeaders.of(job.jobId() + "/succeeded", event.eventType(), job.jobId(), now), now));
+    }
+
+    /** {@code tenant} deleted {@code batchId}: the event on {@code kiln.status}. */
+    void deleted(String batchId, String tenant) {
+        BatchDeleted event = new BatchDeleted(batchId, tenant, BatchDeleted.BY_TENANT, now);
+        statusIn.pipeInput(new TestRecord<>(batchId, event,
+                CloudEventHeaders.of(batchId + "/deleted", EventTypes.BATCH_DELETED, batchId, now), now));
+    }
+
+    /** Stages a chunk as intake writes it. */
+    JobsStaged stage(JobsStaged staged) {
+        items.pipeInput(staged.batchId(), staged, now);
+        return staged;
+    }
+
+    /** Stages {@code chunk} as a batch with a budget, each job reserving {@code jobCost}. */
+    JobsStaged stageWithBudget(String batchId, String tenant, List<RenderJobRequested> chunk, double budget, double jobCost) {
+        JobsStaged staged = new JobsStaged(batchId, tenant, Priority.NORMAL, null, chunk, budget, jobCost);
+        items.pipeInput(batchId, staged, now);
+        return staged;
+    }
+
+    /** A one-image generation of {@code batchId} at {@code index} with its own prompt. */
+    static RenderJobRequested job(String batchId, String tenant, int index, String prompt) {
+        ImageParameters parameters = new ImageParameters("gpt-image-2", "1024x1024", "low", null, "png", null, null, 1, null);
+        return new RenderJobRequested(batchId + "-" + String.format("%06d", index), batchId, tenant, "SKU-" + index, index,
+                prompt, parameters, List.of(), null, Map.of(), 1, START);
     }
 
     void command(BatchCommand command) {

@@ -148,6 +148,16 @@ class RenderCacheTest {
         RenderKey masked = cache.keyOf(job("acme", "b_ten", List.of("acme/uploads/up_a", "acme/uploads/up_b"),
                 "acme/uploads/up_b", 1)).orElseThrow();
         assertThat(Set.of(ab, ba, masked)).hasSize(3);
+        // The digests behind a key, by object key, as the worker announces them with a fresh render:
+        // the dispatcher keys a later edit of the same objects from them alone, and gets the same key.
+        RenderJobRequested edit = job("acme", "b_ten", List.of("acme/uploads/up_a", "acme/uploads/up_b"), "acme/uploads/up_b", 1);
+        RenderCache.Keyed keyed = cache.keyed(edit).orElseThrow();
+        assertThat(keyed.key()).isEqualTo(masked);
+        assertThat(keyed.sha256ByReference()).isEqualTo(Map.of("acme/uploads/up_a", "a".repeat(64),
+                "acme/uploads/up_b", sha256("reference B")));
+        assertThat(RenderKey.of(edit, edit.referenceImages().stream().map(keyed.sha256ByReference()::get).toList(),
+                keyed.sha256ByReference().get(edit.mask()))).isEqualTo(masked);
+        assertThat(cache.keyed(job("acme", "b_ten", List.of(), null, 1)).orElseThrow().sha256ByReference()).isEmpty();
         // A URL reference has no digest before it is fetched: no key, no cache.
         assertThat(cache.keyOf(job("acme", "b_ten", List.of("https://example.com/a.png"), null, 1))).isEmpty();
         // Another tenant's object is never digested for this tenant.
