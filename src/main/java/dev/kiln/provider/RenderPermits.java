@@ -1,6 +1,7 @@
 package dev.kiln.provider;
 
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -64,6 +65,12 @@ public class RenderPermits {
         FunctionCounter.builder("kiln.provider.images.permitted", imagesGranted, AtomicLong::get)
                 .description("Images this worker's rate permits have allowed to be requested: never more than its share "
                         + "of the limit per second plus the burst, however many calls are in flight")
+                .register(registry);
+        Gauge.builder("kiln.rate.share", this, RenderPermits::share)
+                .description("This worker's share of the organisation's rate limits, 0 to 1, from its part of the kiln.jobs backlog")
+                .register(registry);
+        Gauge.builder("kiln.rate.throttle", this, p -> p.throttle)
+                .description("The factor 429s have cut this worker's share by, 1 when calm; each answer without a 429 raises it by 5 %")
                 .register(registry);
     }
 
