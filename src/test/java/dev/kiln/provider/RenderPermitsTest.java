@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /** How the permits follow the configuration, the worker's share and the provider's headers. */
 class RenderPermitsTest {
@@ -143,6 +144,28 @@ class RenderPermitsTest {
             permits.onAnswered(RateLimitHeaders.none());
         }
         assertThat(takeAll(permits, System.nanoTime() + 20 * SECOND)).isEqualTo(100);
+    }
+
+    /**
+     * At a 60 s latency no answer comes back for a minute after a 429: the throttle comes back
+     * with time alone, 5 % a second, so that one 429 at a batch's start no longer costs 30 % of
+     * the rate until the first renders return.
+     */
+    @Test
+    void aThrottleRecoversWithTimeWithoutAnyAnswer() {
+        long[] now = {0};
+        RenderPermits permits = new RenderPermits(config(600, 0), () -> now[0]);
+        permits.onRateLimited();
+        now[0] += 10 * SECOND;
+        permits.tryAcquire(1, now[0]);
+        assertThat(permits.throttle()).as("0.7 × 1.05^10 = 1.14, capped").isEqualTo(1.0);
+
+        permits.onRateLimited();
+        permits.onRateLimited();
+        now[0] += 3 * SECOND + SECOND / 2;
+        permits.tryAcquire(1, now[0]);
+        assertThat(permits.throttle()).as("0.49 × 1.05^3 after 3.5 s").isCloseTo(0.49 * Math.pow(1.05, 3), within(1e-9));
+        assertThat(permits.callsPerSecond(1)).as("the target plans on the share, not the throttle").isEqualTo(10.0);
     }
 
     @Test
