@@ -56,12 +56,15 @@ final class PermitsSimulation {
      *                         another) while the provider's starts full (its window refilled)
      * @param releaseDelay     from a job's start to the dispatcher's release of the next one
      * @param seed             the random draws (latencies, partitions)
+     * @param learnLatency     whether each worker's target comes from a {@link LatencyTracker} (else
+     *                         a fixed planned latency, up to 32 calls)
+     * @param coldStart        calls granted before this reach the provider only then, together
      */
     record Settings(int images, double ipm, Duration burst, int workers, long meanLatencyMs, long spreadLatencyMs,
-                    boolean kilnBurstSpent, Duration releaseDelay, long seed, boolean learnLatency) {
+                    boolean kilnBurstSpent, Duration releaseDelay, long seed, boolean learnLatency, Duration coldStart) {
 
         static Settings dispatchBenchmark() {
-            return new Settings(600, 300, Duration.ofSeconds(10), 3, 3000, 1000, false, Duration.ofMillis(500), 7, false);
+            return new Settings(600, 300, Duration.ofSeconds(10), 3, 3000, 1000, false, Duration.ofMillis(500), 7, false, Duration.ZERO);
         }
 
         /**
@@ -71,25 +74,36 @@ final class PermitsSimulation {
          */
         static Settings concurrencyBenchmark(int workers, long meanLatencyMs) {
             return new Settings(600, 300, Duration.ofSeconds(10), workers, meanLatencyMs, meanLatencyMs / 10, false,
-                    Duration.ofMillis(500), 7, true);
+                    Duration.ofMillis(500), 7, true, Duration.ZERO);
+        }
+
+        /**
+         * A cold worker: every call granted in the first {@code delay} reaches the provider only
+         * then, all together (the benchmark's fresh workers: their first calls reached the simulator
+         * about 3 s after their permits).
+         */
+        Settings withColdStart(Duration delay) {
+            return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, seed,
+                    learnLatency, delay);
         }
 
         Settings withKilnBurstSpent(boolean spent) {
-            return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, spent, releaseDelay, seed, learnLatency);
+            return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, spent, releaseDelay, seed, learnLatency,
+                    coldStart);
         }
 
         Settings withWorkers(int count) {
             return new Settings(images, ipm, burst, count, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, seed,
-                    learnLatency);
+                    learnLatency, coldStart);
         }
 
         Settings withLatency(long meanMs, long spreadMs) {
-            return new Settings(images, ipm, burst, workers, meanMs, spreadMs, kilnBurstSpent, releaseDelay, seed, learnLatency);
+            return new Settings(images, ipm, burst, workers, meanMs, spreadMs, kilnBurstSpent, releaseDelay, seed, learnLatency, coldStart);
         }
 
         Settings withSeed(long newSeed) {
             return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, newSeed,
-                    learnLatency);
+                    learnLatency, coldStart);
         }
 
         /** The benchmarks' bound: {@code (N − burst) / IPM + latency}, in seconds. */
@@ -138,6 +152,9 @@ final class PermitsSimulation {
             }
             return text.toString();
         }
+    }
+
+    private record InTransit(long arriveAtNanos, int worker, int partition, RenderPermits.Permit permit) {
     }
 
     private record Answer(long atNanos, int worker, RenderPermits.Permit permit, long remaining, LatencyTracker.Call call) {
@@ -215,6 +232,8 @@ final class PermitsSimulation {
         StringBuilder timeline = new StringBuilder("    t | calls | at provider | per worker: target slots fetched share\n");
         long nextLine = 0;
         int startedBefore = 0;
+        List<InTransit> inTransit = new ArrayList<>();
+        long coldStart = settings.coldStart().toNanos();
 
         while (done < settings.images()) {
             if (now[0] > Duration.ofHours(2).toNanos()) {
@@ -240,6 +259,27 @@ final class PermitsSimulation {
             while (!uncommitted.isEmpty() && uncommitted.peek()[0] <= now[0]) {
                 long[] commit = uncommitted.poll();
                 workers.get((int) commit[1]).backlog[(int) commit[2]]--;
+            }
+            // A cold worker's calls arrive together.
+            for (var it = inTransit.iterator(); it.hasNext(); ) {
+                InTransit call = it.next();
+                if (call.arriveAtNanos() > now[0]) {
+                    continue;
+                }
+                it.remove();
+                Worker worker = workers.get(call.worker());
+                if (provider[0] >= 1 - 1e-9) {
+                    provider[0] -= 1;
+                    pendingCommit.put(call.permit(), call.partition());
+                    long latency = settings.meanLatencyMs() + (long) ((random.nextDouble() * 2 - 1) * settings.spreadLatencyMs());
+                    answers.add(new Answer(now[0] + latency * 1_000_000L, call.worker(), call.permit(), (long) Math.floor(provider[0]),
+                            worker.latencies.start(LOW)));
+                    starts.merge((int) (now[0] / 1_000_000_000L), 1, Integer::sum);
+                } else {
+                    limited++;
+                    worker.permits.onRateLimited();
+                    worker.awaitingPermit.addFirst(call.partition());
+                }
             }
             // The dispatcher sees starts after its delay and keeps the window full.
             while (!startsSeenAt.isEmpty() && startsSeenAt.peek() <= now[0]) {
@@ -292,6 +332,10 @@ final class PermitsSimulation {
                     RenderPermits.Permit permit = worker.permits.granted(1);
                     grants.add(now[0]);
                     calls++;
+                    if (now[0] < coldStart) {
+                        inTransit.add(new InTransit(coldStart, w, worker.awaitingPermit.poll(), permit));
+                        continue;
+                    }
                     // A hair of tolerance: a bucket refilled in steps of 10 ms misses a whole image by rounding.
                     if (provider[0] >= 1 - 1e-9) {
                         provider[0] -= 1;
