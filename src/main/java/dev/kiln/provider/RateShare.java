@@ -139,6 +139,9 @@ public class RateShare {
             long assignment = assignments.get();
             Map<TopicPartition, Long> backlog = backlog(partitions);
             double read = share(owned, backlog);
+            if (assignments.get() != assignment) {
+                return;   // a rebalance during the read: its owned / all stands until the next read
+            }
             // See ShareChange: shrink now, grow once every other worker has read and shrunk.
             permits.setShare(ShareChange.atOnce(permits.share(), read));
             if (read > permits.share()) {
