@@ -53,7 +53,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * asks for by the same factor, and scaling the rate with it (a 60 s render played in 3 s at 6,000
  * IPM) would ask this 2-core machine to render and store 100 images a second. Skipped by
  * {@code mvn verify}; run with {@code mvn verify -Pbench -Dit.test=ConcurrencyBenchmarkIT}. Each
- * run prints a {@code BENCHMARK} line and appends it to {@code target/concurrency-benchmark.md}.
+ * run prints a {@code BENCHMARK} line and appends it to {@code target/concurrency-benchmark.md},
+ * after a {@code TIMELINE} of the run every 5 s (where its time went). {@code -Dkiln.bench.latencies=12,60}
+ * runs only those latencies' rows, {@code -Dkiln.bench.memory=false} leaves out the memory row.
  */
 @Tag("benchmark")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
