@@ -44,7 +44,9 @@ public interface RateConfig {
 
     /**
      * How often a worker re-reads the backlog of {@code kiln.jobs} to re-divide the limits
-     * ({@code dev.kiln.provider.RateShare}); 0 divides by owned partitions only.
+     * ({@code dev.kiln.provider.RateShare}), at the multiples of this period on the wall clock so
+     * that every worker reads at the same moments ({@code ShareChange}); 0 divides by owned
+     * partitions only.
      */
     @WithDefault("PT2S")
     Duration shareRefresh();

@@ -19,9 +19,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -35,7 +37,10 @@ import java.util.stream.Collectors;
  * none, that is owned / all partitions; when one worker's partitions run dry, its share shrinks to
  * the pseudo-backlog and the others take the rest, so the limit stays in use until the last job.
  * A rebalance sets owned / all at once; the backlog refines it every
- * {@code kiln.rate.share-refresh}.
+ * {@code kiln.rate.share-refresh}, read at the multiples of that period on the wall clock, a
+ * share that grows taking effect one period later ({@link ShareChange}): read on each worker's
+ * own clock and applied at once, the shares added up to more than one for a moment (one cause of
+ * the concurrency benchmark's 429s with three workers).
  */
 @ApplicationScoped
 public class RateShare {
@@ -48,6 +53,8 @@ public class RateShare {
     private final KilnConfig kiln;
     private final KafkaAdmins admins;
     private final String groupId;
+    /** Counts rebalances: a growth scheduled before one no longer applies. */
+    private final AtomicLong assignments = new AtomicLong();
     private volatile boolean failureLogged;
     private volatile Set<TopicPartition> owned = Set.of();
     private volatile Set<TopicPartition> all = Set.of();
@@ -69,6 +76,7 @@ public class RateShare {
         owned = Set.copyOf(mine);
         all = Set.copyOf(every);
         Log.infof("this worker owns %d of %d %s partitions", mine.size(), every.size(), Topics.JOBS);
+        assignments.incrementAndGet();
         permits.setShare(every.isEmpty() ? 0 : (double) mine.size() / every.size());
     }
 
@@ -94,8 +102,25 @@ public class RateShare {
         }
         admin = admins.create("kiln-rate-share");
         refresher = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("kiln-rate-share").factory());
+        scheduleNext();
+    }
+
+    /** The next read at the next multiple of the period on the wall clock, the same moment for every worker. */
+    private void scheduleNext() {
         long period = rate.shareRefresh().toMillis();
-        refresher.scheduleWithFixedDelay(this::refresh, period, period, TimeUnit.MILLISECONDS);
+        long now = System.currentTimeMillis();
+        long readAt = ShareChange.nextRead(now, period);
+        try {
+            refresher.schedule(() -> {
+                try {
+                    refresh(readAt, period);
+                } finally {
+                    scheduleNext();
+                }
+            }, readAt - now, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // Shutting down.
+        }
     }
 
     void stop(@Observes ShutdownEvent event) {
@@ -105,14 +130,28 @@ public class RateShare {
         }
     }
 
-    private void refresh() {
+    private void refresh(long readAt, long period) {
         Set<TopicPartition> partitions = all;
         if (partitions.isEmpty()) {
             return;
         }
         try {
+            long assignment = assignments.get();
             Map<TopicPartition, Long> backlog = backlog(partitions);
-            permits.setShare(share(owned, backlog));
+            double read = share(owned, backlog);
+            if (assignments.get() != assignment) {
+                return;   // a rebalance during the read: its owned / all stands until the next read
+            }
+            // See ShareChange: shrink now, grow once every other worker has read and shrunk.
+            permits.setShare(ShareChange.atOnce(permits.share(), read));
+            if (read > permits.share()) {
+                long wait = Math.max(0, ShareChange.growsAt(readAt, period) - System.currentTimeMillis());
+                refresher.schedule(() -> {
+                    if (assignments.get() == assignment) {
+                        permits.setShare(read);
+                    }
+                }, wait, TimeUnit.MILLISECONDS);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException | RuntimeException e) {

@@ -28,7 +28,8 @@ import java.util.function.IntFunction;
  * <p>Modelled: the window's release of each job to a random partition, the dispatcher seeing a start
  * {@code releaseDelay} later, each worker's slots from {@link ConcurrencyTarget} (at a planned
  * latency of the mean plus 0.9 of the spread, as a p90 would give), its permits and 429 handling,
- * the shares from the backlog every 2 s with offsets committed every second. Left out on purpose:
+ * the shares from the backlog every 2 s with offsets committed every second, a growth applied a
+ * tenth of a period after the read ({@link ShareChange}). Left out on purpose:
  * Kafka's own delays beyond those, S3, the status topic, CPU.
  */
 final class PermitsSimulation {
@@ -36,6 +37,11 @@ final class PermitsSimulation {
     private static final long STEP = 10_000_000L;   // 10 ms
     private static final int PARTITIONS = 12;
     private static final long COMMIT_INTERVAL = 1_000_000_000L;
+    /** Every job of a run is 1024×1024 at low quality, as in the benchmarks. */
+    private static final LatencyTracker.LatencyClass LOW = new LatencyTracker.LatencyClass("low", 1);
+    /** {@code kiln.concurrency.latency-seed}'s defaults. */
+    private static final ConcurrencyConfig.Seeds SEEDS = ConcurrencyConfig.Seeds.fixed(Duration.ofSeconds(20),
+            Duration.ofSeconds(45), Duration.ofSeconds(120), Duration.ofSeconds(120));
 
     /**
      * One run's settings.
@@ -50,28 +56,54 @@ final class PermitsSimulation {
      *                         another) while the provider's starts full (its window refilled)
      * @param releaseDelay     from a job's start to the dispatcher's release of the next one
      * @param seed             the random draws (latencies, partitions)
+     * @param learnLatency     whether each worker's target comes from a {@link LatencyTracker} (else
+     *                         a fixed planned latency, up to 32 calls)
+     * @param coldStart        calls granted before this reach the provider only then, together
      */
     record Settings(int images, double ipm, Duration burst, int workers, long meanLatencyMs, long spreadLatencyMs,
-                    boolean kilnBurstSpent, Duration releaseDelay, long seed) {
+                    boolean kilnBurstSpent, Duration releaseDelay, long seed, boolean learnLatency, Duration coldStart) {
 
         static Settings dispatchBenchmark() {
-            return new Settings(600, 300, Duration.ofSeconds(10), 3, 3000, 1000, false, Duration.ofMillis(500), 7);
+            return new Settings(600, 300, Duration.ofSeconds(10), 3, 3000, 1000, false, Duration.ofMillis(500), 7, false, Duration.ZERO);
+        }
+
+        /**
+         * The concurrency benchmark's figures ({@code ConcurrencyBenchmarkIT}): 600 images at 300 IPM,
+         * a 10 s burst, the given latency ± 10 %, and the workers' targets from a {@link LatencyTracker}
+         * seeded at low quality's 20 s up to the default ceiling of 512, as Kiln's defaults run.
+         */
+        static Settings concurrencyBenchmark(int workers, long meanLatencyMs) {
+            return new Settings(600, 300, Duration.ofSeconds(10), workers, meanLatencyMs, meanLatencyMs / 10, false,
+                    Duration.ofMillis(500), 7, true, Duration.ZERO);
+        }
+
+        /**
+         * A cold worker: every call granted in the first {@code delay} reaches the provider only
+         * then, all together (the benchmark's fresh workers: their first calls reached the simulator
+         * about 3 s after their permits).
+         */
+        Settings withColdStart(Duration delay) {
+            return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, seed,
+                    learnLatency, delay);
         }
 
         Settings withKilnBurstSpent(boolean spent) {
-            return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, spent, releaseDelay, seed);
+            return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, spent, releaseDelay, seed, learnLatency,
+                    coldStart);
         }
 
         Settings withWorkers(int count) {
-            return new Settings(images, ipm, burst, count, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, seed);
+            return new Settings(images, ipm, burst, count, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, seed,
+                    learnLatency, coldStart);
         }
 
         Settings withLatency(long meanMs, long spreadMs) {
-            return new Settings(images, ipm, burst, workers, meanMs, spreadMs, kilnBurstSpent, releaseDelay, seed);
+            return new Settings(images, ipm, burst, workers, meanMs, spreadMs, kilnBurstSpent, releaseDelay, seed, learnLatency, coldStart);
         }
 
         Settings withSeed(long newSeed) {
-            return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, newSeed);
+            return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, newSeed,
+                    learnLatency, coldStart);
         }
 
         /** The benchmarks' bound: {@code (N − burst) / IPM + latency}, in seconds. */
@@ -89,8 +121,11 @@ final class PermitsSimulation {
      * @param rateLimited     calls answered 429
      * @param startsPerSecond calls the provider accepted in each second of the run
      * @param busiestTenSeconds the most images the workers' permits granted together in any 10 s
+     * @param everyFiveSeconds a line every 5 s: calls accepted since, calls at the provider, and per
+     *                         worker its target, slots in use, jobs fetched without a slot, share
      */
-    record Result(double makespan, int calls, int rateLimited, int[] startsPerSecond, int busiestTenSeconds) {
+    record Result(double makespan, int calls, int rateLimited, int[] startsPerSecond, int busiestTenSeconds,
+                  String everyFiveSeconds) {
 
         double utilisation(Settings settings) {
             return settings.bound() / makespan;
@@ -119,7 +154,10 @@ final class PermitsSimulation {
         }
     }
 
-    private record Answer(long atNanos, int worker, RenderPermits.Permit permit, long remaining) {
+    private record InTransit(long arriveAtNanos, int worker, int partition, RenderPermits.Permit permit) {
+    }
+
+    private record Answer(long atNanos, int worker, RenderPermits.Permit permit, long remaining, LatencyTracker.Call call) {
     }
 
     private static final class Worker {
@@ -128,11 +166,16 @@ final class PermitsSimulation {
         final Deque<Integer> queue = new ArrayDeque<>();          // partition of each fetched job
         final Deque<Integer> awaitingPermit = new ArrayDeque<>();
         final int[] backlog = new int[PARTITIONS];
+        final LatencyTracker latencies;
+        double growTo;
+        long growAt = Long.MAX_VALUE;
         int inSlot;
+        int target;
 
-        Worker(RenderPermits permits, Set<TopicPartition> owned) {
+        Worker(RenderPermits permits, Set<TopicPartition> owned, LatencyTracker latencies) {
             this.permits = permits;
             this.owned = owned;
+            this.latencies = latencies;
         }
     }
 
@@ -163,10 +206,12 @@ final class PermitsSimulation {
                     // spend what this worker's bucket holds
                 }
             }
-            workers.add(new Worker(permits, owned));
+            workers.add(new Worker(permits, owned, new LatencyTracker(50, 0.9, SEEDS, () -> now[0])));
         }
         IntFunction<Integer> ownerOf = partition -> partition % settings.workers();
-        ConcurrencyTarget slots = new ConcurrencyTarget(1.25, 4, 32, 16);
+        // Kiln's defaults (ConcurrencyConfig, KILN_WORKER_MAX_IN_FLIGHT) when the latency is learned.
+        ConcurrencyTarget slots = settings.learnLatency() ? new ConcurrencyTarget(1.25, 4, 512, 16)
+                : new ConcurrencyTarget(1.25, 4, 32, 16);
         double plannedLatency = (settings.meanLatencyMs() + 0.9 * settings.spreadLatencyMs()) / 1000.0;
         int window = (int) Math.ceil(perSecond * (5 + 0.25 * settings.burst().toMillis() / 1000.0) - 1e-9);
 
@@ -184,6 +229,11 @@ final class PermitsSimulation {
         Map<RenderPermits.Permit, Integer> pendingCommit = new IdentityHashMap<>();
         Deque<long[]> uncommitted = new ArrayDeque<>();   // {committed at, worker, partition}
         long releaseDelay = settings.releaseDelay().toNanos();
+        StringBuilder timeline = new StringBuilder("    t | calls | at provider | per worker: target slots fetched share\n");
+        long nextLine = 0;
+        int startedBefore = 0;
+        List<InTransit> inTransit = new ArrayList<>();
+        long coldStart = settings.coldStart().toNanos();
 
         while (done < settings.images()) {
             if (now[0] > Duration.ofHours(2).toNanos()) {
@@ -197,6 +247,7 @@ final class PermitsSimulation {
                 Answer answer = answers.poll();
                 Worker worker = workers.get(answer.worker());
                 worker.permits.onAnswered(remaining(answer.remaining()), answer.permit());
+                answer.call().succeeded();
                 worker.inSlot--;
                 // The offset is committed within a second (auto.commit.interval.ms); until then the
                 // job still counts in the partition's backlog, as RateShare reads it.
@@ -208,6 +259,27 @@ final class PermitsSimulation {
             while (!uncommitted.isEmpty() && uncommitted.peek()[0] <= now[0]) {
                 long[] commit = uncommitted.poll();
                 workers.get((int) commit[1]).backlog[(int) commit[2]]--;
+            }
+            // A cold worker's calls arrive together.
+            for (var it = inTransit.iterator(); it.hasNext(); ) {
+                InTransit call = it.next();
+                if (call.arriveAtNanos() > now[0]) {
+                    continue;
+                }
+                it.remove();
+                Worker worker = workers.get(call.worker());
+                if (provider[0] >= 1 - 1e-9) {
+                    provider[0] -= 1;
+                    pendingCommit.put(call.permit(), call.partition());
+                    long latency = settings.meanLatencyMs() + (long) ((random.nextDouble() * 2 - 1) * settings.spreadLatencyMs());
+                    answers.add(new Answer(now[0] + latency * 1_000_000L, call.worker(), call.permit(), (long) Math.floor(provider[0]),
+                            worker.latencies.start(LOW)));
+                    starts.merge((int) (now[0] / 1_000_000_000L), 1, Integer::sum);
+                } else {
+                    limited++;
+                    worker.permits.onRateLimited();
+                    worker.awaitingPermit.addFirst(call.partition());
+                }
             }
             // The dispatcher sees starts after its delay and keeps the window full.
             while (!startsSeenAt.isEmpty() && startsSeenAt.peek() <= now[0]) {
@@ -230,16 +302,28 @@ final class PermitsSimulation {
                         backlog.put(tp, (long) worker.backlog[tp.partition()]);
                     }
                 }
+                // As RateShare applies them (ShareChange): a shrink at once, a growth a tenth of a period later.
                 for (Worker worker : workers) {
-                    worker.permits.setShare(RateShare.share(worker.owned, backlog));
+                    double read = RateShare.share(worker.owned, backlog);
+                    worker.permits.setShare(ShareChange.atOnce(worker.permits.share(), read));
+                    if (read > worker.permits.share()) {
+                        worker.growTo = read;
+                        worker.growAt = ShareChange.growsAt(now[0] / 1_000_000L, 2_000) * 1_000_000L;
+                    }
                 }
                 nextShare = now[0] + Duration.ofSeconds(2).toNanos();
             }
             // Workers: jobs into slots, slots to permits, permits to calls.
             for (int w = 0; w < workers.size(); w++) {
                 Worker worker = workers.get(w);
-                int target = slots.target(worker.permits.callsPerSecond(1), plannedLatency);
-                while (worker.inSlot < target && !worker.queue.isEmpty()) {
+                if (now[0] >= worker.growAt) {
+                    worker.permits.setShare(worker.growTo);
+                    worker.growAt = Long.MAX_VALUE;
+                }
+                double planned = settings.learnLatency()
+                        ? worker.latencies.latency(LOW).toNanos() / 1e9 : plannedLatency;
+                worker.target = slots.target(worker.permits.callsPerSecond(1), planned);
+                while (worker.inSlot < worker.target && !worker.queue.isEmpty()) {
                     worker.awaitingPermit.add(worker.queue.poll());
                     worker.inSlot++;
                     startsSeenAt.add(now[0] + releaseDelay);
@@ -248,6 +332,10 @@ final class PermitsSimulation {
                     RenderPermits.Permit permit = worker.permits.granted(1);
                     grants.add(now[0]);
                     calls++;
+                    if (now[0] < coldStart) {
+                        inTransit.add(new InTransit(coldStart, w, worker.awaitingPermit.poll(), permit));
+                        continue;
+                    }
                     // A hair of tolerance: a bucket refilled in steps of 10 ms misses a whole image by rounding.
                     if (provider[0] >= 1 - 1e-9) {
                         provider[0] -= 1;
@@ -255,13 +343,24 @@ final class PermitsSimulation {
                         pendingCommit.put(permit, partition);
                         long latency = settings.meanLatencyMs()
                                 + (long) ((random.nextDouble() * 2 - 1) * settings.spreadLatencyMs());
-                        answers.add(new Answer(now[0] + latency * 1_000_000L, w, permit, (long) Math.floor(provider[0])));
+                        answers.add(new Answer(now[0] + latency * 1_000_000L, w, permit, (long) Math.floor(provider[0]),
+                                worker.latencies.start(LOW)));
                         starts.merge((int) (now[0] / 1_000_000_000L), 1, Integer::sum);
                     } else {
                         limited++;
                         worker.permits.onRateLimited();
                     }
                 }
+            }
+            if (now[0] >= nextLine) {
+                int started = calls - limited;
+                timeline.append("%5d | %5d | %11d |".formatted(now[0] / 1_000_000_000L, started - startedBefore, answers.size()));
+                for (Worker worker : workers) {
+                    timeline.append(" %3d %3d %3d %.2f |".formatted(worker.target, worker.inSlot, worker.queue.size(), worker.permits.share()));
+                }
+                timeline.append('\n');
+                startedBefore = started;
+                nextLine += Duration.ofSeconds(5).toNanos();
             }
             now[0] += STEP;
         }
@@ -275,7 +374,7 @@ final class PermitsSimulation {
             }
             busiest = Math.max(busiest, last - first + 1);
         }
-        return new Result(lastAnswer / 1e9, calls, limited, perSecondStarts, (int) busiest);
+        return new Result(lastAnswer / 1e9, calls, limited, perSecondStarts, (int) busiest, timeline.toString());
     }
 
     private static RateLimitHeaders remaining(long images) {

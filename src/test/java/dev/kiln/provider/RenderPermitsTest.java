@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /** How the permits follow the configuration, the worker's share and the provider's headers. */
 class RenderPermitsTest {
@@ -143,6 +144,47 @@ class RenderPermitsTest {
             permits.onAnswered(RateLimitHeaders.none());
         }
         assertThat(takeAll(permits, System.nanoTime() + 20 * SECOND)).isEqualTo(100);
+    }
+
+    /**
+     * At a 60 s latency no answer comes back for a minute after a 429: the throttle comes back
+     * with time alone, 5 % a second, so that one 429 at a batch's start no longer costs 30 % of
+     * the rate until the first renders return.
+     */
+    @Test
+    void aThrottleRecoversWithTimeWithoutAnyAnswer() {
+        long[] now = {0};
+        RenderPermits permits = new RenderPermits(config(600, 0), () -> now[0]);
+        permits.onRateLimited();
+        now[0] += 10 * SECOND;
+        permits.tryAcquire(1, now[0]);
+        assertThat(permits.throttle()).as("0.7 × 1.05^10 = 1.14, capped").isEqualTo(1.0);
+
+        permits.onRateLimited();
+        now[0] += SECOND;
+        permits.onRateLimited();
+        now[0] += 3 * SECOND + SECOND / 2;
+        permits.tryAcquire(1, now[0]);
+        assertThat(permits.throttle()).as("0.49 × 1.05^3 after 3.5 s").isCloseTo(0.49 * Math.pow(1.05, 3), within(1e-9));
+        assertThat(permits.callsPerSecond(1)).as("the target plans on the share, not the throttle").isEqualTo(10.0);
+    }
+
+    /**
+     * 429s that come back together are one signal (calls bunched on their way, as a cold worker's
+     * first calls were): they cut the throttle once, not to the floor; 429s a second apart cut again.
+     */
+    @Test
+    void rateLimitedAnswersTogetherCutTheThrottleOnce() {
+        long[] now = {0};
+        RenderPermits permits = new RenderPermits(config(600, 0), () -> now[0]);
+        for (int i = 0; i < 4; i++) {
+            now[0] += 10_000_000L;
+            permits.onRateLimited();
+        }
+        assertThat(permits.throttle()).isCloseTo(0.7, within(1e-9));
+        now[0] += SECOND;
+        permits.onRateLimited();
+        assertThat(permits.throttle()).isCloseTo(0.49, within(1e-9));
     }
 
     @Test

@@ -39,6 +39,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Issue 10's figures: at 300 IPM, whatever the latency (1 s, 12 s, 60 s), one worker or three use
@@ -52,7 +53,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * asks for by the same factor, and scaling the rate with it (a 60 s render played in 3 s at 6,000
  * IPM) would ask this 2-core machine to render and store 100 images a second. Skipped by
  * {@code mvn verify}; run with {@code mvn verify -Pbench -Dit.test=ConcurrencyBenchmarkIT}. Each
- * run prints a {@code BENCHMARK} line and appends it to {@code target/concurrency-benchmark.md}.
+ * run prints a {@code BENCHMARK} line and appends it to {@code target/concurrency-benchmark.md},
+ * after a {@code TIMELINE} of the run every 5 s (where its time went). {@code -Dkiln.bench.latencies=12,60}
+ * runs only those latencies' rows, {@code -Dkiln.bench.memory=false} leaves out the memory row.
  */
 @Tag("benchmark")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -66,6 +69,12 @@ class ConcurrencyBenchmarkIT {
     private static final Path RESULTS = Path.of("target", "concurrency-benchmark.md");
     private static final Pattern OWNS = Pattern.compile("owns (\\d+) of (\\d+) kiln\\.jobs partitions");
     private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    /** {@code -Dkiln.bench.latencies=12,60}: only the rows of those latencies, in seconds (all by default). */
+    private static final String LATENCIES = System.getProperty("kiln.bench.latencies", "");
+    /** {@code -Dkiln.bench.memory=false} leaves out the 500-calls memory row. */
+    private static final boolean MEMORY_ROW = Boolean.parseBoolean(System.getProperty("kiln.bench.memory", "true"));
+    private static final Duration TIMELINE_STEP = Duration.ofSeconds(5);
 
     private static ProcessStack stack;
 
@@ -108,6 +117,7 @@ class ConcurrencyBenchmarkIT {
     @CsvSource({"1000, 1", "1000, 3", "12000, 1", "12000, 3", "60000, 1", "60000, 3"})
     @Order(1)
     void theWholeLimitAtEveryLatency(long latencyMillis, int workerCount) {
+        assumeTrue(selected(LATENCIES, Long.toString(latencyMillis / 1000)), "latency not in " + LATENCIES);
         Latency latency = new Latency(latencyMillis, latencyMillis / 10);
         configureSimulator(b -> b.imagesPerMinute(IPM).burstSeconds(BURST_SECONDS).latencyLow(latency));
         List<KilnProcess> workers = stack.startWorkers(workerCount, i -> "concurrency-" + latencyMillis + "-" + workerCount + "w-" + i,
@@ -125,6 +135,7 @@ class ConcurrencyBenchmarkIT {
 
         List<ReceivedRequest> calls = stack.simulator().received().stream()
                 .filter(r -> ProcessStack.itemOfPrompt(r.prompt()) != null).toList();
+        System.out.println("TIMELINE " + latencyMillis + " ms, " + workerCount + " workers\n" + sampler.timeline(start, calls));
         Map<String, Long> renders = calls.stream().filter(ReceivedRequest::accepted)
                 .collect(Collectors.groupingBy(r -> ProcessStack.itemOfPrompt(r.prompt()), Collectors.counting()));
         long twice = renders.values().stream().mapToLong(n -> n - 1).sum();
@@ -156,6 +167,7 @@ class ConcurrencyBenchmarkIT {
     @Test
     @Order(2)
     void fiveHundredHighQualityCallsInFlightFitInOneGibibyte() {
+        assumeTrue(MEMORY_ROW, "kiln.bench.memory=false");
         int images = 500;
         configureSimulator(b -> b.latencyHigh(new Latency(40_000, 5_000)));
         List<KilnProcess> workers = stack.startWorkers(1, i -> "concurrency-memory",
@@ -188,12 +200,24 @@ class ConcurrencyBenchmarkIT {
         assertThat(heap.peakUsedMib().getAsLong()).as("peak heap, MiB").isLessThan(1024);
     }
 
-    /** Samples the simulator's calls in progress and each worker's gauges, every 250 ms. */
+    /**
+     * Samples the simulator's calls in progress and each worker's gauges, every 250 ms, and keeps a
+     * snapshot every {@link #TIMELINE_STEP} for the timeline: where a run's time goes.
+     */
     private static final class Sampler implements Runnable {
+        private static final List<String> GAUGES = List.of("kiln_worker_in_flight_target", "kiln_worker_jobs_held",
+                "jvm_threads_peak_threads", "kiln_worker_in_flight", "kiln_worker_in_flight_waiting",
+                "kiln_provider_images_permitted_total", "kiln_worker_call_latency_seconds", "kiln_rate_share",
+                "kiln_rate_throttle");
         final AtomicBoolean stop = new AtomicBoolean();
         final List<KilnProcess> workers;
         final List<Map<String, Double>> peaks = new ArrayList<>();
+        final List<Snapshot> snapshots = new ArrayList<>();
         volatile int peakAtSimulator;
+
+        /** One moment of a run: the simulator's calls in progress, the dispatcher's window and each worker's gauges. */
+        record Snapshot(Instant at, int atSimulator, Map<String, Double> dispatcher, List<Map<String, Double>> workers) {
+        }
 
         Sampler(List<KilnProcess> workers) {
             this.workers = workers;
@@ -203,15 +227,71 @@ class ConcurrencyBenchmarkIT {
         @Override
         public void run() {
             SimulatorServer simulator = stack.simulator();
+            Instant nextSnapshot = Instant.now();
             while (!stop.get()) {
-                peakAtSimulator = Math.max(peakAtSimulator, simulator.inProgress().size());
+                int atSimulator = simulator.inProgress().size();
+                peakAtSimulator = Math.max(peakAtSimulator, atSimulator);
+                List<Map<String, Double>> now = new ArrayList<>();
                 for (int i = 0; i < workers.size(); i++) {
                     Map<String, Double> gauges = gauges(workers.get(i));
                     Map<String, Double> peak = peaks.get(i);
                     gauges.forEach((name, value) -> peak.merge(name, value, Math::max));
+                    now.add(gauges);
+                }
+                if (!Instant.now().isBefore(nextSnapshot)) {
+                    Map<String, Double> window = stack.dispatchers().isEmpty() ? Map.of() : gauges(stack.dispatchers().getFirst());
+                    snapshots.add(new Snapshot(Instant.now(), atSimulator, window, now));
+                    nextSnapshot = nextSnapshot.plus(TIMELINE_STEP);
                 }
                 ProcessStack.sleep(Duration.ofMillis(250));
             }
+        }
+
+        /**
+         * Every {@link #TIMELINE_STEP}: calls that reached the simulator since the last line (429s
+         * apart), calls in progress there, the dispatcher's window (target / released and not
+         * started), and per worker: its target, slots in use, jobs waiting for a slot, jobs held,
+         * images permitted since the last line, its planned latency, its rate share and throttle.
+         */
+        String timeline(Instant start, List<ReceivedRequest> calls) {
+            StringBuilder text = new StringBuilder(
+                    "   t | calls (429) | at sim | window tgt/unstarted | per worker: target slots waiting held permitted latency share throttle\n");
+            Instant previous = start;
+            List<Double> permittedBefore = new ArrayList<>(workers.stream().map(w -> 0.0).toList());
+            for (Snapshot snapshot : snapshots) {
+                Instant from = previous;
+                long arrived = calls.stream().filter(r -> !r.receivedAt().isBefore(from) && r.receivedAt().isBefore(snapshot.at())).count();
+                long limited = calls.stream().filter(r -> r.status() == 429
+                        && !r.receivedAt().isBefore(from) && r.receivedAt().isBefore(snapshot.at())).count();
+                text.append("%5.0f | %5d (%d) | %6d | %5s / %-5s |".formatted(seconds(start, snapshot.at()), arrived, limited,
+                        snapshot.atSimulator(), figure(snapshot.dispatcher(), "kiln_dispatcher_window_target"),
+                        figure(snapshot.dispatcher(), "kiln_dispatcher_window_unstarted")));
+                for (int i = 0; i < snapshot.workers().size(); i++) {
+                    Map<String, Double> g = snapshot.workers().get(i);
+                    double permitted = g.getOrDefault("kiln_provider_images_permitted_total", permittedBefore.get(i));
+                    text.append(" %s %s %s %s %3.0f %ss %s %s |".formatted(figure(g, "kiln_worker_in_flight_target"),
+                            figure(g, "kiln_worker_in_flight"), figure(g, "kiln_worker_in_flight_waiting"),
+                            figure(g, "kiln_worker_jobs_held"), permitted - permittedBefore.get(i),
+                            figure(g, "kiln_worker_call_latency_seconds"), fraction(g, "kiln_rate_share"),
+                            fraction(g, "kiln_rate_throttle")));
+                    permittedBefore.set(i, permitted);
+                }
+                text.append('\n');
+                previous = snapshot.at();
+            }
+            Instant last = previous;
+            long after = calls.stream().filter(r -> !r.receivedAt().isBefore(last)).count();
+            text.append("after the last line: %d calls; 429s at %s s%n".formatted(after, calls.stream().filter(r -> r.status() == 429)
+                    .map(r -> "%.1f".formatted(seconds(start, r.receivedAt()))).collect(Collectors.joining(", "))));
+            return text.toString();
+        }
+
+        private static String figure(Map<String, Double> gauges, String name) {
+            return gauges.containsKey(name) ? "%.0f".formatted(gauges.get(name)) : "?";
+        }
+
+        private static String fraction(Map<String, Double> gauges, String name) {
+            return gauges.containsKey(name) ? "%.2f".formatted(gauges.get(name)) : "?";
         }
 
         String peaks(String gauge) {
@@ -225,7 +305,12 @@ class ConcurrencyBenchmarkIT {
                 HttpResponse<String> metrics = HTTP.send(HttpRequest.newBuilder(URI.create(worker.url() + "/q/metrics"))
                         .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
                 for (String line : metrics.body().split("\n")) {
-                    for (String name : List.of("kiln_worker_in_flight_target", "kiln_worker_jobs_held", "jvm_threads_peak_threads")) {
+                    for (String name : GAUGES) {
+                        if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                            values.put(name, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+                        }
+                    }
+                    for (String name : List.of("kiln_dispatcher_window_target", "kiln_dispatcher_window_unstarted")) {
                         if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
                             values.put(name, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
                         }
@@ -272,6 +357,11 @@ class ConcurrencyBenchmarkIT {
             return "no GC";
         }
         return heap.peakUsedMib().getAsLong() + " / " + heap.peakLiveMib().getAsLong();
+    }
+
+    /** Whether {@code value} is in the comma-separated {@code list}; an empty list selects everything. */
+    private static boolean selected(String list, String value) {
+        return list.isBlank() || List.of(list.split(",")).stream().map(String::trim).anyMatch(value::equals);
     }
 
     private static double seconds(Instant start, Instant end) {
