@@ -21,7 +21,8 @@ import java.util.Locale;
  * <p>Here the signing key is derived once per UTC day, the date strings and the fixed parts of the
  * canonical request once per second, and each thread keeps its own {@link MessageDigest} and
  * {@link Mac} (neither is thread-safe; a Mac is re-keyed only when the day changes). A URL then
- * costs one SHA-256 of the canonical request and one HMAC.
+ * costs one SHA-256 of the canonical request and one HMAC, computed into the thread's own buffers;
+ * {@link #writePresignedGet} copies it into an answer without making a string of the key or the URL.
  *
  * <p>Where the URL points (scheme, host, port, path-style or virtual-host style, region) is not
  * worked out here but taken from one URL the SDK presigns at start-up ({@link #from}), so it
