@@ -41,7 +41,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * allocated per page (a figure the machine's load does not change). Prints {@code BENCHMARK | …} lines (median and p99
  * per page over the measured rounds) and appends them to {@code target/benchmark-results.md};
  * fails when presigning a page the new way is not faster than the SDK's, or a page written from
- * the stored form is not cheaper than one decoded and encoded. Tag {@code benchmark}:
+ * the stored form is not cheaper than one decoded and encoded, or allocates twice its answer's
+ * size or more (URLs are signed into the answer, not made as strings). Tag {@code benchmark}:
  * {@code mvn test -Pbench -Dtest=ItemsPageCostBenchmarkTest}.
  */
 @Tag("benchmark")
