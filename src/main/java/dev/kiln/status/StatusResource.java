@@ -26,7 +26,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -123,9 +122,8 @@ public class StatusResource {
     }
 
     /** Presigned URLs of {@code batch}'s objects, under its tenant's prefix. */
-    private Function<String, String> presignedFor(BatchView batch) {
-        String tenant = batch.tenant();
-        return key -> store.presignedGet(tenant, key);
+    private ObjectUrls presignedFor(BatchView batch) {
+        return ObjectUrls.presigned(store, batch.tenant());
     }
 
     private static Response json(byte[] body) {

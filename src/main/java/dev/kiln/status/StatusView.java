@@ -252,15 +252,39 @@ public class StatusView implements BatchLookup {
     /**
      * {@link #items} as stored ({@link StoredJob}), for answers written without decoding: the
      * state filter and the cursor read the stored form's header.
+     *
+     * <p>Without a state filter the page is read by index, one point read per job, as long as
+     * every index is there; from the first gap (a job not yet folded) or the batch's last index
+     * on, a range scan takes over, which sees exactly what a scan from the start would. A page
+     * read by index opens no range iterator, and an iterator costs more than its scan: Kafka
+     * Streams registers a gauge (and a JMX MBean) for a store's open iterators whenever their
+     * count leaves 0 and removes it when it returns, so every page re-registered one, under the
+     * metrics registry's lock that the view's own updates share.
      */
     public StoredItemsPage storedItems(BatchView owned, Optional<JobState> state, int afterIndex, int limit) {
         String batchId = owned.id();
         List<byte[]> page = new ArrayList<>(limit);
-        String from = StatusStoreKeys.job(batchId, afterIndex + 1);
-        String to = StatusStoreKeys.job(batchId, StatusStoreKeys.MAX_INDEX);
+        int from = afterIndex + 1;
         int lastIndex = afterIndex;
+        if (state.isEmpty()) {
+            ReadOnlyKeyValueStore<String, byte[]> store = store();
+            int end = Math.min(owned.items(), StatusStoreKeys.MAX_INDEX + 1);
+            while (from < end) {
+                byte[] job = store.get(StatusStoreKeys.job(batchId, from));
+                if (job == null) {
+                    break;
+                }
+                if (page.size() == limit) {
+                    return new StoredItemsPage(page, Optional.of(lastIndex));
+                }
+                page.add(job);
+                lastIndex = StoredJob.index(job);
+                from++;
+            }
+        }
         boolean more = false;
-        try (KeyValueIterator<String, byte[]> it = openRange(from, to)) {
+        try (KeyValueIterator<String, byte[]> it = openRange(StatusStoreKeys.job(batchId, from),
+                StatusStoreKeys.job(batchId, StatusStoreKeys.MAX_INDEX))) {
             while (it.hasNext()) {
                 byte[] job = it.next().value;
                 if (state.isPresent() && StoredJob.state(job) != state.get()) {

@@ -102,49 +102,44 @@ final class StoredJob {
 
     /** The job's index in its batch, without decoding the JSON of this form. */
     static int index(byte[] stored) {
-        return stored[0] == FORM ? ByteBuffer.wrap(stored, 2, 4).getInt() : decode(stored).index();
+        return stored[0] == FORM ? intAt(stored, 2) : decode(stored).index();
     }
 
     /**
      * Appends the job's response JSON to {@code out}, each output and thumbnail with the URL
-     * {@code urlOf} gives for its key (a presigned one, {@link ObjectStore#presignedGet}): the
-     * same bytes as Jackson writes for {@link JobStatus#of(JobView, Function)}.
+     * {@code urls} gives for its key (a presigned one, {@link ObjectStore#presignedGet}): the
+     * same bytes as Jackson writes for {@link JobStatus#of(JobView, Function)}. The keys are
+     * handed over as the stored UTF-8 bytes, so that no string is made for them.
      */
-    static void writeResponse(byte[] stored, Function<String, String> urlOf, ByteArrayOutputStream out) {
+    static void writeResponse(byte[] stored, ObjectUrls urls, ByteArrayOutputStream out) {
         if (stored[0] != FORM) {
             try {
-                out.write(JSON.writeValueAsBytes(JobStatus.of(decode(stored), urlOf)));
+                out.write(JSON.writeValueAsBytes(JobStatus.of(decode(stored), urls::url)));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
             return;
         }
-        ByteBuffer header = ByteBuffer.wrap(stored);
-        header.position(6);
-        int urls = header.getShort();
-        int[] places = new int[urls];
-        String[] keys = new String[urls];
-        for (int i = 0; i < urls; i++) {
-            places[i] = header.getInt();
-            int length = header.getShort();
-            keys[i] = new String(stored, header.position(), length, StandardCharsets.UTF_8);
-            header.position(header.position() + length);
-        }
-        int json = header.position();
+        int count = shortAt(stored, 6);
+        // The header is read twice, in place: first to find where the JSON starts, then to copy
+        // it with the URLs spliced in.
+        int json = jsonStart(stored);
         int copied = json;
-        for (int i = 0; i < urls; i++) {
-            int place = json + places[i];
+        int at = 8;
+        for (int i = 0; i < count; i++) {
+            int place = json + intAt(stored, at);
+            int keyLength = shortAt(stored, at + 4);
             out.write(stored, copied, place - copied);
-            byte[] url = jsonStringBytes(urlOf.apply(keys[i]));
-            out.write(url, 0, url.length);
+            urls.writeJson(stored, at + 6, keyLength, out);
             copied = place;
+            at += 6 + keyLength;
         }
         out.write(stored, copied, stored.length - copied);
     }
 
     /** How many URLs the job's answer has (an output and its thumbnail are two). */
     static int urlCount(byte[] stored) {
-        return stored[0] == FORM ? ByteBuffer.wrap(stored, 6, 2).getShort() : 2;
+        return stored[0] == FORM ? shortAt(stored, 6) : 2;
     }
 
     /**
@@ -152,14 +147,17 @@ final class StoredJob {
      * quote, backslash or control character, so it is copied as it is; anything else is escaped
      * the way Jackson escapes it.
      */
-    private static byte[] jsonStringBytes(String value) {
+    static void writeJsonString(String value, ByteArrayOutputStream out) {
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
             if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
-                return JsonStringEncoder.getInstance().quoteAsUTF8(value);
+                byte[] quoted = JsonStringEncoder.getInstance().quoteAsUTF8(value);
+                out.write(quoted, 0, quoted.length);
+                return;
             }
         }
-        return value.getBytes(StandardCharsets.ISO_8859_1);
+        byte[] ascii = value.getBytes(StandardCharsets.ISO_8859_1);
+        out.write(ascii, 0, ascii.length);
     }
 
     /** Whether the job in {@code stored} is {@code jobId}: its JSON starts with that id. */
@@ -175,15 +173,22 @@ final class StoredJob {
     }
 
     private static int jsonStart(byte[] stored) {
-        ByteBuffer header = ByteBuffer.wrap(stored);
-        header.position(6);
-        int urls = header.getShort();
-        for (int i = 0; i < urls; i++) {
-            header.getInt();
-            int length = header.getShort();
-            header.position(header.position() + length);
+        int count = shortAt(stored, 6);
+        int at = 8;
+        for (int i = 0; i < count; i++) {
+            at += 6 + shortAt(stored, at + 4);
         }
-        return header.position();
+        return at;
+    }
+
+    /** The big-endian int at {@code at}, as {@link ByteBuffer#putInt} wrote it. */
+    private static int intAt(byte[] bytes, int at) {
+        return (bytes[at] & 0xff) << 24 | (bytes[at + 1] & 0xff) << 16 | (bytes[at + 2] & 0xff) << 8 | bytes[at + 3] & 0xff;
+    }
+
+    /** The big-endian short at {@code at}, as {@link ByteBuffer#putShort} wrote it; key lengths and counts are below 32,768. */
+    private static int shortAt(byte[] bytes, int at) {
+        return (short) ((bytes[at] & 0xff) << 8 | bytes[at + 1] & 0xff);
     }
 
     private static int indexOf(byte[] bytes, byte[] part, int from) {

@@ -331,6 +331,50 @@ public class ObjectStore {
         return url != null ? url : sdkPresignedGet(key);
     }
 
+    /**
+     * Appends {@link #presignedGet} of the object of {@code tenant} whose key is the UTF-8 in
+     * {@code key[offset, offset + length)} to {@code out}, without building a string, and returns
+     * true; what it writes is printable ASCII without a quote or a backslash (it goes into JSON as
+     * it is). Returns false, writing nothing, for anything but a plain key: a key of characters
+     * other than printable ASCII, one not plainly under the tenant's prefix, or one the fast
+     * presigner declines. The caller then calls {@link #presignedGet}, which signs it or refuses.
+     */
+    public boolean writePresignedGet(String tenant, byte[] key, int offset, int length, java.io.ByteArrayOutputStream out) {
+        return fastPresigner != null && isPlainKeyOf(tenant, key, offset, length)
+                && fastPresigner.writePresignedGet(key, offset, length, out);
+    }
+
+    /**
+     * Whether the UTF-8 key is printable ASCII and starts with {@code tenant/}, a tenant id that
+     * is itself a plain segment: for such a key {@link ObjectKeys#isOwnedBy} is that and its
+     * segment rules, which the fast presigner enforces by declining empty, {@code .} and
+     * {@code ..} segments.
+     */
+    private static boolean isPlainKeyOf(String tenant, byte[] key, int offset, int length) {
+        int prefix = tenant.length();
+        if (prefix == 0 || length <= prefix + 1 || key[offset + prefix] != '/') {
+            return false;
+        }
+        for (int i = 0; i < prefix; i++) {
+            char c = tenant.charAt(i);
+            // The characters ObjectKeys.segment keeps as they are; "." and ".." are no tenant's.
+            boolean plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+                    || c == '-' || c == '_' || c == '.' || c == '~';
+            if (!plain || key[offset + i] != c) {
+                return false;
+            }
+        }
+        if (tenant.equals(".") || tenant.equals("..")) {
+            return false;
+        }
+        for (int i = offset + prefix + 1; i < offset + length; i++) {
+            if (key[i] < 0x20 || key[i] > 0x7e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Whether URLs are signed by {@link SigV4Presigner} (keys it declines aside), for tests to check. */
     boolean presignsWithoutTheSdk() {
         return fastPresigner != null;

@@ -2,6 +2,7 @@ package dev.kiln.storage;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +21,8 @@ import java.util.Locale;
  * <p>Here the signing key is derived once per UTC day, the date strings and the fixed parts of the
  * canonical request once per second, and each thread keeps its own {@link MessageDigest} and
  * {@link Mac} (neither is thread-safe; a Mac is re-keyed only when the day changes). A URL then
- * costs one SHA-256 of the canonical request and one HMAC.
+ * costs one SHA-256 of the canonical request and one HMAC, computed into the thread's own buffers;
+ * {@link #writePresignedGet} copies it into an answer without making a string of the key or the URL.
  *
  * <p>Where the URL points (scheme, host, port, path-style or virtual-host style, region) is not
  * worked out here but taken from one URL the SDK presigns at start-up ({@link #from}), so it
@@ -40,7 +42,10 @@ final class SigV4Presigner {
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
     private static final char[] UPPER_HEX = "0123456789ABCDEF".toCharArray();
 
-    private final String urlPrefix;
+    /** Everything of a URL before the encoded key, as UTF-8. */
+    private final byte[] urlPrefixBytes;
+    /** Whether {@link #urlPrefixBytes} is printable ASCII without a quote or a backslash (as every URL the SDK makes is). */
+    private final boolean jsonSafePrefix;
     private final byte[] canonicalPrefix;
     private final String hostHeader;
     private final String region;
@@ -59,7 +64,8 @@ final class SigV4Presigner {
      */
     SigV4Presigner(String urlPrefix, String canonicalPath, String hostHeader, String region, String accessKey,
                    String secretKey, int expirySeconds, Clock clock) {
-        this.urlPrefix = urlPrefix;
+        this.urlPrefixBytes = urlPrefix.getBytes(StandardCharsets.UTF_8);
+        this.jsonSafePrefix = isJsonSafe(urlPrefixBytes);
         this.canonicalPrefix = ("GET\n" + canonicalPath).getBytes(StandardCharsets.US_ASCII);
         this.hostHeader = hostHeader;
         this.region = region;
@@ -110,33 +116,66 @@ final class SigV4Presigner {
         if (keyLength < 0) {
             return null;
         }
+        int length = signInto(s, keyLength);
+        return new String(s.url, 0, length, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Appends the presigned GET URL of the object key held as UTF-8 in
+     * {@code key[offset, offset + length)} to {@code out} and returns true; returns false, writing
+     * nothing, for a key the SDK would rewrite, or when this endpoint's URLs are not plain ASCII.
+     * What it writes is printable ASCII without a quote or a backslash, so it can go between the
+     * quotes of a JSON string as it is. No string is built: a page of items signs 200 URLs
+     * straight into its answer.
+     */
+    boolean writePresignedGet(byte[] key, int offset, int length, ByteArrayOutputStream out) {
+        if (!jsonSafePrefix) {
+            return false;
+        }
+        Scratch s = SCRATCH.get();
+        int keyLength = s.encodeKey(key, offset, length);
+        if (keyLength < 0) {
+            return false;
+        }
+        int urlLength = signInto(s, keyLength);
+        out.write(s.url, 0, urlLength);
+        return true;
+    }
+
+    /**
+     * Signs the encoded key in {@code s.key} and writes the whole URL into {@code s.url}; returns
+     * its length. One SHA-256 and one HMAC, into the thread's own buffers: nothing is allocated.
+     */
+    private int signInto(Scratch s, int keyLength) {
         Second now = current();
         MessageDigest sha = s.sha;
         sha.update(canonicalPrefix);
         sha.update(s.key, 0, keyLength);
         sha.update(now.canonicalTail);
-        byte[] hash = sha.digest();
         Mac mac = s.macFor(now.signingKey);
         mac.update(now.stringToSignHead);
-        mac.update(hex(hash, s.hex));
-        byte[] signature = mac.doFinal();
-        byte[] signatureHex = hex(signature, s.hex);
-
-        StringBuilder url = new StringBuilder(urlPrefix.length() + keyLength + now.query.length() + 90);
-        url.append(urlPrefix);
-        for (int i = 0; i < keyLength; i++) {
-            url.append((char) s.key[i]);
+        try {
+            sha.digest(s.digest, 0, s.digest.length);
+            mac.update(hex(s.digest, s.hex));
+            mac.doFinal(s.digest, 0);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 or HmacSHA256 refused a 32-byte buffer", e);
         }
-        url.append('?').append(now.query).append("&X-Amz-Signature=");
-        for (byte b : signatureHex) {
-            url.append((char) b);
-        }
-        return url.toString();
+        byte[] signatureHex = hex(s.digest, s.hex);
+        int at = s.ensureUrl(urlPrefixBytes.length + keyLength + now.queryAndSignatureName.length + signatureHex.length);
+        System.arraycopy(urlPrefixBytes, 0, s.url, at, urlPrefixBytes.length);
+        at += urlPrefixBytes.length;
+        System.arraycopy(s.key, 0, s.url, at, keyLength);
+        at += keyLength;
+        System.arraycopy(now.queryAndSignatureName, 0, s.url, at, now.queryAndSignatureName.length);
+        at += now.queryAndSignatureName.length;
+        System.arraycopy(signatureHex, 0, s.url, at, signatureHex.length);
+        return at + signatureHex.length;
     }
 
     /** The per-second strings, remade when the clock has moved on; the signing key only when the day has. */
     private Second current() {
-        long epochSecond = clock.instant().getEpochSecond();
+        long epochSecond = Math.floorDiv(clock.millis(), 1000L);
         Second cached = second;
         if (cached != null && cached.epochSecond == epochSecond) {
             return cached;
@@ -152,6 +191,15 @@ final class SigV4Presigner {
             into[2 * i + 1] = HEX[bytes[i] & 0xf];
         }
         return into;
+    }
+
+    private static boolean isJsonSafe(byte[] ascii) {
+        for (byte b : ascii) {
+            if (b < 0x20 || b > 0x7e || b == '"' || b == '\\') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** S3's URI encoding of one value: every byte but A-Z a-z 0-9 - . _ ~ as %XX. */
@@ -184,8 +232,8 @@ final class SigV4Presigner {
         final long epochSecond;
         final String dateStamp;
         final byte[] signingKey;
-        /** The URL's query before the signature, which is also the canonical query string (its keys are in order). */
-        final String query;
+        /** The URL's query before the signature's value, from the {@code ?} to {@code X-Amz-Signature=}. */
+        final byte[] queryAndSignatureName;
         /** The canonical request after the key's path: query string, the host header, the payload marker. */
         final byte[] canonicalTail;
         /** The string to sign before the canonical request's hash. */
@@ -198,8 +246,10 @@ final class SigV4Presigner {
             this.signingKey = previous != null && previous.dateStamp.equals(dateStamp) ? previous.signingKey
                     : signingKey(dateStamp);
             String scope = dateStamp + "/" + region + "/s3/aws4_request";
-            this.query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" + encodeComponent(accessKey + "/" + scope)
+            // Also the canonical query string: its parameters are in order.
+            String query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" + encodeComponent(accessKey + "/" + scope)
                     + "&X-Amz-Date=" + amzDate + "&X-Amz-Expires=" + expirySeconds + "&X-Amz-SignedHeaders=host";
+            this.queryAndSignatureName = ("?" + query + "&X-Amz-Signature=").getBytes(StandardCharsets.US_ASCII);
             this.canonicalTail = ("\n" + query + "\nhost:" + hostHeader + "\n\nhost\nUNSIGNED-PAYLOAD")
                     .getBytes(StandardCharsets.UTF_8);
             this.stringToSignHead = ("AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n").getBytes(StandardCharsets.UTF_8);
@@ -220,6 +270,10 @@ final class SigV4Presigner {
         final Mac mac;
         byte[] macKey;
         byte[] key = new byte[256];
+        /** The URL being written; a URL with a key of 60 bytes is some 400. */
+        byte[] url = new byte[1024];
+        /** The canonical request's hash, then the signature. */
+        final byte[] digest = new byte[32];
         final byte[] hex = new byte[64];
 
         Scratch() {
@@ -284,6 +338,41 @@ final class SigV4Presigner {
                     length = percent(length, 0xe0 | c >> 12);
                     length = percent(length, 0x80 | c >> 6 & 0x3f);
                     length = percent(length, 0x80 | c & 0x3f);
+                }
+            }
+            return isRewrittenSegment(length, segmentStart) ? -1 : length;
+        }
+
+        /** Makes {@link #url} hold at least {@code length} bytes; returns where to write (0). */
+        int ensureUrl(int length) {
+            if (url.length < length) {
+                url = new byte[Math.max(length, url.length * 2)];
+            }
+            return 0;
+        }
+
+        /**
+         * {@link #encodeKey(String)} of a key given as UTF-8 bytes, which are what S3 percent-encodes:
+         * the same result, without decoding them to a string first.
+         */
+        int encodeKey(byte[] objectKey, int offset, int n) {
+            if (n == 0) {
+                return -1;
+            }
+            int length = 0;
+            int segmentStart = 0;
+            for (int i = offset; i < offset + n; i++) {
+                int c = objectKey[i] & 0xff;
+                if (c == '/') {
+                    if (isRewrittenSegment(length, segmentStart)) {
+                        return -1;
+                    }
+                    length = put(length, (byte) '/');
+                    segmentStart = length;
+                } else if (isUnreserved(c)) {
+                    length = put(length, (byte) c);
+                } else {
+                    length = percent(length, c);
                 }
             }
             return isRewrittenSegment(length, segmentStart) ? -1 : length;

@@ -30,6 +30,8 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -161,18 +163,28 @@ class StatusReadBenchmarkTest {
             Instant measuring = Instant.now();
             List<Long> jobMicros = new ArrayList<>(JOB_READS);
             List<Long> pageMicros = new ArrayList<>(PAGE_READS);
+            // Which reads a garbage collection overlapped (the one JVM's: Kiln, broker, S3 server and
+            // simulator): to tell a tail of GC pauses from one of contention for the 2 cores.
+            List<Boolean> jobDuringGc = new ArrayList<>(JOB_READS);
+            List<Boolean> pageDuringGc = new ArrayList<>(PAGE_READS);
+            long gcCountBefore = gcCount();
+            long gcMillisBefore = gcMillis();
             for (int i = 0; i < JOB_READS + PAGE_READS; i++) {
                 boolean page = i % ((JOB_READS + PAGE_READS) / PAGE_READS) == 0 && pageMicros.size() < PAGE_READS;
                 String path = page ? pages.get(random.nextInt(pages.size())) : jobPath(batches, perBatch, random);
+                long collections = gcCount();
                 long start = System.nanoTime();
                 String body = get(path);
                 long micros = (System.nanoTime() - start) / 1_000;
                 (page ? pageMicros : jobMicros).add(micros);
+                (page ? pageDuringGc : jobDuringGc).add(gcCount() != collections);
                 if (page) {
                     assertThat(body).contains("\"items\":[");
                 }
             }
             Duration measured = Duration.between(measuring, Instant.now());
+            long collections = gcCount() - gcCountBefore;
+            long collectionMillis = gcMillis() - gcMillisBefore;
             // Where a page's time goes: each succeeded item's output and thumbnail are presigned.
             List<Long> presignMicros = new ArrayList<>(PRESIGNS);
             for (int i = 0; i < PRESIGNS; i++) {
@@ -190,8 +202,10 @@ class StatusReadBenchmarkTest {
             List<String> lines = List.of(
                     "BENCHMARK | status reads, %,d jobs stored (staged in %d s) | %s".formatted(
                             BATCHES * perBatch, staged.toSeconds(), during),
-                    figure("GET /v1/jobs/{id}", jobMicros),
-                    figure("GET /v1/batches/{id}/items?limit=100", pageMicros),
+                    figure("GET /v1/jobs/{id}", jobMicros) + tail(jobMicros, jobDuringGc),
+                    figure("GET /v1/batches/{id}/items?limit=100", pageMicros) + tail(pageMicros, pageDuringGc),
+                    "BENCHMARK | garbage collections while reading: %d, %d ms in all (the JVM's collectors' own count and time)"
+                            .formatted(collections, collectionMillis),
                     figure("ObjectStore.presignedGet, in process (a page of 100 succeeded items makes 200)", presignMicros));
             lines.forEach(System.out::println);
             Files.writeString(Path.of("target", "benchmark-results.md"), String.join("\n", lines) + "\n",
@@ -319,6 +333,28 @@ class StatusReadBenchmarkTest {
         return "BENCHMARK | %s | n=%d | p50 %.2f ms | p99 %.2f ms | max %.2f ms | target p99 <= %d ms".formatted(what,
                 micros.size(), percentile(micros, 50) / 1000.0, percentile(micros, 99) / 1000.0,
                 Collections.max(micros) / 1000.0, TARGET_P99.toMillis());
+    }
+
+    /** How many of the slowest 1 % of reads a garbage collection overlapped. */
+    private static String tail(List<Long> micros, List<Boolean> duringGc) {
+        long p99 = percentile(micros, 99);
+        int slow = 0;
+        int slowDuringGc = 0;
+        for (int i = 0; i < micros.size(); i++) {
+            if (micros.get(i) >= p99) {
+                slow++;
+                slowDuringGc += duringGc.get(i) ? 1 : 0;
+            }
+        }
+        return " | %d of the %d reads at or above p99 overlapped a GC".formatted(slowDuringGc, slow);
+    }
+
+    private static long gcCount() {
+        return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(GarbageCollectorMXBean::getCollectionCount).sum();
+    }
+
+    private static long gcMillis() {
+        return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(GarbageCollectorMXBean::getCollectionTime).sum();
     }
 
     private static long percentile(List<Long> values, int p) {

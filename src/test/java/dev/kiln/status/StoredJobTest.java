@@ -5,6 +5,11 @@ import dev.kiln.job.JobOutput;
 import dev.kiln.job.JobState;
 import dev.kiln.job.Usage;
 import dev.kiln.messaging.KilnJson;
+import dev.kiln.storage.ObjectStore;
+import dev.kiln.storage.S3Config;
+import dev.kiln.storage.StorageHealth;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.minio.MinioClient;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -13,9 +18,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The status view's stored form of a job ({@link StoredJob}) and the answers written from it
@@ -30,7 +35,7 @@ class StoredJobTest {
      * Stands in for presigning: deterministic, plain ASCII as presigned URLs are, and with
      * characters JSON must escape for the one key that has a quote.
      */
-    private static final Function<String, String> URL = key -> "https://s3.test/kiln/" + key
+    private static final ObjectUrls URL = key -> "https://s3.test/kiln/" + key
             + "?X-Amz-Signature=" + Integer.toHexString(key.hashCode()) + (key.contains("\"") ? "&q=\"\\\u0001" : "");
 
     @Test
@@ -46,7 +51,7 @@ class StoredJobTest {
         for (JobView job : jobs()) {
             byte[] stored = StoredJob.encode(job);
             assertThat(stored[0]).isEqualTo(StoredJob.FORM);
-            String expected = KilnJson.MAPPER.writeValueAsString(JobStatus.of(job, URL));
+            String expected = KilnJson.MAPPER.writeValueAsString(JobStatus.of(job, URL::url));
             assertThat(new String(JobAnswers.job(stored, URL), StandardCharsets.UTF_8)).as(job.id()).isEqualTo(expected);
             assertThat(StoredJob.state(stored)).isEqualTo(job.state());
             assertThat(StoredJob.index(stored)).isEqualTo(job.index());
@@ -62,7 +67,7 @@ class StoredJobTest {
         for (JobView job : jobs()) {
             byte[] legacy = KilnJson.MAPPER.writeValueAsBytes(job);
             assertThat(new String(JobAnswers.job(legacy, URL), StandardCharsets.UTF_8))
-                    .isEqualTo(KilnJson.MAPPER.writeValueAsString(JobStatus.of(job, URL)));
+                    .isEqualTo(KilnJson.MAPPER.writeValueAsString(JobStatus.of(job, URL::url)));
             assertThat(StoredJob.state(legacy)).isEqualTo(job.state());
             assertThat(StoredJob.index(legacy)).isEqualTo(job.index());
             assertThat(StoredJob.decode(legacy)).isEqualTo(job);
@@ -77,13 +82,50 @@ class StoredJobTest {
             // Both forms on one page, as right after an upgrade.
             stored.add(i % 2 == 0 ? StoredJob.encode(jobs.get(i)) : KilnJson.MAPPER.writeValueAsBytes(jobs.get(i)));
         }
-        List<JobStatus> items = jobs.stream().map(j -> JobStatus.of(j, URL)).toList();
+        List<JobStatus> items = jobs.stream().map(j -> JobStatus.of(j, URL::url)).toList();
         assertThat(new String(JobAnswers.page(stored, "aTo5OQ", URL), StandardCharsets.UTF_8))
                 .isEqualTo(KilnJson.MAPPER.writeValueAsString(new StatusResource.ItemsResponse(items, "aTo5OQ")));
         assertThat(new String(JobAnswers.page(stored, null, URL), StandardCharsets.UTF_8))
                 .isEqualTo(KilnJson.MAPPER.writeValueAsString(new StatusResource.ItemsResponse(items, null)));
         assertThat(new String(JobAnswers.page(List.of(), null, URL), StandardCharsets.UTF_8))
                 .isEqualTo(KilnJson.MAPPER.writeValueAsString(new StatusResource.ItemsResponse(List.of(), null)));
+    }
+
+    @Test
+    void presignedUrlsSignedIntoThePageAreThoseTheStorePresigns() throws Exception {
+        S3Config config = new LocalS3Config();
+        ObjectStore store = new ObjectStore(MinioClient.builder().endpoint(config.endpoint())
+                .credentials(config.accessKey(), config.secretKey()).region(config.region()).build(), config,
+                new StorageHealth(new SimpleMeterRegistry(), config));
+        // Keys of tenant "default": plain ones signed in place, the unicode one with a quote as a string.
+        List<JobView> jobs = jobs().stream().map(StoredJobTest::ofDefault).toList();
+        List<byte[]> stored = jobs.stream().map(StoredJob::encode).toList();
+        ObjectUrls presigned = ObjectUrls.presigned(store, "default");
+        List<JobStatus> items = jobs.stream().map(j -> JobStatus.of(j, key -> store.presignedGet("default", key))).toList();
+        String expected = KilnJson.MAPPER.writeValueAsString(new StatusResource.ItemsResponse(items, null));
+        // URLs are signed to the second: try again should a second begin between the two.
+        for (int attempt = 0; attempt < 5; attempt++) {
+            String answer = new String(JobAnswers.page(stored, null, presigned), StandardCharsets.UTF_8);
+            List<JobStatus> again = jobs.stream().map(j -> JobStatus.of(j, key -> store.presignedGet("default", key))).toList();
+            String expectedAgain = KilnJson.MAPPER.writeValueAsString(new StatusResource.ItemsResponse(again, null));
+            if (expected.equals(expectedAgain)) {
+                assertThat(answer).isEqualTo(expected).contains("X-Amz-Signature=");
+                assertThatThrownBy(() -> JobAnswers.page(stored, null, ObjectUrls.presigned(store, "acme")))
+                        .as("another tenant's keys are not signed").isInstanceOf(IllegalArgumentException.class);
+                return;
+            }
+            expected = expectedAgain;
+        }
+        throw new AssertionError("the clock kept crossing seconds");
+    }
+
+    /** {@code job} with its outputs under tenant {@code default}'s prefix. */
+    private static JobView ofDefault(JobView job) {
+        List<JobOutput> outputs = job.outputs() == null ? null : job.outputs().stream()
+                .map(o -> new JobOutput(o.index(), o.key().replaceFirst("^[^/]+/", "default/"), o.contentType(),
+                        o.bytes(), o.width(), o.height(), o.sha256())).toList();
+        return new JobView(job.id(), job.batchId(), job.itemId(), job.index(), job.state(), job.attempt(), job.error(),
+                outputs, job.usage(), job.createdAt(), job.startedAt(), job.finishedAt(), job.metadata(), job.cached());
     }
 
     private static List<JobView> jobs() {

@@ -6,7 +6,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.ByteArrayOutputStream;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -53,6 +55,53 @@ class SigV4PresignerTest {
         assertThat(keys).hasSizeGreaterThan(50);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"http://127.0.0.1:9000", "https://s3.example.com", "http://minio:80", "https://s3.amazonaws.com"})
+    void urlsWrittenIntoAnAnswerEqualTheSdksForEveryPlainKey(String publicEndpoint) {
+        ObjectStore store = store("http://127.0.0.1:9000", Optional.of(publicEndpoint));
+        List<String> keys = handMadeKeys();
+        keys.addAll(randomKeys(40));
+        int written = 0;
+
+        for (String key : keys) {
+            String sdk = store.sdkPresignedGet(key);
+            clock.set(signedAt(sdk));
+            byte[] utf8 = key.getBytes(StandardCharsets.UTF_8);
+            // The key sits inside a larger array, as it does in a stored job.
+            byte[] around = new byte[utf8.length + 7];
+            System.arraycopy(utf8, 0, around, 3, utf8.length);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            out.write('>');
+
+            boolean wrote = store.writePresignedGet("acme", around, 3, utf8.length, out);
+
+            boolean plain = key.chars().allMatch(c -> c >= 0x20 && c <= 0x7e);
+            assertThat(wrote).as("written in place: " + key).isEqualTo(plain);
+            assertThat(out.toString(StandardCharsets.ISO_8859_1)).as(key).isEqualTo(wrote ? ">" + sdk : ">");
+            if (wrote) {
+                written++;
+                assertThat(sdk).as("JSON-safe as it is").doesNotContain("\"", "\\");
+            }
+        }
+        assertThat(written).as("plain keys among them").isGreaterThan(20);
+    }
+
+    @Test
+    void urlsWrittenIntoAnAnswerAreOnlyTheTenantsOwn() {
+        ObjectStore store = store("http://127.0.0.1:9000", Optional.empty());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (String key : List.of("acmex/b_1/SKU-1/0.png", "other/b_1/SKU-1/0.png", "acme", "acme/", "acme//x.png",
+                "acme/./x.png", "acme/../other/x.png", "acme/b_1/x\u0001.png", "acme/b_1/x\u007f.png", "/acme/x.png")) {
+            byte[] utf8 = key.getBytes(StandardCharsets.UTF_8);
+            assertThat(store.writePresignedGet("acme", utf8, 0, utf8.length, out)).as(key).isFalse();
+            assertThat(ObjectKeys.isOwnedBy("acme", key)).as("the string path refuses it too: " + key).isFalse();
+        }
+        assertThat(out.size()).as("nothing written for a declined key").isZero();
+        byte[] own = "acme/b_1/SKU-1/0.png".getBytes(StandardCharsets.UTF_8);
+        assertThat(store.writePresignedGet("acme", own, 0, own.length, out)).isTrue();
+        assertThat(store.writePresignedGet("acm", own, 0, own.length, out)).as("a tenant whose id prefixes another's").isFalse();
+    }
+
     @Test
     void withoutAPublicEndpointUrlsEqualTheSdksForKilnsOwnEndpoint() {
         // The SDK takes milliseconds a URL on a loaded machine: a few hundred random keys, not thousands.
@@ -92,6 +141,10 @@ class SigV4PresignerTest {
                 + "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
                 + "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
                 + "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] key = "test.txt".getBytes(StandardCharsets.UTF_8);
+        assertThat(presigner.writePresignedGet(key, 0, key.length, out)).isTrue();
+        assertThat(out.toString(StandardCharsets.ISO_8859_1)).isEqualTo(presigner.presignGet("test.txt"));
     }
 
     @Test
