@@ -569,16 +569,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 }
                 Log.infof("tenant %s: spent $%.6f in %s, reserved $%.6f; a job of batch %s ($%.6f) can never fit its monthly budget of $%.6f; stopping it",
                         tenant, month.spent(), month.month(), month.reservedUsd(), batch.batchId(), jobCost, monthly);
-                for (KeyValue<String, PendingJob> entry : pendingOf(batch.batchId())) {
-                    RenderJobRequested job = entry.value.job();
-                    if (renders.likelyHit(job)) {
-                        continue;
-                    }
-                    pending.delete(entry.key);
-                    scheduler.remove(job.batchId(), job.index());
-                    publishStatus(job, JobState.CANCELLED, reason, now);
-                    metrics.cancelled(job.tenant());
-                }
+                cancelPendingButLikelyHits(batch.batchId(), reason, now);
             }
         }
         exhaustedTenants.clear();
@@ -617,18 +608,26 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 putLedger(batchId, ledger.stoppedNow());
             }
             JobError reason = error(BUDGET_CODE, "cancelled: " + BUDGET_CODE);
-            for (KeyValue<String, PendingJob> entry : pendingOf(batchId)) {
-                RenderJobRequested job = entry.value.job();
-                if (renders.likelyHit(job)) {
-                    continue;
-                }
-                pending.delete(entry.key);
-                scheduler.remove(job.batchId(), job.index());
-                publishStatus(job, JobState.CANCELLED, reason, now);
-                metrics.cancelled(job.tenant());
-            }
+            cancelPendingButLikelyHits(batchId, reason, now);
         }
         exhausted.clear();
+    }
+
+    /**
+     * Ends {@code batchId}'s pending items {@code cancelled} with {@code reason}, but for likely
+     * cache hits: they cost nothing, so a budget stop lets them go on.
+     */
+    private void cancelPendingButLikelyHits(String batchId, JobError reason, long now) {
+        for (KeyValue<String, PendingJob> entry : pendingOf(batchId)) {
+            RenderJobRequested job = entry.value.job();
+            if (renders.likelyHit(job)) {
+                continue;
+            }
+            pending.delete(entry.key);
+            scheduler.remove(job.batchId(), job.index());
+            publishStatus(job, JobState.CANCELLED, reason, now);
+            metrics.cancelled(job.tenant());
+        }
     }
 
     private void putLedger(String batchId, BudgetLedger ledger) {

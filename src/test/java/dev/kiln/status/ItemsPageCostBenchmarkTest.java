@@ -9,6 +9,7 @@ import dev.kiln.messaging.KilnJson;
 import dev.kiln.storage.ObjectKeys;
 import dev.kiln.storage.ObjectStore;
 import dev.kiln.storage.S3Config;
+import dev.kiln.storage.TestS3Config;
 import dev.kiln.storage.StorageHealth;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.minio.GetPresignedObjectUrlArgs;
@@ -54,7 +55,7 @@ class ItemsPageCostBenchmarkTest {
 
     @Test
     void timesEachStepOfAHundredItemPage() throws Exception {
-        S3Config config = new LocalS3Config();
+        S3Config config = TestS3Config.local();
         MinioClient sdk = MinioClient.builder().endpoint(config.endpoint())
                 .credentials(config.accessKey(), config.secretKey()).region(config.region()).build();
         ObjectStore store = new ObjectStore(sdk, config, new StorageHealth(new SimpleMeterRegistry(), config));

@@ -7,6 +7,7 @@ import dev.kiln.job.Usage;
 import dev.kiln.messaging.KilnJson;
 import dev.kiln.storage.ObjectStore;
 import dev.kiln.storage.S3Config;
+import dev.kiln.storage.TestS3Config;
 import dev.kiln.storage.StorageHealth;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.minio.MinioClient;
@@ -93,7 +94,7 @@ class StoredJobTest {
 
     @Test
     void presignedUrlsSignedIntoThePageAreThoseTheStorePresigns() throws Exception {
-        S3Config config = new LocalS3Config();
+        S3Config config = TestS3Config.local();
         ObjectStore store = new ObjectStore(MinioClient.builder().endpoint(config.endpoint())
                 .credentials(config.accessKey(), config.secretKey()).region(config.region()).build(), config,
                 new StorageHealth(new SimpleMeterRegistry(), config));
