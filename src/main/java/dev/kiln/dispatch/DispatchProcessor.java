@@ -51,6 +51,8 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
     private static final String EXPIRED_CODE = "deadline_exceeded";
     /** The code of the items a batch's budget stopped (the same the budget guard's stops carry). */
     static final String BUDGET_CODE = "budget_exceeded";
+    /** Why a budget stop cancels a job: the batch's or the tenant's month's, alike. */
+    private static final JobError BUDGET_EXCEEDED = error(BUDGET_CODE, "cancelled: " + BUDGET_CODE);
 
     private final DispatchTopology.Settings settings;
     private final TenantWeights weights;
@@ -200,7 +202,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 publishStatus(job, JobState.CANCELLED, error(CANCELLED_CODE, "the batch was cancelled"), now);
                 metrics.cancelled(job.tenant());
             } else if ((stoppedByBudget(staged.batchId()) || monthSpent(batch, now)) && !renders.likelyHit(job)) {
-                publishStatus(job, JobState.CANCELLED, error(BUDGET_CODE, "cancelled: " + BUDGET_CODE), now);
+                publishStatus(job, JobState.CANCELLED, BUDGET_EXCEEDED, now);
                 metrics.cancelled(job.tenant());
             } else if (expired) {
                 expire(key, entry, now);
@@ -557,7 +559,6 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 continue;
             }
             MonthLedger month = month(tenant, now);
-            JobError reason = error(BUDGET_CODE, "cancelled: " + BUDGET_CODE);
             for (String batchId : scheduler.batchesOf(tenant)) {
                 BatchEntry batch = batches.get(batchId);
                 if (batch == null) {
@@ -569,7 +570,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                 }
                 Log.infof("tenant %s: spent $%.6f in %s, reserved $%.6f; a job of batch %s ($%.6f) can never fit its monthly budget of $%.6f; stopping it",
                         tenant, month.spent(), month.month(), month.reservedUsd(), batch.batchId(), jobCost, monthly);
-                cancelPendingButLikelyHits(batch.batchId(), reason, now);
+                cancelPendingButLikelyHits(batch.batchId(), BUDGET_EXCEEDED, now);
             }
         }
         exhaustedTenants.clear();
@@ -607,8 +608,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
                         batchId, ledger.spentUsd(), ledger.reservedUsd(), ledger.jobCostUsd(), ledger.budgetUsd());
                 putLedger(batchId, ledger.stoppedNow());
             }
-            JobError reason = error(BUDGET_CODE, "cancelled: " + BUDGET_CODE);
-            cancelPendingButLikelyHits(batchId, reason, now);
+            cancelPendingButLikelyHits(batchId, BUDGET_EXCEEDED, now);
         }
         exhausted.clear();
     }
