@@ -5,7 +5,6 @@ import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.Priority;
 import dev.kiln.job.RenderJobRequested;
 import dev.kiln.job.RetryRequested;
-import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,15 +37,7 @@ class DispatchBudgetTest {
         }
     }
 
-    private static List<RenderJobRequested> jobs(List<TestRecord<String, RenderJobRequested>> records) {
-        return records.stream().map(TestRecord::value).toList();
-    }
 
-    private List<JobStatusChanged> budgetStops() {
-        return dispatcher.statusEvents().stream().map(TestRecord::value)
-                .filter(e -> e.state() == JobState.CANCELLED && e.error() != null && "budget_exceeded".equals(e.error().code()))
-                .toList();
-    }
 
     @Test
     void aBudgetOfTenAndAHalfJobsReleasesTenHoldsTheRestUntilTheySettleAndThenStopsAtTheEleventh() {
@@ -55,7 +46,7 @@ class DispatchBudgetTest {
         dispatcher.stage("b_free", "acme", Priority.NORMAL, null, 4, 1);
 
         dispatcher.tick();
-        List<RenderJobRequested> released = jobs(dispatcher.released());
+        List<RenderJobRequested> released = DispatchHarness.jobs(dispatcher.released());
         List<RenderJobRequested> budgeted = released.stream().filter(j -> j.batchId().equals("b_budget")).toList();
         assertThat(budgeted).as("ten reservations fit 10.5 jobs; the eleventh would pass").hasSize(10)
                 .extracting(RenderJobRequested::index).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
@@ -67,10 +58,10 @@ class DispatchBudgetTest {
         }
         dispatcher.advance(Duration.ofSeconds(1));
         assertThat(dispatcher.released()).as("settled at their estimates: still no room").isEmpty();
-        assertThat(budgetStops()).as("spent 9 jobs: a tenth could still fit once the last settles cheaper").isEmpty();
+        assertThat(dispatcher.budgetStops()).as("spent 9 jobs: a tenth could still fit once the last settles cheaper").isEmpty();
 
         dispatcher.ended(budgeted.get(9), JobState.SUCCEEDED, JOB);
-        List<JobStatusChanged> stopped = budgetStops();
+        List<JobStatusChanged> stopped = dispatcher.budgetStops();
         assertThat(stopped).as("spent 10 jobs: no further job can ever fit").hasSize(20)
                 .extracting(JobStatusChanged::index).containsExactlyInAnyOrderElementsOf(
                         java.util.stream.IntStream.range(10, 30).boxed().toList());
@@ -86,13 +77,13 @@ class DispatchBudgetTest {
         int released = 0;
         for (int round = 0; round < 10 && released < 10; round++) {
             dispatcher.tick();
-            List<RenderJobRequested> now = jobs(dispatcher.released());
+            List<RenderJobRequested> now = DispatchHarness.jobs(dispatcher.released());
             assertThat(now.size()).as("never more than two reservations at once").isLessThanOrEqualTo(2);
             released += now.size();
             now.forEach(job -> dispatcher.ended(job, JobState.SUCCEEDED, 0));
         }
         assertThat(released).isEqualTo(10);
-        assertThat(budgetStops()).isEmpty();
+        assertThat(dispatcher.budgetStops()).isEmpty();
     }
 
     @Test
@@ -101,7 +92,7 @@ class DispatchBudgetTest {
         dispatcher.stageWithBudget("b_tiny", "acme", 5, 0.5 * JOB, JOB);
         dispatcher.tick();
         assertThat(dispatcher.released()).isEmpty();
-        assertThat(budgetStops()).hasSize(5);
+        assertThat(dispatcher.budgetStops()).hasSize(5);
     }
 
     @Test
@@ -109,25 +100,25 @@ class DispatchBudgetTest {
         dispatcher = new DispatchHarness(stateDir, TenantWeights.EQUAL);
         dispatcher.stageWithBudget("b_retry", "acme", 4, 1.5 * JOB, JOB);
         dispatcher.tick();
-        List<RenderJobRequested> first = jobs(dispatcher.released());
+        List<RenderJobRequested> first = DispatchHarness.jobs(dispatcher.released());
         assertThat(first).hasSize(1);
 
         // The worker's attempt 1 failed and will be retried: the reservation goes back, attempt 2 reserves anew.
         dispatcher.command(RetryRequested.afterFailure(first.getFirst().withAttempt(2), null, dispatcher.now()));
         dispatcher.tick();
-        List<RenderJobRequested> retried = jobs(dispatcher.released());
+        List<RenderJobRequested> retried = DispatchHarness.jobs(dispatcher.released());
         assertThat(retried).extracting(j -> j.index() + "@" + j.attempt()).containsExactly("0@2");
 
         dispatcher.ended(retried.getFirst(), JobState.FAILED, 0);
         dispatcher.tick();
-        List<RenderJobRequested> next = jobs(dispatcher.released());
+        List<RenderJobRequested> next = DispatchHarness.jobs(dispatcher.released());
         assertThat(next).as("a failure costs nothing: the next job goes").extracting(RenderJobRequested::index).containsExactly(1);
 
         dispatcher.ended(next.getFirst(), JobState.SUCCEEDED, 0.4 * JOB);
         dispatcher.ended(next.getFirst(), JobState.SUCCEEDED, 0.4 * JOB);
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).as("spent 0.4 of 1.5 jobs, counted once: one more fits")
+        assertThat(DispatchHarness.jobs(dispatcher.released())).as("spent 0.4 of 1.5 jobs, counted once: one more fits")
                 .extracting(RenderJobRequested::index).containsExactly(2);
-        assertThat(budgetStops()).as("0.4 spent + 1 job reserved: the last item waits for the settlement").isEmpty();
+        assertThat(dispatcher.budgetStops()).as("0.4 spent + 1 job reserved: the last item waits for the settlement").isEmpty();
     }
 }

@@ -1,11 +1,9 @@
 package dev.kiln.dispatch;
 
 import dev.kiln.job.ImageParameters;
-import dev.kiln.job.JobState;
 import dev.kiln.job.JobStatusChanged;
 import dev.kiln.job.Priority;
 import dev.kiln.job.RenderJobRequested;
-import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,22 +54,14 @@ class DispatchCacheHitTest {
     private void renderFirstNight(String batchId, String tenant, int items) {
         dispatcher.stage(batchId, tenant, Priority.NORMAL, null, catalogue(batchId, tenant, items));
         dispatcher.tick();
-        List<RenderJobRequested> released = jobs(dispatcher.released());
+        List<RenderJobRequested> released = DispatchHarness.jobs(dispatcher.released());
         assertThat(released).hasSize(items).noneMatch(RenderJobRequested::releasedAsCacheHit);
         released.forEach(job -> dispatcher.rendered(job, JOB));
         dispatcher.started(List.of());
         dispatcher.unstarted.clear();
     }
 
-    private static List<RenderJobRequested> jobs(List<TestRecord<String, RenderJobRequested>> records) {
-        return records.stream().map(TestRecord::value).toList();
-    }
 
-    private List<JobStatusChanged> budgetStops() {
-        return dispatcher.statusEvents().stream().map(TestRecord::value)
-                .filter(e -> e.state() == JobState.CANCELLED && e.error() != null && "budget_exceeded".equals(e.error().code()))
-                .toList();
-    }
 
     @Test
     void aReSubmittedCatalogueWithABudgetJustAboveItsChangedItemsGoesThroughWholeAndItsHitsTakeNoWindowRoom() {
@@ -82,7 +72,7 @@ class DispatchCacheHitTest {
         dispatcher.target.set(2);
         dispatcher.stageWithBudget("b_night2", "acme", catalogue("b_night2", "acme", 10, 3, 7), 2.1 * JOB, JOB);
         dispatcher.tick();
-        List<RenderJobRequested> released = jobs(dispatcher.released());
+        List<RenderJobRequested> released = DispatchHarness.jobs(dispatcher.released());
 
         assertThat(released).as("every item in one tick, although the window holds 2").hasSize(10);
         assertThat(released).filteredOn(RenderJobRequested::releasedAsCacheHit).extracting(RenderJobRequested::index)
@@ -99,7 +89,7 @@ class DispatchCacheHitTest {
             }
         }
         dispatcher.tick();
-        assertThat(budgetStops()).as("the two renders fit 2.1 jobs; the hits cost nothing").isEmpty();
+        assertThat(dispatcher.budgetStops()).as("the two renders fit 2.1 jobs; the hits cost nothing").isEmpty();
     }
 
     @Test
@@ -109,11 +99,11 @@ class DispatchCacheHitTest {
         dispatcher.target.set(1);
         dispatcher.stage("b_other", "globex", Priority.NORMAL, null, catalogue("b_other", "globex", 3));
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).extracting(RenderJobRequested::batchId).containsExactly("b_other");
+        assertThat(DispatchHarness.jobs(dispatcher.released())).extracting(RenderJobRequested::batchId).containsExactly("b_other");
 
         dispatcher.stage("b_again", "acme", Priority.NORMAL, null, catalogue("b_again", "acme", 5));
         dispatcher.tick();
-        List<RenderJobRequested> released = jobs(dispatcher.released());
+        List<RenderJobRequested> released = DispatchHarness.jobs(dispatcher.released());
         assertThat(released).as("the window is full, the hits go anyway").hasSize(5)
                 .allMatch(RenderJobRequested::releasedAsCacheHit)
                 .extracting(RenderJobRequested::batchId).containsOnly("b_again");
@@ -129,7 +119,7 @@ class DispatchCacheHitTest {
         dispatcher.stage("b_nocache", "acme", Priority.NORMAL, null,
                 catalogue("b_nocache", "acme", 3).stream().map(j -> j.withCache(false)).toList());
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).hasSize(6).noneMatch(RenderJobRequested::releasedAsCacheHit);
+        assertThat(DispatchHarness.jobs(dispatcher.released())).hasSize(6).noneMatch(RenderJobRequested::releasedAsCacheHit);
     }
 
     @Test
@@ -140,13 +130,13 @@ class DispatchCacheHitTest {
         RenderJobRequested again = DispatchHarness.job("b_redo", "acme", 3, "catalogue item 3");
         dispatcher.stage("b_redo", "acme", Priority.NORMAL, null, List.of(again));
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).singleElement().matches(RenderJobRequested::releasedAsCacheHit);
+        assertThat(DispatchHarness.jobs(dispatcher.released())).singleElement().matches(RenderJobRequested::releasedAsCacheHit);
         dispatcher.rendered(again, JOB);
 
         dispatcher.deleted("b_old", "acme");
         dispatcher.stage("b_new", "acme", Priority.NORMAL, null, catalogue("b_new", "acme", 4));
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).hasSize(4)
+        assertThat(DispatchHarness.jobs(dispatcher.released())).hasSize(4)
                 .filteredOn(RenderJobRequested::releasedAsCacheHit).extracting(RenderJobRequested::index).containsExactly(3);
     }
 
@@ -158,7 +148,7 @@ class DispatchCacheHitTest {
                 List.of("acme/uploads/photo.png"), "acme/uploads/mask.png", Map.of(), 1, DispatchHarness.START);
         dispatcher.stage("b_e1", "acme", Priority.NORMAL, null, List.of(edit));
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).singleElement().matches(j -> !j.releasedAsCacheHit());
+        assertThat(DispatchHarness.jobs(dispatcher.released())).singleElement().matches(j -> !j.releasedAsCacheHit());
         String photo = "a".repeat(64);
         String mask = "b".repeat(64);
         dispatcher.rendered(edit, 3 * JOB, Map.of("acme/uploads/photo.png", photo, "acme/uploads/mask.png", mask));
@@ -173,7 +163,7 @@ class DispatchCacheHitTest {
                         List.of("acme/uploads/other.png"), "acme/uploads/mask.png", Map.of(), 1, DispatchHarness.START));
         dispatcher.stage("b_e2", "acme", Priority.NORMAL, null, next);
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).hasSize(3)
+        assertThat(DispatchHarness.jobs(dispatcher.released())).hasSize(3)
                 .filteredOn(RenderJobRequested::releasedAsCacheHit).extracting(RenderJobRequested::index)
                 .as("the same edit with n = 3 only: n = 1 is another render, an unknown reference no hint")
                 .containsExactly(0);
@@ -188,7 +178,7 @@ class DispatchCacheHitTest {
         List<RenderJobRequested> night = catalogue("b_night", "acme", 6, 1, 2, 3, 4);
         dispatcher.stageWithBudget("b_night", "acme", night, 3.5 * JOB, JOB);
         dispatcher.tick();
-        List<RenderJobRequested> first = jobs(dispatcher.released());
+        List<RenderJobRequested> first = DispatchHarness.jobs(dispatcher.released());
         assertThat(first).extracting(RenderJobRequested::index)
                 .as("hit 0 reserves nothing, renders 1 to 3 reserve 3 jobs, 4 waits (and the hit behind it)")
                 .containsExactly(0, 1, 2, 3);
@@ -198,10 +188,10 @@ class DispatchCacheHitTest {
         dispatcher.rendered(first.get(0), JOB);
         dispatcher.rendered(first.get(1), JOB);
         dispatcher.rendered(first.get(2), JOB);
-        assertThat(budgetStops()).as("3 spent (the hit's render included) + 1 reserved: item 4 can never fit 3.5 jobs")
+        assertThat(dispatcher.budgetStops()).as("3 spent (the hit's render included) + 1 reserved: item 4 can never fit 3.5 jobs")
                 .extracting(JobStatusChanged::index).containsExactly(4);
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).as("the hit behind the stopped item still goes")
+        assertThat(DispatchHarness.jobs(dispatcher.released())).as("the hit behind the stopped item still goes")
                 .singleElement().matches(j -> j.index() == 5 && j.releasedAsCacheHit());
     }
 
@@ -212,13 +202,13 @@ class DispatchCacheHitTest {
         dispatcher.stageWithBudget("b_split", "acme", List.of(DispatchHarness.job("b_split", "acme", 0, "new 0")),
                 0.5 * JOB, JOB);
         dispatcher.tick();
-        assertThat(budgetStops()).extracting(JobStatusChanged::index).containsExactly(0);
+        assertThat(dispatcher.budgetStops()).extracting(JobStatusChanged::index).containsExactly(0);
 
         // A later chunk of the same batch: one changed item, one hit.
         dispatcher.stageWithBudget("b_split", "acme", List.of(DispatchHarness.job("b_split", "acme", 1, "new 1"),
                 DispatchHarness.job("b_split", "acme", 2, "catalogue item 1")), 0.5 * JOB, JOB);
-        assertThat(budgetStops()).extracting(JobStatusChanged::index).containsExactly(1);
+        assertThat(dispatcher.budgetStops()).extracting(JobStatusChanged::index).containsExactly(1);
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).singleElement().matches(j -> j.index() == 2 && j.releasedAsCacheHit());
+        assertThat(DispatchHarness.jobs(dispatcher.released())).singleElement().matches(j -> j.index() == 2 && j.releasedAsCacheHit());
     }
 }

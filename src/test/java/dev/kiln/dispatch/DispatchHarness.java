@@ -214,6 +214,18 @@ final class DispatchHarness implements AutoCloseable {
         return jobs.readRecordsToList();
     }
 
+    /** The jobs of {@code records}, without their headers. */
+    static List<RenderJobRequested> jobs(List<TestRecord<String, RenderJobRequested>> records) {
+        return records.stream().map(TestRecord::value).toList();
+    }
+
+    /** The {@code cancelled} / {@code budget_exceeded} events among the status events published since the last call. */
+    List<JobStatusChanged> budgetStops() {
+        return statusEvents().stream().map(TestRecord::value)
+                .filter(e -> e.state() == JobState.CANCELLED && e.error() != null && "budget_exceeded".equals(e.error().code()))
+                .toList();
+    }
+
     /** Status events published since the last call, with their headers. */
     List<TestRecord<String, JobStatusChanged>> statusEvents() {
         List<TestRecord<String, JobStatusChanged>> events = new ArrayList<>();

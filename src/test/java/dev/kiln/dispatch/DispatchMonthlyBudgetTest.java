@@ -7,7 +7,6 @@ import dev.kiln.job.Priority;
 import dev.kiln.job.RenderJobRequested;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
-import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,15 +65,7 @@ class DispatchMonthlyBudgetTest {
                 null, JOB));
     }
 
-    private static List<RenderJobRequested> jobs(List<TestRecord<String, RenderJobRequested>> records) {
-        return records.stream().map(TestRecord::value).toList();
-    }
 
-    private List<JobStatusChanged> budgetStops(List<TestRecord<String, JobStatusChanged>> events) {
-        return events.stream().map(TestRecord::value)
-                .filter(e -> e.state() == JobState.CANCELLED && e.error() != null && "budget_exceeded".equals(e.error().code()))
-                .toList();
-    }
 
     private MonthLedger month(String tenant) {
         KeyValueStore<String, MonthLedger> store = dispatcher.driver.getKeyValueStore(DispatchTopology.TENANT_MONTHS_STORE);
@@ -88,7 +79,7 @@ class DispatchMonthlyBudgetTest {
         batch("b_month", "frugal", 12);
         batch("b_other", "lavish", 6);
         dispatcher.tick();
-        List<RenderJobRequested> released = jobs(dispatcher.released());
+        List<RenderJobRequested> released = DispatchHarness.jobs(dispatcher.released());
         assertThat(released).filteredOn(j -> j.tenant().equals("frugal")).as("four reservations fit 4.5 jobs")
                 .extracting(RenderJobRequested::index).containsExactly(0, 1, 2, 3);
         assertThat(released).as("a tenant without a monthly budget is not held").filteredOn(j -> j.tenant().equals("lavish"))
@@ -101,11 +92,11 @@ class DispatchMonthlyBudgetTest {
         dispatcher.ended(frugal.get(2), JobState.SUCCEEDED, JOB);
         dispatcher.tick();
         assertThat(dispatcher.released()).as("3 spent + 1 reserved: a fifth would pass 4.5").isEmpty();
-        assertThat(budgetStops(dispatcher.statusEvents())).as("a repeated event counted once: 3 spent, a fourth can still fit")
+        assertThat(dispatcher.budgetStops()).as("a repeated event counted once: 3 spent, a fourth can still fit")
                 .isEmpty();
 
         dispatcher.ended(frugal.get(3), JobState.SUCCEEDED, JOB);
-        assertThat(budgetStops(dispatcher.statusEvents())).as("4 spent: no job can ever fit this month")
+        assertThat(dispatcher.budgetStops()).as("4 spent: no job can ever fit this month")
                 .extracting(JobStatusChanged::index).containsExactlyInAnyOrderElementsOf(IntStream.range(4, 12).boxed().toList());
         assertThat(month("frugal").spent()).isCloseTo(4 * JOB, within(1e-9));
         assertThat(month("frugal").images()).isEqualTo(4);
@@ -115,7 +106,7 @@ class DispatchMonthlyBudgetTest {
         assertThat(DispatchTopology.TENANT_MONTHS_STORE).isEqualTo("dispatch-tenant-months");
 
         batch("b_later", "frugal", 3);
-        assertThat(budgetStops(dispatcher.statusEvents())).as("a batch staged once the month is spent ends at once")
+        assertThat(dispatcher.budgetStops()).as("a batch staged once the month is spent ends at once")
                 .hasSize(3).allMatch(e -> e.batchId().equals("b_later"));
         dispatcher.advance(Duration.ofSeconds(1));
         assertThat(dispatcher.released()).isEmpty();
@@ -124,7 +115,7 @@ class DispatchMonthlyBudgetTest {
         budgets.put("frugal", 10 * JOB);
         batch("b_raised", "frugal", 2);
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).hasSize(2);
+        assertThat(DispatchHarness.jobs(dispatcher.released())).hasSize(2);
     }
 
     @Test
@@ -133,17 +124,17 @@ class DispatchMonthlyBudgetTest {
         budgets.put("frugal", 1.5 * JOB);
         batch("b_first", "frugal", 1);
         dispatcher.tick();
-        RenderJobRequested first = jobs(dispatcher.released()).getFirst();
+        RenderJobRequested first = DispatchHarness.jobs(dispatcher.released()).getFirst();
         dispatcher.rendered(first, JOB);
-        assertThat(budgetStops(dispatcher.statusEvents())).isEmpty();
+        assertThat(dispatcher.budgetStops()).isEmpty();
 
         // The same item again (a hit) and a new one: 1 spent + 1 passes 1.5.
         dispatcher.stage(new JobsStaged("b_again", "frugal", Priority.NORMAL, null, List.of(
                 DispatchHarness.job("b_again", "frugal", 0, "b_first item 0"),
                 DispatchHarness.job("b_again", "frugal", 1, "something new")), null, JOB));
-        assertThat(budgetStops(dispatcher.statusEvents())).extracting(JobStatusChanged::index).containsExactly(1);
+        assertThat(dispatcher.budgetStops()).extracting(JobStatusChanged::index).containsExactly(1);
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).singleElement().matches(RenderJobRequested::releasedAsCacheHit);
+        assertThat(DispatchHarness.jobs(dispatcher.released())).singleElement().matches(RenderJobRequested::releasedAsCacheHit);
     }
 
     @Test
@@ -153,16 +144,16 @@ class DispatchMonthlyBudgetTest {
         budgets.put("frugal", 1.5 * JOB);
         batch("b_november", "frugal", 3);
         dispatcher.tick();
-        List<RenderJobRequested> released = jobs(dispatcher.released());
+        List<RenderJobRequested> released = DispatchHarness.jobs(dispatcher.released());
         assertThat(released).hasSize(1);
         dispatcher.ended(released.getFirst(), JobState.SUCCEEDED, JOB);
-        assertThat(budgetStops(dispatcher.statusEvents())).hasSize(2);
+        assertThat(dispatcher.budgetStops()).hasSize(2);
 
         dispatcher.advance(Duration.ofSeconds(20));
         batch("b_december", "frugal", 3);
         dispatcher.tick();
-        assertThat(jobs(dispatcher.released())).as("December's first job fits").hasSize(1);
-        assertThat(budgetStops(dispatcher.statusEvents())).isEmpty();
+        assertThat(DispatchHarness.jobs(dispatcher.released())).as("December's first job fits").hasSize(1);
+        assertThat(dispatcher.budgetStops()).isEmpty();
         assertThat(month("frugal").month()).isEqualTo("2026-12");
     }
 }
