@@ -106,7 +106,8 @@ public final class DispatchTopology {
                 Serdes.String()), PROCESSOR);
         topology.addStateStore(Stores.keyValueStoreBuilder(stores.apply(TENANT_MONTHS_STORE), Serdes.String(),
                 DispatchSerdes.of(MonthLedger.class)), PROCESSOR);
-        topology.addSink(JOBS_SINK, Topics.JOBS, Serdes.String().serializer(), DispatchSerdes.writer(), PROCESSOR);
+        topology.addSink(JOBS_SINK, Topics.JOBS, Serdes.String().serializer(), DispatchSerdes.writer(), new EvenJobPlacement(),
+                PROCESSOR);
         topology.addSink(STATUS_SINK, Topics.STATUS, Serdes.String().serializer(), DispatchSerdes.writer(), PROCESSOR);
         return topology;
     }

@@ -70,7 +70,8 @@ public class ImagesApiClient implements ImagesProvider {
 
     @Override
     @io.opentelemetry.instrumentation.annotations.WithSpan(value = "openai images.generations", kind = io.opentelemetry.api.trace.SpanKind.CLIENT)
-    public ProviderAnswer generate(String user, String prompt, ImageParameters parameters, Path workDir) throws InterruptedException {
+    public ProviderAnswer generate(String user, String prompt, ImageParameters parameters, Path workDir, Runnable sent)
+            throws InterruptedException {
         ObjectNode body = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);
         body.remove("input_fidelity");
         body.put("prompt", prompt);
@@ -82,7 +83,7 @@ public class ImagesApiClient implements ImagesProvider {
                 .header("Authorization", "Bearer " + config.effectiveApiKey())
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(writeJson(body)))
+                .POST(new SentSignallingBody(HttpRequest.BodyPublishers.ofByteArray(writeJson(body)), sent))
                 .build();
         return send(request, workDir);
     }
@@ -93,8 +94,8 @@ public class ImagesApiClient implements ImagesProvider {
      */
     @Override
     @io.opentelemetry.instrumentation.annotations.WithSpan(value = "openai images.edits", kind = io.opentelemetry.api.trace.SpanKind.CLIENT)
-    public ProviderAnswer edit(String user, String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
-            throws InterruptedException {
+    public ProviderAnswer edit(String user, String prompt, ImageParameters parameters, FetchedReferences references, Path workDir,
+                               Runnable sent) throws InterruptedException {
         MultipartFormPublisher form = new MultipartFormPublisher();
         ObjectNode fields = mapper.valueToTree(parameters == null ? ImageParameters.NONE : parameters);
         try {
@@ -129,7 +130,7 @@ public class ImagesApiClient implements ImagesProvider {
                 .header("Authorization", "Bearer " + config.effectiveApiKey())
                 .header("Content-Type", form.contentType())
                 .header("Accept", "application/json")
-                .POST(form.build())
+                .POST(new SentSignallingBody(form.build(), sent))
                 .build();
         return send(request, workDir);
     }

@@ -32,16 +32,20 @@ public interface ImagesProvider {
     /**
      * {@code POST /images/generations}: renders {@code prompt} and decodes every image into {@code workDir}.
      *
+     * @param sent called once, when the request starts to go out to the provider (its rate permits
+     *             count it from then: {@link RenderPermits#sent(RenderPermits.Permit)})
      * @throws InterruptedException when shutdown interrupts the call: it tells nothing of the provider
      */
-    ProviderAnswer generate(String user, String prompt, ImageParameters parameters, Path workDir) throws InterruptedException;
+    ProviderAnswer generate(String user, String prompt, ImageParameters parameters, Path workDir, Runnable sent)
+            throws InterruptedException;
 
     /**
      * {@code POST /images/edits}: renders {@code prompt} from the fetched references and mask and
      * decodes every image into {@code workDir}.
      *
+     * @param sent called once, when the request starts to go out to the provider
      * @throws InterruptedException when shutdown interrupts the call
      */
-    ProviderAnswer edit(String user, String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
-            throws InterruptedException;
+    ProviderAnswer edit(String user, String prompt, ImageParameters parameters, FetchedReferences references, Path workDir,
+                        Runnable sent) throws InterruptedException;
 }

@@ -3,6 +3,7 @@ package dev.kiln.provider;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.quarkus.logging.Log;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -12,6 +13,8 @@ import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -36,6 +39,16 @@ import java.util.concurrent.locks.ReentrantLock;
  *       a minute, and a throttle that waited for answers cost a 429 at the start of a batch 30 % of
  *       the rate for that whole minute).</li>
  * </ul>
+ *
+ * <p>The provider counts a call when it arrives; these permits take it when they grant it, and a
+ * call may take seconds to go out (a fresh worker opens its connections and loads and compiles its
+ * code; a TLS handshake; a stalled process). Meanwhile the provider's bucket, if full, refills
+ * nothing, while these would refill from the grant: the concurrency benchmark's three fresh workers
+ * granted their burst by 6 s and met the simulator at 7 to 9 s, and 11 calls in 600 came back 429
+ * together. So a granted call stays "on its way" ({@link Permit}) until its request's body is first
+ * handed to the connection ({@link #sent(Permit)}, told by {@code ImagesApiClient}) or its call ends
+ * ({@link #ended(Permit)}), and the buckets refill only as far as the provider's could hold with
+ * those calls still to come ({@code TokenBucket#onTheirWay}).
  */
 @ApplicationScoped
 public class RenderPermits {
@@ -59,16 +72,42 @@ public class RenderPermits {
     private volatile long lastCutNanos;
     private final ReentrantLock turn = new ReentrantLock(true);
     private final AtomicLong imagesGranted = new AtomicLong();
+    /** From each permit's grant to its call going out. */
+    private Timer grantToSent;
 
     /**
      * One call's permits, kept until its answer: the provider counts {@code x-ratelimit-remaining-*}
      * when the call arrives and sends it with the answer, a whole render later, and these say how
-     * much later.
-     *
-     * @param grantedAtNanos when the permits were granted, on the permits' clock
-     * @param share          this worker's share of the limits then
+     * much later. Until its call goes out ({@link #sent(Permit)}) or ends ({@link #ended(Permit)}),
+     * the permit is on its way, and the buckets keep room for it.
      */
-    public record Permit(long grantedAtNanos, double share) {
+    public static final class Permit {
+        private final long grantedAtNanos;
+        private final double share;
+        private final int images;
+        private final AtomicBoolean onItsWay;
+
+        Permit(long grantedAtNanos, double share, int images, boolean onItsWay) {
+            this.grantedAtNanos = grantedAtNanos;
+            this.share = share;
+            this.images = images;
+            this.onItsWay = new AtomicBoolean(onItsWay);
+        }
+
+        /** When the permits were granted, on the permits' clock. */
+        public long grantedAtNanos() {
+            return grantedAtNanos;
+        }
+
+        /** This worker's share of the limits then. */
+        public double share() {
+            return share;
+        }
+
+        /** True the first time only: the call has left its way, by going out or by ending. */
+        boolean leaveTheWay() {
+            return onItsWay.compareAndSet(true, false);
+        }
     }
 
     @Inject
@@ -83,6 +122,10 @@ public class RenderPermits {
                 .register(registry);
         Gauge.builder("kiln.rate.throttle", this, RenderPermits::throttle)
                 .description("The factor 429s have cut this worker's share by, 1 when calm; each answer without a 429 raises it by 5 %")
+                .register(registry);
+        grantToSent = Timer.builder("kiln.rate.grant.to.sent")
+                .description("From a call's rate permit to its request going out to the provider (connection open, headers "
+                        + "written); the permits refill only as far as the provider's bucket could hold meanwhile")
                 .register(registry);
     }
 
@@ -160,7 +203,31 @@ public class RenderPermits {
     /** Counts permits {@link #tryAcquire} has just taken for one call of {@code imageCount} images. */
     Permit granted(int imageCount) {
         imagesGranted.addAndGet(imageCount);
-        return new Permit(clock.getAsLong(), share);
+        images.onTheirWay(imageCount);
+        requests.onTheirWay(1);
+        return new Permit(clock.getAsLong(), share, imageCount, true);
+    }
+
+    /**
+     * The call of {@code permit} has started to go out (its body is being handed to the
+     * connection): the provider counts it now, and the buckets may refill as far as their capacity.
+     */
+    public void sent(Permit permit) {
+        if (permit.leaveTheWay()) {
+            images.arrived(permit.images);
+            requests.arrived(1);
+            if (grantToSent != null) {
+                grantToSent.record(Math.max(0, clock.getAsLong() - permit.grantedAtNanos), TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    /** The call of {@code permit} has ended, answered or not: if it never went out, it never will. */
+    public void ended(Permit permit) {
+        if (permit.leaveTheWay()) {
+            images.arrived(permit.images);
+            requests.arrived(1);
+        }
     }
 
     /** Images allowed so far by {@link #acquire}: what the permits let through, counted where they decide. */
@@ -236,7 +303,7 @@ public class RenderPermits {
 
     /** As {@link #onAnswered(RateLimitHeaders, Permit)} for headers counted this very moment (tests). */
     public void onAnswered(RateLimitHeaders limits) {
-        onAnswered(limits, new Permit(clock.getAsLong(), share));
+        onAnswered(limits, new Permit(clock.getAsLong(), share, 1, false));
     }
 
     /**

@@ -17,6 +17,8 @@ final class TokenBucket {
     private double capacity;
     private double tokens;
     private long lastRefillNanos;
+    /** Taken for calls that have not gone out yet: see {@link #onTheirWay(double)}. */
+    private double inTransit;
 
     /** A full bucket on {@code clock} (nanoseconds, such as {@code System::nanoTime}) that takes without a margin. */
     TokenBucket(double ratePerSecond, double capacity, LongSupplier clock) {
@@ -86,6 +88,25 @@ final class TokenBucket {
         tokens = Math.min(tokens, max);
     }
 
+    /**
+     * {@code amount}, taken a moment ago, is on its way to the provider and has not reached it:
+     * until {@link #arrived(double)}, the provider's own bucket still holds it. So the refill stops
+     * where the provider's bucket would overflow: these tokens plus those on their way never pass
+     * the capacity. Otherwise calls that take seconds to go out (a fresh worker opening its
+     * connections; a stalled process) let this bucket refill while the provider's, full, refilled
+     * nothing, and the calls granted then met 429s.
+     */
+    synchronized void onTheirWay(double amount) {
+        refill(clock.getAsLong());
+        inTransit += amount;
+    }
+
+    /** {@code amount} of {@link #onTheirWay(double)} has gone out, or never will. */
+    synchronized void arrived(double amount) {
+        refill(clock.getAsLong());
+        inTransit = Math.max(0, inTransit - amount);
+    }
+
     /** Empties the bucket, e.g. when the provider says the window is used up. */
     synchronized void drain() {
         refill(clock.getAsLong());
@@ -94,7 +115,8 @@ final class TokenBucket {
 
     private void refill(long nowNanos) {
         if (nowNanos > lastRefillNanos) {
-            tokens = Math.min(capacity, tokens + (nowNanos - lastRefillNanos) / 1e9 * ratePerSecond);
+            double refilled = Math.min(capacity - inTransit, tokens + (nowNanos - lastRefillNanos) / 1e9 * ratePerSecond);
+            tokens = Math.max(tokens, refilled);
             lastRefillNanos = nowNanos;
         }
     }

@@ -39,6 +39,9 @@ public class TokenPermits {
     private volatile double learnedTpm;
     private double tokens = Double.NaN;
     private long lastNanos = System.nanoTime();
+    /** Since when the refill is held for the first call after a quiet spell, as {@link RenderPermits} does; {@link #NOT_HELD} when not. */
+    private long refillHeldSinceNanos = NOT_HELD;
+    private static final long NOT_HELD = Long.MIN_VALUE;
 
     @Inject
     public TokenPermits(RateConfig config, RenderPermits permits) {
@@ -143,6 +146,11 @@ public class TokenPermits {
         return Math.max(0, Math.min(1, share.getAsDouble()));
     }
 
+    /** Takes {@code amount} at {@code now} if it can: 0, else nanoseconds to wait (tests on their own clock). */
+    long tryTakeAt(long amount, long now) {
+        return tryTake(amount, now);
+    }
+
     private long tryTake(long amount, long now) {
         synchronized (bucket) {
             refill(now);
@@ -156,6 +164,10 @@ public class TokenPermits {
             // call when it arrives, which may be a little later than this grant, or sooner after the last.
             double needed = Math.min(amount + rate * marginSeconds, capacity);
             if (tokens >= needed) {
+                if (tokens >= capacity && refillHeldSinceNanos == NOT_HELD) {
+                    // A grant from a full bucket: the provider's refills nothing until this call reaches it.
+                    refillHeldSinceNanos = now;
+                }
                 tokens -= amount;
                 return 0;
             }
@@ -181,14 +193,41 @@ public class TokenPermits {
         return ratePerSecond() * burstSeconds;
     }
 
+    /**
+     * A call has started to go out: the refill held since a grant from a full bucket resumes. The
+     * provider's bucket, full, refills nothing until that call reaches it, and a call can take
+     * seconds to go out (a fresh worker's first); refilling from the grant, these permits would be
+     * ahead of the provider by that time's rate (see {@link RenderPermits.Permit}).
+     */
+    public void callSent() {
+        callSent(System.nanoTime());
+    }
+
+    /** As {@link #callSent()} at {@code now}. */
+    void callSent(long now) {
+        synchronized (bucket) {
+            refill(now);
+            refillHeldSinceNanos = NOT_HELD;
+        }
+    }
+
     private void refill(long now) {
         double capacity = capacity();
         if (Double.isNaN(tokens)) {
             // Start with the whole burst, as RenderPermits does.
             tokens = capacity;
         }
+        long heldUntil = refillHeldSinceNanos == NOT_HELD ? Long.MIN_VALUE
+                : refillHeldSinceNanos + (long) (burstSeconds * 1e9);
+        if (refillHeldSinceNanos != NOT_HELD && now >= heldUntil) {
+            // A hold never outlasts the burst: calls that cannot connect must not stop the refill.
+            lastNanos = Math.max(lastNanos, heldUntil);
+            refillHeldSinceNanos = NOT_HELD;
+        }
         if (now > lastNanos) {
-            tokens = Math.min(capacity, tokens + (now - lastNanos) / 1e9 * ratePerSecond());
+            if (refillHeldSinceNanos == NOT_HELD) {
+                tokens = Math.min(capacity, tokens + (now - lastNanos) / 1e9 * ratePerSecond());
+            }
             lastNanos = now;
         }
     }

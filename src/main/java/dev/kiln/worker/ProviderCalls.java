@@ -75,6 +75,7 @@ public class ProviderCalls {
             Optional<RenderPermits.Permit> permit = permits.acquire(job.imageCount(), shutdown::isDraining);
             if (permit.isEmpty() || shutdown.isDraining()) {
                 tokens.release(reserved);
+                permit.ifPresent(permits::ended);   // granted, never sent: the buckets keep no room for it
                 throw new JobAbandoned(job.jobId(), Step.AWAIT_PERMIT);
             }
             inFlight.step(job.jobId(), Step.CALL_PROVIDER);
@@ -82,19 +83,28 @@ public class ProviderCalls {
             // The latency the in-flight target plans with is learned from these calls.
             LatencyTracker.Call timing = latencies.start(LatencyTracker.LatencyClass.of(job.parameters()));
             ProviderAnswer answer;
+            RenderPermits.Permit granted = permit.get();
+            // The permits count the call from the moment it goes out, as the provider does when it arrives.
+            Runnable sent = () -> {
+                permits.sent(granted);
+                tokens.callSent();
+            };
             try {
                 answer = inputs.isEdit()
-                        ? provider.edit(ImagesProvider.userOf(job.tenant()), job.prompt(), job.parameters(), inputs, folder)
-                        : provider.generate(ImagesProvider.userOf(job.tenant()), job.prompt(), job.parameters(), folder);
+                        ? provider.edit(ImagesProvider.userOf(job.tenant()), job.prompt(), job.parameters(), inputs, folder, sent)
+                        : provider.generate(ImagesProvider.userOf(job.tenant()), job.prompt(), job.parameters(), folder, sent);
             } finally {
                 timing.ended();
+                // Answered or failed, the call has gone out if it ever will.
+                permits.ended(granted);
+                tokens.callSent();
             }
             Duration took = Duration.ofNanos(System.nanoTime() - started);
             switch (answer) {
                 case ProviderAnswer.Rendered(RenderedImages images) -> {
                     latencies.record(LatencyTracker.LatencyClass.of(job.parameters()), took);
                     metrics.providerCall(inputs.isEdit(), job.parameters(), null, took);
-                    permits.onAnswered(images.limits(), permit.get());
+                    permits.onAnswered(images.limits(), granted);
                     tokens.settle(reserved, images.usage());
                     tokens.onAnswered(images.tokens());
                     return new Rendered(images);

@@ -59,12 +59,15 @@ final class PermitsSimulation {
      * @param learnLatency     whether each worker's target comes from a {@link LatencyTracker} (else
      *                         a fixed planned latency, up to 32 calls)
      * @param coldStart        calls granted before this reach the provider only then, together
+     * @param placedByHash     whether released jobs land on a partition by their key's hash (random
+     *                         here), as before the dispatcher placed them in turn ({@code EvenJobPlacement})
      */
     record Settings(int images, double ipm, Duration burst, int workers, long meanLatencyMs, long spreadLatencyMs,
-                    boolean kilnBurstSpent, Duration releaseDelay, long seed, boolean learnLatency, Duration coldStart) {
+                    boolean kilnBurstSpent, Duration releaseDelay, long seed, boolean learnLatency, Duration coldStart,
+                    boolean placedByHash) {
 
         static Settings dispatchBenchmark() {
-            return new Settings(600, 300, Duration.ofSeconds(10), 3, 3000, 1000, false, Duration.ofMillis(500), 7, false, Duration.ZERO);
+            return new Settings(600, 300, Duration.ofSeconds(10), 3, 3000, 1000, false, Duration.ofMillis(500), 7, false, Duration.ZERO, false);
         }
 
         /**
@@ -74,7 +77,7 @@ final class PermitsSimulation {
          */
         static Settings concurrencyBenchmark(int workers, long meanLatencyMs) {
             return new Settings(600, 300, Duration.ofSeconds(10), workers, meanLatencyMs, meanLatencyMs / 10, false,
-                    Duration.ofMillis(500), 7, true, Duration.ZERO);
+                    Duration.ofMillis(500), 7, true, Duration.ZERO, false);
         }
 
         /**
@@ -84,26 +87,33 @@ final class PermitsSimulation {
          */
         Settings withColdStart(Duration delay) {
             return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, seed,
-                    learnLatency, delay);
+                    learnLatency, delay, placedByHash);
+        }
+
+        /** Released jobs placed by their key's hash, as before {@code EvenJobPlacement}. */
+        Settings withJobsPlacedByHash() {
+            return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, seed,
+                    learnLatency, coldStart, true);
         }
 
         Settings withKilnBurstSpent(boolean spent) {
             return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, spent, releaseDelay, seed, learnLatency,
-                    coldStart);
+                    coldStart, placedByHash);
         }
 
         Settings withWorkers(int count) {
             return new Settings(images, ipm, burst, count, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, seed,
-                    learnLatency, coldStart);
+                    learnLatency, coldStart, placedByHash);
         }
 
         Settings withLatency(long meanMs, long spreadMs) {
-            return new Settings(images, ipm, burst, workers, meanMs, spreadMs, kilnBurstSpent, releaseDelay, seed, learnLatency, coldStart);
+            return new Settings(images, ipm, burst, workers, meanMs, spreadMs, kilnBurstSpent, releaseDelay, seed, learnLatency, coldStart,
+                    placedByHash);
         }
 
         Settings withSeed(long newSeed) {
             return new Settings(images, ipm, burst, workers, meanLatencyMs, spreadLatencyMs, kilnBurstSpent, releaseDelay, newSeed,
-                    learnLatency, coldStart);
+                    learnLatency, coldStart, placedByHash);
         }
 
         /** The benchmarks' bound: {@code (N − burst) / IPM + latency}, in seconds. */
@@ -234,6 +244,7 @@ final class PermitsSimulation {
         int startedBefore = 0;
         List<InTransit> inTransit = new ArrayList<>();
         long coldStart = settings.coldStart().toNanos();
+        int released = 0;
 
         while (done < settings.images()) {
             if (now[0] > Duration.ofHours(2).toNanos()) {
@@ -268,6 +279,8 @@ final class PermitsSimulation {
                 }
                 it.remove();
                 Worker worker = workers.get(call.worker());
+                // The call goes out now, as ImagesApiClient tells the permits.
+                worker.permits.sent(call.permit());
                 if (provider[0] >= 1 - 1e-9) {
                     provider[0] -= 1;
                     pendingCommit.put(call.permit(), call.partition());
@@ -287,7 +300,8 @@ final class PermitsSimulation {
                 unstarted--;
             }
             while (pending > 0 && unstarted < window) {
-                int partition = random.nextInt(PARTITIONS);
+                // The dispatcher places released jobs in turn (EvenJobPlacement); by hash, a random partition.
+                int partition = settings.placedByHash() ? random.nextInt(PARTITIONS) : (released++) % PARTITIONS;
                 Worker owner = workers.get(ownerOf.apply(partition));
                 owner.queue.add(partition);
                 owner.backlog[partition]++;
@@ -336,6 +350,7 @@ final class PermitsSimulation {
                         inTransit.add(new InTransit(coldStart, w, worker.awaitingPermit.poll(), permit));
                         continue;
                     }
+                    worker.permits.sent(permit);
                     // A hair of tolerance: a bucket refilled in steps of 10 ms misses a whole image by rounding.
                     if (provider[0] >= 1 - 1e-9) {
                         provider[0] -= 1;

@@ -3,6 +3,8 @@ package dev.kiln.provider;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -100,6 +102,41 @@ class RenderPermitsTest {
         permits.setShare(0.5);
         permits.onAnswered(headers(600, 8L, Duration.ofSeconds(3)));
         assertThat(takeAll(permits, System.nanoTime())).as("half of the 8 left").isEqualTo(4);
+    }
+
+    @Test
+    void theRefillStopsWhereTheProvidersBucketCouldNotHoldTheCallsStillOnTheirWay() {
+        long[] now = {0};
+        RenderPermits permits = new RenderPermits(config(600, 0), () -> now[0]);   // 10 a second, 10 s burst = 100
+        // A fresh worker grants its whole burst at once; its calls reach the provider 3 s later.
+        // The provider's bucket stayed full until then and refilled nothing.
+        List<RenderPermits.Permit> calls = new ArrayList<>();
+        while (permits.tryAcquire(1, now[0]) == 0) {
+            calls.add(permits.granted(1));
+        }
+        assertThat(calls).hasSize(100);
+        now[0] += 3 * SECOND;
+        assertThat(permits.tryAcquire(1, now[0])).as("no refill while the calls are on their way").isPositive();
+        calls.forEach(permits::sent);
+        now[0] += SECOND;
+        assertThat(takeAll(permits, now[0])).as("the refill of the second since they went out, not of 4 s").isEqualTo(10);
+    }
+
+    @Test
+    void aCallOnItsWayKeepsRoomOnlyForItself() {
+        long[] now = {0};
+        RenderPermits permits = new RenderPermits(config(600, 0), () -> now[0]);   // 10 a second, 10 s burst = 100
+        assertThat(permits.tryAcquire(1, now[0])).isZero();
+        RenderPermits.Permit slow = permits.granted(1);
+        assertThat(takeAll(permits, now[0])).isEqualTo(99);
+        now[0] += 2 * SECOND;
+        assertThat(takeAll(permits, now[0])).as("the refill goes on while one call is on its way").isEqualTo(20);
+        now[0] += 20 * SECOND;
+        assertThat(permits.tryAcquire(100, now[0])).as("99 in hand, not 100: the room of the call on its way stays free")
+                .isPositive();
+        permits.ended(slow);
+        now[0] += SECOND;
+        assertThat(permits.tryAcquire(100, now[0])).as("a call that ended without going out leaves the way").isZero();
     }
 
     @Test

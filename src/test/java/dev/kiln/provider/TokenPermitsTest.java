@@ -51,10 +51,27 @@ class TokenPermitsTest {
         for (int i = 0; i < 3; i++) {
             assertThat(paced.acquire(UHD_HIGH, () -> NOW_OR_NEVER)).isNotNull();
         }
+        paced.callSent();
         long started = System.nanoTime();
         assertThat(paced.acquire(UHD_HIGH, () -> false)).isNotNull();
         double waited = (System.nanoTime() - started) / 1e9;
         assertThat(waited).as("(60,561 - 33,317) / 20,000 s").isGreaterThanOrEqualTo(1.35);
+    }
+
+    @Test
+    void aGrantFromAFullBucketHoldsTheRefillUntilACallGoesOutForAtMostTheBurst() {
+        // 600,000 TPM = 10,000 tokens/s, a 10 s burst of 100,000. A fresh worker's first call
+        // takes 3 s to reach the provider, whose full bucket refills nothing meanwhile.
+        TokenPermits permits = new TokenPermits(600_000, 10, 0, () -> 1.0);
+        long now = System.nanoTime();
+        assertThat(permits.tryTakeAt(100_000, now)).isZero();
+        assertThat(permits.tryTakeAt(10_000, now + 3_000_000_000L)).as("no refill before the call went out").isPositive();
+        permits.callSent(now + 3_000_000_000L);
+        assertThat(permits.tryTakeAt(10_000, now + 4_000_000_000L)).as("a second's refill since it went out").isZero();
+        assertThat(permits.tryTakeAt(100_000, now + 14_000_000_000L)).isZero();
+        // Never sent: the hold ends after the 10 s burst.
+        assertThat(permits.tryTakeAt(20_000, now + 23_000_000_000L)).as("held since 14 s").isPositive();
+        assertThat(permits.tryTakeAt(20_000, now + 26_000_000_000L)).as("held until 24 s, then 2 s of refill").isZero();
     }
 
     @Test

@@ -72,9 +72,19 @@ class ConcurrencyBenchmarkIT {
 
     /** {@code -Dkiln.bench.latencies=12,60}: only the rows of those latencies, in seconds (all by default). */
     private static final String LATENCIES = System.getProperty("kiln.bench.latencies", "");
+    /** {@code -Dkiln.bench.workers=3}: only the rows of that many workers (all by default). */
+    private static final String WORKERS = System.getProperty("kiln.bench.workers", "");
     /** {@code -Dkiln.bench.memory=false} leaves out the 500-calls memory row. */
     private static final boolean MEMORY_ROW = Boolean.parseBoolean(System.getProperty("kiln.bench.memory", "true"));
     private static final Duration TIMELINE_STEP = Duration.ofSeconds(5);
+    /** Jobs each worker takes through its path before a row ({@link #warmUp}). */
+    private static final int WARM_UP_PER_WORKER = 20;
+    /**
+     * How often the sampler reads every worker's metrics: each read renders about 100 KB of
+     * Prometheus text in the worker, so at 250 ms the sampler itself took a noticeable part of this
+     * 2-core machine from the processes it measures.
+     */
+    private static final Duration SAMPLE_EVERY = Duration.ofSeconds(1);
 
     private static ProcessStack stack;
 
@@ -118,11 +128,13 @@ class ConcurrencyBenchmarkIT {
     @Order(1)
     void theWholeLimitAtEveryLatency(long latencyMillis, int workerCount) {
         assumeTrue(selected(LATENCIES, Long.toString(latencyMillis / 1000)), "latency not in " + LATENCIES);
+        assumeTrue(selected(WORKERS, Integer.toString(workerCount)), "worker count not in " + WORKERS);
         Latency latency = new Latency(latencyMillis, latencyMillis / 10);
         configureSimulator(b -> b.imagesPerMinute(IPM).burstSeconds(BURST_SECONDS).latencyLow(latency));
         List<KilnProcess> workers = stack.startWorkers(workerCount, i -> "concurrency-" + latencyMillis + "-" + workerCount + "w-" + i,
                 i -> Map.of("kiln.rate.ipm", Integer.toString(IPM), "kiln.provider.api-key", "sk-concurrency-" + i), JVM);
         awaitPartitions(workers);
+        warmUp(workerCount);
         stack.simulator().reset();
 
         Sampler sampler = new Sampler(workers);
@@ -135,7 +147,8 @@ class ConcurrencyBenchmarkIT {
 
         List<ReceivedRequest> calls = stack.simulator().received().stream()
                 .filter(r -> ProcessStack.itemOfPrompt(r.prompt()) != null).toList();
-        System.out.println("TIMELINE " + latencyMillis + " ms, " + workerCount + " workers\n" + sampler.timeline(start, calls));
+        System.out.println("TIMELINE " + latencyMillis + " ms, " + workerCount + " workers\n" + sampler.timeline(start, calls)
+                + "longest from a permit to its call going out, per worker: " + sampler.peaks("kiln_rate_grant_to_sent_seconds_max", "%.3f s"));
         Map<String, Long> renders = calls.stream().filter(ReceivedRequest::accepted)
                 .collect(Collectors.groupingBy(r -> ProcessStack.itemOfPrompt(r.prompt()), Collectors.counting()));
         long twice = renders.values().stream().mapToLong(n -> n - 1).sum();
@@ -201,14 +214,14 @@ class ConcurrencyBenchmarkIT {
     }
 
     /**
-     * Samples the simulator's calls in progress and each worker's gauges, every 250 ms, and keeps a
+     * Samples the simulator's calls in progress and each worker's gauges, every {@link #SAMPLE_EVERY}, and keeps a
      * snapshot every {@link #TIMELINE_STEP} for the timeline: where a run's time goes.
      */
     private static final class Sampler implements Runnable {
         private static final List<String> GAUGES = List.of("kiln_worker_in_flight_target", "kiln_worker_jobs_held",
                 "jvm_threads_peak_threads", "kiln_worker_in_flight", "kiln_worker_in_flight_waiting",
                 "kiln_provider_images_permitted_total", "kiln_worker_call_latency_seconds", "kiln_rate_share",
-                "kiln_rate_throttle");
+                "kiln_rate_throttle", "kiln_rate_grant_to_sent_seconds_max");
         final AtomicBoolean stop = new AtomicBoolean();
         final List<KilnProcess> workers;
         final List<Map<String, Double>> peaks = new ArrayList<>();
@@ -243,7 +256,7 @@ class ConcurrencyBenchmarkIT {
                     snapshots.add(new Snapshot(Instant.now(), atSimulator, window, now));
                     nextSnapshot = nextSnapshot.plus(TIMELINE_STEP);
                 }
-                ProcessStack.sleep(Duration.ofMillis(250));
+                ProcessStack.sleep(SAMPLE_EVERY);
             }
         }
 
@@ -281,9 +294,38 @@ class ConcurrencyBenchmarkIT {
             }
             Instant last = previous;
             long after = calls.stream().filter(r -> !r.receivedAt().isBefore(last)).count();
-            text.append("after the last line: %d calls; 429s at %s s%n".formatted(after, calls.stream().filter(r -> r.status() == 429)
-                    .map(r -> "%.1f".formatted(seconds(start, r.receivedAt()))).collect(Collectors.joining(", "))));
+            text.append("after the last line: %d calls; 429s at %s s (worker)%n".formatted(after, calls.stream().filter(r -> r.status() == 429)
+                    .map(r -> "%.2f (%s)".formatted(seconds(start, r.receivedAt()), workerOf(r))).collect(Collectors.joining(", "))));
+            text.append(firstSeconds(start, calls));
             return text.toString();
+        }
+
+        /**
+         * The first 20 s second by second: calls that reached the simulator from each worker, and
+         * each worker's running total against what its share of the rate and burst allows.
+         */
+        private static String firstSeconds(Instant start, List<ReceivedRequest> calls) {
+            StringBuilder text = new StringBuilder("first seconds, calls per worker (429s):\n");
+            for (int second = 0; second < 20; second++) {
+                Instant from = start.plusSeconds(second);
+                Instant to = from.plusSeconds(1);
+                Map<String, Long> byWorker = new java.util.TreeMap<>(calls.stream()
+                        .filter(r -> !r.receivedAt().isBefore(from) && r.receivedAt().isBefore(to))
+                        .collect(Collectors.groupingBy(Sampler::workerOf, Collectors.counting())));
+                Map<String, Long> limited = calls.stream()
+                        .filter(r -> r.status() == 429 && !r.receivedAt().isBefore(from) && r.receivedAt().isBefore(to))
+                        .collect(Collectors.groupingBy(Sampler::workerOf, Collectors.counting()));
+                text.append("%4d s |".formatted(second));
+                byWorker.forEach((worker, n) -> text.append(" %s: %d (%d)".formatted(worker, n, limited.getOrDefault(worker, 0L))));
+                text.append('\n');
+            }
+            return text.toString();
+        }
+
+        /** The worker a call came from: its API key's last part. */
+        private static String workerOf(ReceivedRequest call) {
+            String key = call.apiKey() == null ? "?" : call.apiKey();
+            return key.substring(key.lastIndexOf('-') + 1);
         }
 
         private static String figure(Map<String, Double> gauges, String name) {
@@ -295,7 +337,11 @@ class ConcurrencyBenchmarkIT {
         }
 
         String peaks(String gauge) {
-            return peaks.stream().map(p -> p.containsKey(gauge) ? "%.0f".formatted(p.get(gauge)) : "?")
+            return peaks(gauge, "%.0f");
+        }
+
+        String peaks(String gauge, String format) {
+            return peaks.stream().map(p -> p.containsKey(gauge) ? format.formatted(p.get(gauge)) : "?")
                     .collect(Collectors.joining(", "));
         }
 
@@ -323,6 +369,23 @@ class ConcurrencyBenchmarkIT {
             }
             return values;
         }
+    }
+
+    /**
+     * Workers that have run before, as a service's do when a batch arrives: each first takes
+     * {@value #WARM_UP_PER_WORKER} jobs of the row's kind through its whole path up to the provider's
+     * answer (Kafka, S3 look-ups, slots, permits, the HTTP client, the status events), then the row
+     * waits until its buckets have refilled. The prompts carry the simulator's moderation marker, so
+     * every call is refused at once: nothing is rendered, and no latency is learned, so the row still
+     * starts from the low-quality seed. Fresh workers spent their first seconds loading and compiling
+     * that path (session 7: the first call reached the simulator 7 to 9 s after the POST with three of
+     * them on this 2-core machine, against a bound that counts from the POST).
+     */
+    private static void warmUp(int workerCount) {
+        String warmUp = stack.submit("warm-up-" + stack.simulator().settings().moderationMarker(), WARM_UP_PER_WORKER * workerCount,
+                SMALL_LOW);
+        stack.awaitFinished(warmUp, Duration.ofMinutes(2));
+        ProcessStack.sleep(Duration.ofSeconds(BURST_SECONDS + 2));
     }
 
     /** Waits until the group has settled: every worker owns its equal part of kiln.jobs. */

@@ -137,16 +137,18 @@ final class FakeWorld {
         }
 
         @Override
-        public ProviderAnswer generate(String user, String prompt, ImageParameters parameters, Path workDir) throws InterruptedException {
+        public ProviderAnswer generate(String user, String prompt, ImageParameters parameters, Path workDir, Runnable sent)
+                throws InterruptedException {
+            sent.run();
             calls.incrementAndGet();
             Step step = script.isEmpty() ? png(1024, 1024) : script.poll();
             return step.answer(workDir);
         }
 
         @Override
-        public ProviderAnswer edit(String user, String prompt, ImageParameters parameters, FetchedReferences references, Path workDir)
-                throws InterruptedException {
-            return generate(user, prompt, parameters, workDir);
+        public ProviderAnswer edit(String user, String prompt, ImageParameters parameters, FetchedReferences references, Path workDir,
+                                   Runnable sent) throws InterruptedException {
+            return generate(user, prompt, parameters, workDir, sent);
         }
 
         private static final Map<Integer, byte[]> PNGS = new java.util.concurrent.ConcurrentHashMap<>();
