@@ -16,11 +16,7 @@ record Catalogue(BatchRequest batch, boolean ndjson, int batchLine, int items, l
 
     /** A fresh digest for {@code requestSha256}, which either reader feeds as it reads. */
     static java.security.MessageDigest requestDigest() {
-        try {
-            return java.security.MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
+        return dev.kiln.job.Sha256.digest();
     }
 
     /** Where spooled item {@code number} is: {@code line 7} (NDJSON) or {@code items[6]} (JSON). */

@@ -53,6 +53,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
     static final String BUDGET_CODE = "budget_exceeded";
     /** Why a budget stop cancels a job: the batch's or the tenant's month's, alike. */
     private static final JobError BUDGET_EXCEEDED = error(BUDGET_CODE, "cancelled: " + BUDGET_CODE);
+    private static final JobError BATCH_CANCELLED = error(CANCELLED_CODE, "the batch was cancelled");
 
     private final DispatchTopology.Settings settings;
     private final TenantWeights weights;
@@ -199,11 +200,9 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
             PendingJob entry = new PendingJob(job, staged.priority(), staged.deadline(), batch.sequence(),
                     stagedAtMs, false, 0, traceparent);
             if (batch.cancelled()) {
-                publishStatus(job, JobState.CANCELLED, error(CANCELLED_CODE, "the batch was cancelled"), now);
-                metrics.cancelled(job.tenant());
+                announceCancelled(job, BATCH_CANCELLED, now);
             } else if ((stoppedByBudget(staged.batchId()) || monthSpent(batch, now)) && !renders.likelyHit(job)) {
-                publishStatus(job, JobState.CANCELLED, BUDGET_EXCEEDED, now);
-                metrics.cancelled(job.tenant());
+                announceCancelled(job, BUDGET_EXCEEDED, now);
             } else if (expired) {
                 expire(key, entry, now);
             } else {
@@ -229,10 +228,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
             if (cancel.jobId() != null && !cancel.jobId().equals(job.jobId())) {
                 continue;
             }
-            pending.delete(entry.key);
-            scheduler.remove(job.batchId(), job.index());
-            publishStatus(job, JobState.CANCELLED, reason, now);
-            metrics.cancelled(job.tenant());
+            dropCancelled(entry.key, job, reason, now);
         }
     }
 
@@ -256,8 +252,7 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
         if (batch.cancelled()) {
             if (retry.job() != null) {
                 // The worker announced it queued: it must end, and it ends as its batch did.
-                publishStatus(retry.job(), JobState.CANCELLED, error(CANCELLED_CODE, "the batch was cancelled"), now);
-                metrics.cancelled(retry.job().tenant());
+                announceCancelled(retry.job(), BATCH_CANCELLED, now);
             } else {
                 Log.infof("ignoring a retry for cancelled batch %s", retry.batchId());
             }
@@ -623,11 +618,21 @@ final class DispatchProcessor implements Processor<String, Object, String, Objec
             if (renders.likelyHit(job)) {
                 continue;
             }
-            pending.delete(entry.key);
-            scheduler.remove(job.batchId(), job.index());
-            publishStatus(job, JobState.CANCELLED, reason, now);
-            metrics.cancelled(job.tenant());
+            dropCancelled(entry.key, job, reason, now);
         }
+    }
+
+    /** A pending job is cancelled before release: it leaves the backlog and its turn, and ends. */
+    private void dropCancelled(String pendingKey, RenderJobRequested job, JobError reason, long now) {
+        pending.delete(pendingKey);
+        scheduler.remove(job.batchId(), job.index());
+        announceCancelled(job, reason, now);
+    }
+
+    /** Announces {@code job} {@code cancelled} for {@code reason}: never released, so never paid for. */
+    private void announceCancelled(RenderJobRequested job, JobError reason, long now) {
+        publishStatus(job, JobState.CANCELLED, reason, now);
+        metrics.cancelled(job.tenant());
     }
 
     private void putLedger(String batchId, BudgetLedger ledger) {

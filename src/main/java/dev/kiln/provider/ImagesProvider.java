@@ -20,13 +20,8 @@ public interface ImagesProvider {
      * ({@code kiln_} and the first 32 hex digits of SHA-256 of {@code kiln-tenant:} and its id).
      */
     static String userOf(String tenant) {
-        try {
-            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(("kiln-tenant:" + tenant).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return "kiln_" + java.util.HexFormat.of().formatHex(digest, 0, 16);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
+        byte[] digest = dev.kiln.job.Sha256.of(("kiln-tenant:" + tenant).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return "kiln_" + java.util.HexFormat.of().formatHex(digest, 0, 16);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.kiln.status;
 
+import dev.kiln.job.Sha256;
 import dev.kiln.messaging.KilnJson;
 import dev.kiln.storage.ObjectKeys;
 import dev.kiln.storage.ObjectStore;
@@ -16,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
@@ -123,10 +123,6 @@ public class ManifestWriter {
     }
 
     private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
+        return Sha256.digest();
     }
 }

@@ -1,17 +1,13 @@
 package dev.kiln.storage;
 
+import dev.kiln.job.Sha256;
 import dev.kiln.job.RenderJobRequested;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -96,13 +92,10 @@ public class ReferenceDigests {
     }
 
     private static String sha256(InputStream object) {
-        try (DigestInputStream in = new DigestInputStream(object, MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(in.getMessageDigest().digest());
+        try (InputStream in = object) {
+            return Sha256.hexOf(in);
         } catch (IOException e) {
             throw new StorageException("cannot read a reference to compute its digest", e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.kiln.storage;
 
+import dev.kiln.job.Sha256;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import java.io.ByteArrayOutputStream;
@@ -278,7 +279,7 @@ final class SigV4Presigner {
 
         Scratch() {
             try {
-                sha = MessageDigest.getInstance("SHA-256");
+                sha = Sha256.digest();
                 mac = Mac.getInstance("HmacSHA256");
             } catch (GeneralSecurityException e) {
                 throw new IllegalStateException("SHA-256 is not available", e);

@@ -1,8 +1,8 @@
 package dev.kiln.tenant;
 
+import dev.kiln.job.Sha256;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 
@@ -58,11 +58,7 @@ public final class KeyHash {
     }
 
     static byte[] sha256(byte[] bytes) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(bytes);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
+        return Sha256.of(bytes);
     }
 
     /** Equality of ids for collections; authentication never uses it, only {@link #matches}. */

@@ -1,5 +1,7 @@
 package dev.kiln.worker;
 
+import dev.kiln.job.Sha256;
+import java.io.InputStream;
 import dev.kiln.image.CheckedImage;
 import dev.kiln.provider.RenderedImages;
 import dev.kiln.storage.OutputUploader;
@@ -11,14 +13,9 @@ import dev.kiln.job.RenderJobRequested;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 
@@ -74,11 +71,8 @@ public class OutputChecker {
     }
 
     private static String sha256(Path file) throws IOException {
-        try (DigestInputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(in.getMessageDigest().digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
+        try (InputStream in = Files.newInputStream(file)) {
+            return Sha256.hexOf(in);
         }
     }
 
