@@ -32,6 +32,9 @@ record ImageAnswer(List<byte[]> images, Map<String, Object> metadata, TokenUsage
         List<byte[]> images = new ArrayList<>();
         for (int i = 0; i < request.n(); i++) {
             byte[] image = ImageRenderer.render(request.prompt(), i, drawn, format, transparent, input.outputCompression());
+            if (format == ImageFormat.PNG) {
+                image = PngPadding.padTo(image, server.settings().minPngBytes());
+            }
             server.countRender();
             images.add(fault == Fault.TRUNCATED_B64 ? Arrays.copyOf(image, image.length / 2 / 3 * 3) : image);
         }

@@ -38,6 +38,10 @@ import java.util.stream.Collectors;
  *                          limits a client is measured against, per minute of wall-clock time
  * @param batchCompletionDelayMillis how long a Batch API batch takes from creation to {@code completed}
  *                          (before the time scale), if rendering its lines takes no longer; 0 by default
+ * @param minPngBytes       the smallest PNG answered: a smaller placeholder is padded to this size with a
+ *                          private ancillary chunk that decoders skip, so a benchmark can move the bytes of
+ *                          real renders (a 1536×1024 high-quality PNG is a few MB; the placeholders compress
+ *                          to tens of KB) without drawing them; 0 (no padding) by default
  */
 public record SimulatorSettings(
         String host,
@@ -58,7 +62,8 @@ public record SimulatorSettings(
         long seed,
         long maxBodyBytes,
         double timeScale,
-        long batchCompletionDelayMillis) {
+        long batchCompletionDelayMillis,
+        long minPngBytes) {
 
     /** The environment variables' common prefix. */
     public static final String ENV_PREFIX = "SIMULATOR_";
@@ -79,6 +84,9 @@ public record SimulatorSettings(
         if (requestsPerMinute < 0 || imagesPerMinute < 0 || tokensPerMinute < 0 || burstSeconds <= 0 || hangMillis < 0 || maxBodyBytes <= 0) {
             throw new IllegalArgumentException("limits must not be negative and burst seconds must be positive");
         }
+        if (minPngBytes < 0) {
+            throw new IllegalArgumentException("the smallest PNG must not be negative");
+        }
         if (batchCompletionDelayMillis < 0) {
             throw new IllegalArgumentException("the batch completion delay must not be negative");
         }
@@ -91,7 +99,7 @@ public record SimulatorSettings(
     /** No limits, no latency, no faults, any key but {@code sk-invalid} and {@code sk-forbidden}, a free port on 127.0.0.1. */
     public static SimulatorSettings defaults() {
         return new SimulatorSettings("127.0.0.1", 0, Set.of(), Set.of("sk-invalid"), Set.of("sk-forbidden"), 0, 0, 0, 60,
-                Latency.NONE, Latency.NONE, Latency.NONE, "FORBIDDEN", Map.of(), 600_000, 42, 200L * 1024 * 1024, 1.0, 0);
+                Latency.NONE, Latency.NONE, Latency.NONE, "FORBIDDEN", Map.of(), 600_000, 42, 200L * 1024 * 1024, 1.0, 0, 0);
     }
 
     /** The defaults overridden by the process environment. */
@@ -166,7 +174,8 @@ public record SimulatorSettings(
      * {@code _FAULT_429_NO_RETRY_AFTER_RATE}, {@code _FAULT_WRONG_SIZE_RATE}, {@code _HANG_MS},
      * {@code _SEED}, {@code _MAX_BODY_BYTES}, {@code _TIME_SCALE} (a factor on every simulated
      * duration, not on rate limits), {@code _BATCH_COMPLETION_DELAY} (a duration such as {@code 90s},
-     * {@code 10m}, {@code 1h}, {@code 250ms} or ISO-8601 {@code PT10M}; a bare number is milliseconds).
+     * {@code 10m}, {@code 1h}, {@code 250ms} or ISO-8601 {@code PT10M}; a bare number is milliseconds),
+     * {@code _MIN_PNG_BYTES} (PNGs padded to at least this size, as real renders are).
      *
      * @throws IllegalArgumentException for an unknown name or a malformed value
      */
@@ -196,6 +205,7 @@ public record SimulatorSettings(
                 case "SIMULATOR_MAX_BODY_BYTES" -> b.maxBodyBytes(Long.parseLong(v));
                 case "SIMULATOR_TIME_SCALE" -> b.timeScale(Double.parseDouble(v));
                 case "SIMULATOR_BATCH_COMPLETION_DELAY" -> b.batchCompletionDelayMillis(durationMillis(v));
+                case "SIMULATOR_MIN_PNG_BYTES" -> b.minPngBytes(Long.parseLong(v));
                 default -> b.faultRate(faultOfEnvName(envName), Double.parseDouble(v));
             }
         } catch (NumberFormatException e) {
@@ -263,6 +273,7 @@ public record SimulatorSettings(
         private long maxBodyBytes;
         private double timeScale;
         private long batchCompletionDelayMillis;
+        private long minPngBytes;
 
         private Builder(SimulatorSettings s) {
             host = s.host;
@@ -284,6 +295,7 @@ public record SimulatorSettings(
             maxBodyBytes = s.maxBodyBytes;
             timeScale = s.timeScale;
             batchCompletionDelayMillis = s.batchCompletionDelayMillis;
+            minPngBytes = s.minPngBytes;
         }
 
         public Builder host(String v) { host = v; return this; }
@@ -306,6 +318,7 @@ public record SimulatorSettings(
         public Builder maxBodyBytes(long v) { maxBodyBytes = v; return this; }
         public Builder timeScale(double v) { timeScale = v; return this; }
         public Builder batchCompletionDelayMillis(long v) { batchCompletionDelayMillis = v; return this; }
+        public Builder minPngBytes(long v) { minPngBytes = v; return this; }
 
         /** The latency of every quality at once. */
         public Builder latency(Latency v) {
@@ -319,7 +332,7 @@ public record SimulatorSettings(
             return new SimulatorSettings(host, port, acceptedApiKeys, rejectedApiKeys, forbiddenApiKeys, requestsPerMinute,
                     imagesPerMinute, tokensPerMinute, burstSeconds, latencyLow, latencyMedium, latencyHigh, moderationMarker,
                     faultRates, hangMillis, seed, maxBodyBytes, timeScale,
-                    batchCompletionDelayMillis);
+                    batchCompletionDelayMillis, minPngBytes);
         }
     }
 }
