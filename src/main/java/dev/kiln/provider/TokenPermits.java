@@ -8,6 +8,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 import java.util.function.DoubleSupplier;
@@ -39,9 +40,8 @@ public class TokenPermits {
     private volatile double learnedTpm;
     private double tokens = Double.NaN;
     private long lastNanos = System.nanoTime();
-    /** Since when the refill is held for the first call after a quiet spell, as {@link RenderPermits} does; {@link #NOT_HELD} when not. */
-    private long refillHeldSinceNanos = NOT_HELD;
-    private static final long NOT_HELD = Long.MIN_VALUE;
+    /** Tokens reserved for calls that have not gone out yet: the refill keeps room for them, as {@code TokenBucket} does. */
+    private double inTransit;
 
     @Inject
     public TokenPermits(RateConfig config, RenderPermits permits) {
@@ -81,14 +81,17 @@ public class TokenPermits {
      */
     public Reservation acquire(long estimate, BooleanSupplier giveUp) throws InterruptedException {
         if (tpm() <= 0) {
-            return new Reservation(0);
+            return new Reservation(0, false);
         }
         turn.lockInterruptibly();
         try {
             while (true) {
                 long wait = tryTake(estimate, System.nanoTime());
                 if (wait == 0) {
-                    return new Reservation(estimate);
+                    synchronized (bucket) {
+                        inTransit += estimate;
+                    }
+                    return new Reservation(estimate, true);
                 }
                 if (giveUp.getAsBoolean()) {
                     return null;
@@ -109,7 +112,26 @@ public class TokenPermits {
 
     /** Gives back a reservation whose call used no tokens (refused, failed, never made). */
     public void release(Reservation reservation) {
+        ended(reservation);
         adjust(reservation.tokens());
+    }
+
+    /**
+     * The call of {@code reservation} has started to go out: the provider counts its tokens now,
+     * and the refill may pass the room kept for it (see {@link RenderPermits.Permit}).
+     */
+    public void sent(Reservation reservation) {
+        ended(reservation);
+    }
+
+    /** The call of {@code reservation} has ended, answered or not: if it never went out, it never will. */
+    public void ended(Reservation reservation) {
+        if (reservation.leaveTheWay()) {
+            synchronized (bucket) {
+                refill(System.nanoTime());
+                inTransit = Math.max(0, inTransit - reservation.tokens());
+            }
+        }
     }
 
     /** Learns from an answer's token headers. */
@@ -146,11 +168,6 @@ public class TokenPermits {
         return Math.max(0, Math.min(1, share.getAsDouble()));
     }
 
-    /** Takes {@code amount} at {@code now} if it can: 0, else nanoseconds to wait (tests on their own clock). */
-    long tryTakeAt(long amount, long now) {
-        return tryTake(amount, now);
-    }
-
     private long tryTake(long amount, long now) {
         synchronized (bucket) {
             refill(now);
@@ -164,10 +181,6 @@ public class TokenPermits {
             // call when it arrives, which may be a little later than this grant, or sooner after the last.
             double needed = Math.min(amount + rate * marginSeconds, capacity);
             if (tokens >= needed) {
-                if (tokens >= capacity && refillHeldSinceNanos == NOT_HELD) {
-                    // A grant from a full bucket: the provider's refills nothing until this call reaches it.
-                    refillHeldSinceNanos = now;
-                }
                 tokens -= amount;
                 return 0;
             }
@@ -193,46 +206,37 @@ public class TokenPermits {
         return ratePerSecond() * burstSeconds;
     }
 
-    /**
-     * A call has started to go out: the refill held since a grant from a full bucket resumes. The
-     * provider's bucket, full, refills nothing until that call reaches it, and a call can take
-     * seconds to go out (a fresh worker's first); refilling from the grant, these permits would be
-     * ahead of the provider by that time's rate (see {@link RenderPermits.Permit}).
-     */
-    public void callSent() {
-        callSent(System.nanoTime());
-    }
-
-    /** As {@link #callSent()} at {@code now}. */
-    void callSent(long now) {
-        synchronized (bucket) {
-            refill(now);
-            refillHeldSinceNanos = NOT_HELD;
-        }
-    }
-
     private void refill(long now) {
         double capacity = capacity();
         if (Double.isNaN(tokens)) {
             // Start with the whole burst, as RenderPermits does.
             tokens = capacity;
         }
-        long heldUntil = refillHeldSinceNanos == NOT_HELD ? Long.MIN_VALUE
-                : refillHeldSinceNanos + (long) (burstSeconds * 1e9);
-        if (refillHeldSinceNanos != NOT_HELD && now >= heldUntil) {
-            // A hold never outlasts the burst: calls that cannot connect must not stop the refill.
-            lastNanos = Math.max(lastNanos, heldUntil);
-            refillHeldSinceNanos = NOT_HELD;
-        }
         if (now > lastNanos) {
-            if (refillHeldSinceNanos == NOT_HELD) {
-                tokens = Math.min(capacity, tokens + (now - lastNanos) / 1e9 * ratePerSecond());
-            }
+            // Room is kept for the tokens of calls still on their way: the provider's bucket holds them.
+            tokens = Math.max(tokens, Math.min(capacity - inTransit, tokens + (now - lastNanos) / 1e9 * ratePerSecond()));
             lastNanos = now;
         }
     }
 
-    /** Tokens reserved for one call, to settle once its usage is known. */
-    public record Reservation(long tokens) {
+    /** Tokens reserved for one call, to settle once its usage is known; on its way until the call goes out or ends. */
+    public static final class Reservation {
+        private final long tokens;
+        private final AtomicBoolean onItsWay;
+
+        Reservation(long tokens, boolean onItsWay) {
+            this.tokens = tokens;
+            this.onItsWay = new AtomicBoolean(onItsWay);
+        }
+
+        /** The tokens reserved. */
+        public long tokens() {
+            return tokens;
+        }
+
+        /** True the first time only: the call has left its way, by going out or by ending. */
+        boolean leaveTheWay() {
+            return onItsWay.compareAndSet(true, false);
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.kiln.tenant;
 
 import dev.kiln.job.Sha256;
+
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Arrays;

@@ -1,7 +1,6 @@
 package dev.kiln.upload;
 
 import dev.kiln.job.Sha256;
-import java.io.InputStream;
 import dev.kiln.storage.StorageHealth;
 import dev.kiln.job.ServiceUnavailableException;
 
@@ -15,6 +14,7 @@ import dev.kiln.storage.ImageMetadata;
 import dev.kiln.storage.ObjectStore;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.io.InputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

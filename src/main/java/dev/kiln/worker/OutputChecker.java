@@ -1,7 +1,6 @@
 package dev.kiln.worker;
 
 import dev.kiln.job.Sha256;
-import java.io.InputStream;
 import dev.kiln.image.CheckedImage;
 import dev.kiln.provider.RenderedImages;
 import dev.kiln.storage.OutputUploader;
@@ -12,6 +11,7 @@ import dev.kiln.image.ImageProbe;
 import dev.kiln.job.RenderJobRequested;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.io.InputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -87,7 +87,7 @@ public class ProviderCalls {
             // The permits count the call from the moment it goes out, as the provider does when it arrives.
             Runnable sent = () -> {
                 permits.sent(granted);
-                tokens.callSent();
+                tokens.sent(reserved);
             };
             try {
                 answer = inputs.isEdit()
@@ -97,7 +97,7 @@ public class ProviderCalls {
                 timing.ended();
                 // Answered or failed, the call has gone out if it ever will.
                 permits.ended(granted);
-                tokens.callSent();
+                tokens.ended(reserved);
             }
             Duration took = Duration.ofNanos(System.nanoTime() - started);
             switch (answer) {

@@ -49,9 +49,10 @@ class TokenPermitsTest {
         // waits until 60,561 are, 5,000 to spare.
         TokenPermits paced = new TokenPermits(1_200_000, 10, 0.25, () -> 1.0);
         for (int i = 0; i < 3; i++) {
-            assertThat(paced.acquire(UHD_HIGH, () -> NOW_OR_NEVER)).isNotNull();
+            TokenPermits.Reservation call = paced.acquire(UHD_HIGH, () -> NOW_OR_NEVER);
+            assertThat(call).isNotNull();
+            paced.sent(call);
         }
-        paced.callSent();
         long started = System.nanoTime();
         assertThat(paced.acquire(UHD_HIGH, () -> false)).isNotNull();
         double waited = (System.nanoTime() - started) / 1e9;
@@ -59,19 +60,26 @@ class TokenPermitsTest {
     }
 
     @Test
-    void aGrantFromAFullBucketHoldsTheRefillUntilACallGoesOutForAtMostTheBurst() {
-        // 600,000 TPM = 10,000 tokens/s, a 10 s burst of 100,000. A fresh worker's first call
-        // takes 3 s to reach the provider, whose full bucket refills nothing meanwhile.
+    void theRefillKeepsRoomForTheTokensOfCallsStillOnTheirWay() throws InterruptedException {
+        // 600,000 TPM = 10,000 tokens/s, a 10 s burst of 100,000, all reserved by one call that takes
+        // its time to reach the provider, whose full bucket refills nothing meanwhile.
         TokenPermits permits = new TokenPermits(600_000, 10, 0, () -> 1.0);
-        long now = System.nanoTime();
-        assertThat(permits.tryTakeAt(100_000, now)).isZero();
-        assertThat(permits.tryTakeAt(10_000, now + 3_000_000_000L)).as("no refill before the call went out").isPositive();
-        permits.callSent(now + 3_000_000_000L);
-        assertThat(permits.tryTakeAt(10_000, now + 4_000_000_000L)).as("a second's refill since it went out").isZero();
-        assertThat(permits.tryTakeAt(100_000, now + 14_000_000_000L)).isZero();
-        // Never sent: the hold ends after the 10 s burst.
-        assertThat(permits.tryTakeAt(20_000, now + 23_000_000_000L)).as("held since 14 s").isPositive();
-        assertThat(permits.tryTakeAt(20_000, now + 26_000_000_000L)).as("held until 24 s, then 2 s of refill").isZero();
+        TokenPermits.Reservation slow = permits.acquire(100_000, () -> NOW_OR_NEVER);
+        assertThat(slow).isNotNull();
+        Thread.sleep(300);
+        assertThat(permits.acquire(1_000, () -> NOW_OR_NEVER)).as("no refill while the call is on its way").isNull();
+        permits.sent(slow);
+        Thread.sleep(300);
+        assertThat(permits.acquire(1_000, () -> NOW_OR_NEVER)).as("the refill since it went out").isNotNull();
+    }
+
+    @Test
+    void aCallThatEndsWithoutGoingOutLeavesTheWay() throws InterruptedException {
+        TokenPermits permits = new TokenPermits(600_000, 10, 0, () -> 1.0);
+        TokenPermits.Reservation neverSent = permits.acquire(100_000, () -> NOW_OR_NEVER);
+        permits.ended(neverSent);
+        Thread.sleep(300);
+        assertThat(permits.acquire(1_000, () -> NOW_OR_NEVER)).isNotNull();
     }
 
     @Test
