@@ -137,11 +137,6 @@ final class StoredJob {
         out.write(stored, copied, stored.length - copied);
     }
 
-    /** How many URLs the job's answer has (an output and its thumbnail are two). */
-    static int urlCount(byte[] stored) {
-        return stored[0] == FORM ? shortAt(stored, 6) : 2;
-    }
-
     /**
      * {@code value} as the inside of a JSON string, in UTF-8. A presigned URL is ASCII without a
      * quote, backslash or control character, so it is copied as it is; anything else is escaped
